@@ -1,0 +1,53 @@
+"""Command handlers for services: create, update, deactivate."""
+
+from __future__ import annotations
+
+import dataclasses
+from uuid import UUID
+
+from commands.base import Handlers
+from commands.messages import CreateService, DeactivateService, Done, UpdateService
+from domain.actor import Actor
+from domain.errors import InvalidService, ServiceNotFound
+from domain.service import Service, ServiceTerms
+from domain.values import Money
+
+EDITABLE = frozenset(f.name for f in dataclasses.fields(ServiceTerms))
+
+
+class ServiceHandlers(Handlers):
+    def create_service(self, cmd: CreateService) -> Done:
+        business = self.owned_business(cmd.actor, cmd.business_id)
+        return self.commit(Service.create(business.id, cmd.terms))
+
+    def owned_service(self, actor: Actor, service_id: UUID) -> Service:
+        service = self.load(Service, service_id, ServiceNotFound)
+        self.owned_business(actor, service.business_id)
+        return service
+
+    def update_service(self, cmd: UpdateService) -> Done:
+        unknown = set(cmd.changes) - EDITABLE
+        if unknown:
+            raise InvalidService(f"unknown service fields: {', '.join(sorted(unknown))}",
+                                 field=sorted(unknown)[0])
+
+        def attempt() -> Done:
+            service = self.owned_service(cmd.actor, cmd.service_id)
+            changes = dict(cmd.changes)
+            price = changes.pop("price", None)
+            if isinstance(price, dict):
+                changes["price"] = Money.of(price["amount"], price["currency"])
+            elif isinstance(price, Money):
+                changes["price"] = price
+            service.update(dataclasses.replace(service.terms(), **changes))
+            return self.commit(service)
+
+        return self.retrying(attempt)
+
+    def deactivate_service(self, cmd: DeactivateService) -> Done:
+        def attempt() -> Done:
+            service = self.owned_service(cmd.actor, cmd.service_id)
+            service.deactivate()
+            return self.commit(service)
+
+        return self.retrying(attempt)

@@ -1,0 +1,72 @@
+"""DayAllocation: the consistency boundary that makes double booking impossible.
+
+Each booking holds its occupied interval in the allocation of every UTC day the
+interval touches. Two overlapping bookings always share at least one such day,
+so saving both would write the same aggregate version twice: the event store's
+optimistic concurrency refuses the second, which then retries and re-checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
+
+ALLOCATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/allocation")
+
+
+class DayAllocation(Aggregate):
+    """Every occupancy of one business touching one UTC day."""
+
+    @event("Opened")
+    def __init__(self, business_id: UUID, day: date) -> None:
+        self.business_id = business_id
+        self.day = day
+        self.held: dict[UUID, Occupancy] = {}
+
+    @staticmethod
+    def create_id(business_id: UUID, day: date) -> UUID:
+        return uuid5(ALLOCATION_NAMESPACE, f"{business_id}/{day.isoformat()}")
+
+    def hold(self, booking_id: UUID, service_id: UUID, start: datetime, end: datetime,
+             occupied_start: datetime, occupied_end: datetime) -> None:
+        self._hold(booking_id, service_id, start, end, occupied_start, occupied_end)
+
+    @event("Held")
+    def _hold(self, booking_id: UUID, service_id: UUID, start: datetime, end: datetime,
+              occupied_start: datetime, occupied_end: datetime) -> None:
+        self.held = {
+            **self.held,
+            booking_id: Occupancy(booking_id, service_id, start, end, occupied_start, occupied_end),
+        }
+
+    def release(self, booking_id: UUID) -> None:
+        if booking_id in self.held:
+            self._release(booking_id)
+
+    @event("Released")
+    def _release(self, booking_id: UUID) -> None:
+        self.held = {k: v for k, v in self.held.items() if k != booking_id}
+
+
+def allocate(
+    allocations: list[DayAllocation],
+    capacity: int,
+    service: ServiceShape,
+    booking_id: UUID,
+    start: datetime,
+) -> Occupancy:
+    """Check capacity and seats across `allocations`, then hold the booking in each."""
+    held = {o.booking_id: o for a in allocations for o in a.held.values()}
+    held.pop(booking_id, None)  # a reschedule does not compete with itself
+    require_allocation(capacity, service, start, held.values())
+    occupancy = occupancy_for(service, booking_id, start)
+    for allocation in allocations:
+        allocation.hold(
+            booking_id, service.service_id, occupancy.start, occupancy.end,
+            occupancy.occupied_start, occupancy.occupied_end,
+        )
+    return occupancy

@@ -1,0 +1,127 @@
+"""The Business aggregate and the slug index that keeps slugs unique."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput
+from domain.slots import Calendar
+from domain.values import BookingPolicy, Closure, parse_weekly, zone
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+SLUG_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/slug")
+
+
+def require_slug(slug: str) -> str:
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            "slug must be 1-64 lowercase letters, digits or inner hyphens", field="slug"
+        )
+    return slug
+
+
+class Business(Aggregate):
+    """A business that publishes services and takes bookings in its own time zone."""
+
+    @event("Registered")
+    def __init__(
+        self, owner_id: str, name: str, slug: str, timezone: str, capacity: int
+    ) -> None:
+        self.owner_id = owner_id
+        self.name = name
+        self.slug = slug
+        self.timezone = timezone
+        self.capacity = capacity
+        self.weekly: list[dict[str, str]] = []
+        self.closures: list[dict[str, Any]] = []
+        self.policy: dict[str, Any] = BookingPolicy().__dict__.copy()
+
+    @classmethod
+    def register(
+        cls, owner_id: str, name: str, slug: str, timezone: str, capacity: int
+    ) -> Business:
+        zone(timezone)
+        require_slug(slug)
+        if not name.strip():
+            raise InvalidInput("name must not be empty", field="name")
+        if capacity < 1:
+            raise InvalidInput("capacity must be at least 1", field="capacity")
+        return cls(owner_id, name.strip(), slug, timezone, capacity)
+
+    def set_hours(self, weekly: list[dict[str, Any]]) -> None:
+        windows = parse_weekly(weekly)
+        self._set_hours([w.as_dict() for w in windows])
+
+    @event("HoursSet")
+    def _set_hours(self, weekly: list[dict[str, str]]) -> None:
+        self.weekly = weekly
+
+    def add_closure(self, start: datetime, end: datetime, reason: str) -> None:
+        closure = Closure.of(start, end, reason)
+        self._add_closure(closure.start, closure.end, closure.reason)
+
+    @event("ClosureAdded")
+    def _add_closure(self, start: datetime, end: datetime, reason: str) -> None:
+        self.closures = [*self.closures, {"start": start, "end": end, "reason": reason}]
+
+    def set_policy(self, policy: BookingPolicy) -> None:
+        self._set_policy(**policy.__dict__)
+
+    @event("PolicySet")
+    def _set_policy(
+        self,
+        min_notice_minutes: int,
+        max_advance_days: int,
+        cancellation_deadline_hours: int,
+        requires_confirmation: bool,
+    ) -> None:
+        self.policy = {
+            "min_notice_minutes": min_notice_minutes,
+            "max_advance_days": max_advance_days,
+            "cancellation_deadline_hours": cancellation_deadline_hours,
+            "requires_confirmation": requires_confirmation,
+        }
+
+    def calendar(self) -> Calendar:
+        return calendar_of(self.timezone, self.weekly, self.closures, self.capacity, self.policy)
+
+
+def calendar_of(
+    timezone: str,
+    weekly: list[dict[str, str]],
+    closures: list[dict[str, Any]],
+    capacity: int,
+    policy: dict[str, Any],
+) -> Calendar:
+    """A Calendar from the plain shapes that events and read models carry."""
+    return Calendar(
+        timezone=zone(timezone),
+        weekly=parse_weekly(weekly),
+        closures=tuple(
+            Closure(_instant(c["start"]), _instant(c["end"]), c["reason"]) for c in closures
+        ),
+        capacity=capacity,
+        policy=BookingPolicy(**policy),
+    )
+
+
+def _instant(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+class SlugIndex(Aggregate):
+    """Claims a slug: its id derives from the slug, so a second claim conflicts."""
+
+    @event("Claimed")
+    def __init__(self, slug: str, business_id: UUID) -> None:
+        self.slug = slug
+        self.business_id = business_id
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:
+        return uuid5(SLUG_NAMESPACE, slug)

@@ -1,0 +1,135 @@
+"""Typed domain errors; the APIs map each family to one HTTP status in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every rule the domain refuses; `code` is the stable problem slug."""
+
+    code = "domain-error"
+    title = "Request refused"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    code = "not-found"
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class InvalidTimezone(InvalidInput):
+    code = "invalid-timezone"
+    title = "Unknown time zone"
+
+
+class InvalidHours(InvalidInput):
+    code = "invalid-hours"
+    title = "Invalid opening hours"
+
+
+class InvalidClosure(InvalidInput):
+    code = "invalid-closure"
+    title = "Invalid closure"
+
+
+class InvalidMoney(InvalidInput):
+    code = "invalid-money"
+    title = "Invalid money amount"
+
+
+class InvalidService(InvalidInput):
+    code = "invalid-service"
+    title = "Invalid service"
+
+
+class StartNotOffered(InvalidInput):
+    code = "start-not-offered"
+    title = "Start time not offered"
+
+
+class TooLittleNotice(InvalidInput):
+    code = "too-little-notice"
+    title = "Too little notice"
+
+
+class TooFarAhead(InvalidInput):
+    code = "too-far-ahead"
+    title = "Too far ahead"
+
+
+class BusinessNotFound(NotFound):
+    code = "business-not-found"
+    title = "Business not found"
+
+
+class ServiceNotFound(NotFound):
+    code = "service-not-found"
+    title = "Service not found"
+
+
+class BookingNotFound(NotFound):
+    code = "booking-not-found"
+    title = "Booking not found"
+
+
+class NotYourBusiness(Forbidden):
+    code = "not-your-business"
+    title = "Not your business"
+
+
+class NotYourBooking(Forbidden):
+    code = "not-your-booking"
+    title = "Not your booking"
+
+
+class RoleNotAllowed(Forbidden):
+    code = "role-not-allowed"
+    title = "Role not allowed"
+
+
+class SlotUnavailable(Conflict):
+    code = "slot-unavailable"
+    title = "Slot unavailable"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+    title = "Illegal booking transition"
+
+
+class DuplicateSlug(Conflict):
+    code = "duplicate-slug"
+    title = "Slug already taken"
+
+
+class ServiceInactive(Conflict):
+    code = "service-inactive"
+    title = "Service inactive"
+
+
+class CancellationDeadlinePassed(Conflict):
+    code = "cancellation-deadline-passed"
+    title = "Cancellation deadline passed"
+
+
+class ConcurrencyConflict(Conflict):
+    code = "version-conflict"
+    title = "Concurrent update conflict"

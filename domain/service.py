@@ -1,0 +1,173 @@
+"""The Service aggregate: what a business sells, how long it takes and what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidService, ServiceInactive
+from domain.slots import ServiceShape
+from domain.values import Money
+
+MAX_MINUTES = 24 * 60
+MAX_SEATS = 10_000
+
+
+@dataclass(frozen=True)
+class ServiceTerms:
+    """The editable fields of a service, validated together."""
+
+    name: str
+    duration_minutes: int
+    price: Money
+    seats: int = 1
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    slot_interval_minutes: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidService("name must not be empty", field="name")
+        if not 1 <= self.duration_minutes <= MAX_MINUTES:
+            raise InvalidService(
+                f"duration_minutes must be between 1 and {MAX_MINUTES}", field="duration_minutes"
+            )
+        if not 1 <= self.seats <= MAX_SEATS:
+            raise InvalidService(f"seats must be between 1 and {MAX_SEATS}", field="seats")
+        for field in ("buffer_before_minutes", "buffer_after_minutes"):
+            if not 0 <= getattr(self, field) <= MAX_MINUTES:
+                raise InvalidService(f"{field} must be between 0 and {MAX_MINUTES}", field=field)
+        interval = self.slot_interval_minutes
+        if interval is not None and not 1 <= interval <= MAX_MINUTES:
+            raise InvalidService(
+                f"slot_interval_minutes must be between 1 and {MAX_MINUTES}",
+                field="slot_interval_minutes",
+            )
+
+    def as_event_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name.strip(),
+            "duration_minutes": self.duration_minutes,
+            "price_amount": self.price.amount,
+            "currency": self.price.currency,
+            "seats": self.seats,
+            "buffer_before_minutes": self.buffer_before_minutes,
+            "buffer_after_minutes": self.buffer_after_minutes,
+            "slot_interval_minutes": self.slot_interval_minutes or self.duration_minutes,
+        }
+
+
+class Service(Aggregate):
+    """A bookable offering of one business."""
+
+    @event("Created")
+    def __init__(
+        self,
+        business_id: UUID,
+        name: str,
+        duration_minutes: int,
+        price_amount: Decimal,
+        currency: str,
+        seats: int,
+        buffer_before_minutes: int,
+        buffer_after_minutes: int,
+        slot_interval_minutes: int,
+    ) -> None:
+        self.business_id = business_id
+        self.active = True
+        self._apply_terms(
+            name=name,
+            duration_minutes=duration_minutes,
+            price_amount=price_amount,
+            currency=currency,
+            seats=seats,
+            buffer_before_minutes=buffer_before_minutes,
+            buffer_after_minutes=buffer_after_minutes,
+            slot_interval_minutes=slot_interval_minutes,
+        )
+
+    @classmethod
+    def create(cls, business_id: UUID, terms: ServiceTerms) -> Service:
+        return cls(business_id=business_id, **terms.as_event_fields())
+
+    def _apply_terms(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            setattr(self, key, value)
+
+    def terms(self) -> ServiceTerms:
+        return ServiceTerms(
+            name=self.name,
+            duration_minutes=self.duration_minutes,
+            price=Money(self.price_amount, self.currency),
+            seats=self.seats,
+            buffer_before_minutes=self.buffer_before_minutes,
+            buffer_after_minutes=self.buffer_after_minutes,
+            slot_interval_minutes=self.slot_interval_minutes,
+        )
+
+    def update(self, terms: ServiceTerms) -> None:
+        self._update(**terms.as_event_fields())
+
+    @event("Updated")
+    def _update(
+        self,
+        name: str,
+        duration_minutes: int,
+        price_amount: Decimal,
+        currency: str,
+        seats: int,
+        buffer_before_minutes: int,
+        buffer_after_minutes: int,
+        slot_interval_minutes: int,
+    ) -> None:
+        self._apply_terms(
+            name=name,
+            duration_minutes=duration_minutes,
+            price_amount=price_amount,
+            currency=currency,
+            seats=seats,
+            buffer_before_minutes=buffer_before_minutes,
+            buffer_after_minutes=buffer_after_minutes,
+            slot_interval_minutes=slot_interval_minutes,
+        )
+
+    def deactivate(self) -> None:
+        if not self.active:
+            raise ServiceInactive("the service is already deactivated")
+        self._deactivate()
+
+    @event("Deactivated")
+    def _deactivate(self) -> None:
+        self.active = False
+
+    def require_active(self) -> None:
+        if not self.active:
+            raise ServiceInactive("the service is deactivated and takes no bookings")
+
+    def shape(self) -> ServiceShape:
+        return shape_of(
+            self.id,
+            self.duration_minutes,
+            self.buffer_before_minutes,
+            self.buffer_after_minutes,
+            self.slot_interval_minutes,
+            self.seats,
+        )
+
+
+def shape_of(
+    service_id: UUID, duration: int, before: int, after: int, interval: int, seats: int
+) -> ServiceShape:
+    return ServiceShape(
+        service_id=service_id,
+        duration=timedelta(minutes=duration),
+        buffer_before=timedelta(minutes=before),
+        buffer_after=timedelta(minutes=after),
+        interval=timedelta(minutes=interval),
+        seats=seats,
+    )

@@ -1,0 +1,225 @@
+"""The slot engine: pure functions that both the write side and the read side use.
+
+Opening hours are local wall-clock times in the business's zone; every instant
+here is an aware UTC datetime. Slots step through *elapsed* time from the start
+of each open interval, so DST days get the right number of slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from domain.errors import SlotUnavailable, StartNotOffered, TooFarAhead, TooLittleNotice
+from domain.values import BookingPolicy, Closure, OpeningWindow
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What a business contributes to availability."""
+
+    timezone: ZoneInfo
+    weekly: tuple[OpeningWindow, ...]
+    closures: tuple[Closure, ...]
+    capacity: int
+    policy: BookingPolicy
+
+
+@dataclass(frozen=True)
+class ServiceShape:
+    """What a service contributes to availability."""
+
+    service_id: UUID
+    duration: timedelta
+    buffer_before: timedelta
+    buffer_after: timedelta
+    interval: timedelta
+    seats: int
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    """One booking's hold on the business's time (buffers included)."""
+
+    booking_id: UUID
+    service_id: UUID
+    start: datetime
+    end: datetime
+    occupied_start: datetime
+    occupied_end: datetime
+
+    @property
+    def occurrence(self) -> tuple[UUID, datetime]:
+        return (self.service_id, self.start)
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    seats_left: int
+
+
+def local_instant(tz: ZoneInfo, day: date, minutes: int) -> datetime:
+    """UTC instant of `minutes` after local midnight on `day`.
+
+    A wall time skipped by DST resolves forward (02:30 becomes 03:30 on a
+    spring-forward day); a repeated one takes its first occurrence.
+    """
+    extra_day, minutes = divmod(minutes, 24 * 60)
+    wall = datetime.combine(day + timedelta(days=extra_day), time(minutes // 60, minutes % 60))
+    return wall.replace(tzinfo=tz).astimezone(UTC)
+
+
+def open_intervals(calendar: Calendar, first: date, last: date) -> list[tuple[datetime, datetime]]:
+    """Merged open intervals (UTC) of the local days first..last; abutting windows join."""
+    intervals: list[tuple[datetime, datetime]] = []
+    day = first
+    while day <= last:
+        for window in calendar.weekly:
+            if window.day == day.weekday():
+                start = local_instant(calendar.timezone, day, window.start)
+                end = local_instant(calendar.timezone, day, window.end)
+                if end > start:
+                    intervals.append((start, end))
+        day += timedelta(days=1)
+    intervals.sort()
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in intervals:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _closed(closures: Iterable[Closure], start: datetime, end: datetime) -> bool:
+    return any(c.start < end and start < c.end for c in closures)
+
+
+def candidate_starts(
+    calendar: Calendar, service: ServiceShape, first: date, last: date
+) -> Iterator[datetime]:
+    """Every start the service offers whose local date is in first..last, ignoring bookings."""
+    # Open intervals may begin the day before (overnight runs) or run into the next.
+    for open_start, open_end in open_intervals(
+        calendar, first - timedelta(days=1), last + timedelta(days=1)
+    ):
+        start = open_start
+        while start + service.duration <= open_end:
+            local_day = start.astimezone(calendar.timezone).date()
+            end = start + service.duration
+            if first <= local_day <= last and not _closed(calendar.closures, start, end):
+                yield start
+            start += service.interval
+
+
+def occupancy_for(service: ServiceShape, booking_id: UUID, start: datetime) -> Occupancy:
+    end = start + service.duration
+    return Occupancy(
+        booking_id=booking_id,
+        service_id=service.service_id,
+        start=start,
+        end=end,
+        occupied_start=start - service.buffer_before,
+        occupied_end=end + service.buffer_after,
+    )
+
+
+def _peak(intervals: Sequence[tuple[datetime, datetime]], lo: datetime, hi: datetime) -> int:
+    """Most intervals running at one instant within [lo, hi)."""
+    edges: list[tuple[datetime, int]] = []
+    for start, end in intervals:
+        if start < hi and lo < end:
+            edges.append((max(start, lo), 1))
+            edges.append((min(end, hi), -1))
+    edges.sort(key=lambda e: (e[0], e[1]))  # an ending frees its place before a start
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def seats_left(
+    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
+) -> int:
+    """Seats a new booking at `start` could still take (0 = full or no capacity)."""
+    wanted = occupancy_for(service, UUID(int=0), start)
+    occurrences: dict[tuple[UUID, datetime], tuple[datetime, datetime]] = {}
+    taken = 0
+    for occupancy in held:
+        occurrences.setdefault(
+            occupancy.occurrence, (occupancy.occupied_start, occupancy.occupied_end)
+        )
+        if occupancy.occurrence == wanted.occurrence:
+            taken += 1
+    if wanted.occurrence in occurrences:  # joining an occurrence that already fits
+        return max(service.seats - taken, 0)
+    running = _peak(list(occurrences.values()), wanted.occupied_start, wanted.occupied_end)
+    return service.seats if running < capacity else 0
+
+
+def require_allocation(
+    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
+) -> None:
+    """Raise SlotUnavailable unless one more booking at `start` keeps capacity and seats."""
+    if seats_left(capacity, service, start, held) <= 0:
+        raise SlotUnavailable(
+            f"the slot starting {start.isoformat()} is fully booked", field="start"
+        )
+
+
+def require_offered(
+    calendar: Calendar, service: ServiceShape, start: datetime, now: datetime
+) -> None:
+    """Raise unless `start` is a slot the service offers under the business's policy."""
+    if start < now + calendar.policy.min_notice:
+        raise TooLittleNotice(
+            f"bookings need {calendar.policy.min_notice_minutes} minutes' notice and "
+            "cannot start in the past",
+            field="start",
+        )
+    if start > now + calendar.policy.max_advance:
+        raise TooFarAhead(
+            f"bookings open at most {calendar.policy.max_advance_days} days ahead",
+            field="start",
+        )
+    local_day = start.astimezone(calendar.timezone).date()
+    if start not in set(candidate_starts(calendar, service, local_day, local_day)):
+        raise StartNotOffered(
+            f"{start.isoformat()} is not a start time this service offers "
+            "(outside opening hours, closed, or off the slot grid)",
+            field="start",
+        )
+
+
+def available_slots(
+    calendar: Calendar,
+    service: ServiceShape,
+    first: date,
+    last: date,
+    held: Sequence[Occupancy],
+    now: datetime,
+) -> list[Slot]:
+    """Bookable slots with local dates first..last, given what is already held."""
+    earliest = now + calendar.policy.min_notice
+    latest = now + calendar.policy.max_advance
+    slots = []
+    for start in candidate_starts(calendar, service, first, last):
+        if not earliest <= start <= latest:
+            continue
+        left = seats_left(calendar.capacity, service, start, held)
+        if left > 0:
+            slots.append(Slot(start, start + service.duration, left))
+    return slots
+
+
+def allocation_days(occupied_start: datetime, occupied_end: datetime) -> list[date]:
+    """UTC days an occupied interval touches; each has its own allocation aggregate."""
+    first = occupied_start.astimezone(UTC).date()
+    last = (occupied_end - timedelta(microseconds=1)).astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -1,0 +1,94 @@
+"""One settings object, read from SLOTWISE_* environment variables (and .env); fails fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Self
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "slotwise-development-secret-change-me"
+
+
+class Settings(BaseSettings):
+    """Unset everything and you get the embedded stack under ./.slotwise."""
+
+    model_config = SettingsConfigDict(env_prefix="SLOTWISE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".slotwise")
+    event_store: str = ""
+    read_db: str = ""
+    kafka: str = ""
+    redis: str = ""
+    jwt_secret: str = ""
+    stripe_api_key: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secret: str = ""
+    consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        scheme = urlsplit(self.event_store_url).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"SLOTWISE_EVENT_STORE must be sqlite:///PATH or postgresql://..., got {scheme!r}"
+            )
+        if self.uses_postgres and not self.jwt_secret:
+            raise ValueError("SLOTWISE_JWT_SECRET is required outside the embedded stack")
+        return self
+
+    @property
+    def event_store_url(self) -> str:
+        return self.event_store or f"sqlite:///{self.data_dir / 'events.sqlite'}"
+
+    @property
+    def read_db_url(self) -> str:
+        return self.read_db or f"sqlite:///{self.data_dir / 'read.sqlite'}"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return urlsplit(self.event_store_url).scheme in ("postgresql", "postgres")
+
+    @property
+    def jwt_key(self) -> str:
+        return self.jwt_secret or DEV_JWT_SECRET
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment the eventsourcing library reads to build its recorder."""
+        env = {"TRANSCODER_TOPIC": "infra.transcoder:OrjsonTranscoder"}
+        url = urlsplit(self.event_store_url)
+        if url.scheme == "sqlite":
+            path = Path(url.path[1:] if url.path.startswith("/") else url.path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path),
+                       SQLITE_LOCK_TIMEOUT="10")
+            return env
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=url.path.lstrip("/") or "slotwise",
+            POSTGRES_HOST=url.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(url.port or 5432),
+            POSTGRES_USER=url.username or "postgres",
+            POSTGRES_PASSWORD=url.password or "",
+            POSTGRES_SCHEMA=query.get("schema", "public"),
+            POSTGRES_POOL_SIZE=query.get("pool_size", "10"),
+            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", "20"),
+            POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
+        )
+        return env
+
+    def event_store_sqlalchemy_url(self) -> str:
+        """The same database as the event store, for our own tables (idempotency keys)."""
+        return sqlalchemy_url(self.event_store_url)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Point postgresql:// URLs at psycopg 3 and drop our own query options."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        return parts._replace(scheme="postgresql+psycopg", query="").geturl()
+    return url
