@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,9 +86,16 @@ class Settings(BaseSettings):
         return sqlalchemy_url(self.event_store_url)
 
 
+OUR_OPTIONS = ("schema", "pool_size", "max_overflow", "lock_timeout")
+
+
 def sqlalchemy_url(url: str) -> str:
-    """Point postgresql:// URLs at psycopg 3 and drop our own query options."""
+    """Point postgresql:// URLs at psycopg 3; `schema=X` becomes the search path."""
     parts = urlsplit(url)
-    if parts.scheme in ("postgresql", "postgres"):
-        return parts._replace(scheme="postgresql+psycopg", query="").geturl()
-    return url
+    if parts.scheme not in ("postgresql", "postgres"):
+        return url
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    kept = {k: v for k, v in query.items() if k not in OUR_OPTIONS}
+    if "schema" in query:
+        kept["options"] = f"-csearch_path={query['schema']}"
+    return parts._replace(scheme="postgresql+psycopg", query=urlencode(kept)).geturl()

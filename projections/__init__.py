@@ -1,0 +1,21 @@
+"""Projectors: plain code turning events into read-model rows."""
+
+from __future__ import annotations
+
+from projections.availability import AvailabilityProjector
+from projections.base import Projector
+from projections.bookings import BookingsProjector
+from projections.catalogue import ServiceCatalogueProjector
+from projections.directory import BusinessDirectoryProjector
+from projections.stats import BusinessStatsProjector
+
+
+def all_projectors() -> list[Projector]:
+    """Every projector of the read side, in a stable order."""
+    return [
+        BusinessDirectoryProjector(),
+        ServiceCatalogueProjector(),
+        AvailabilityProjector(),
+        BookingsProjector(),
+        BusinessStatsProjector(),
+    ]

@@ -1,0 +1,53 @@
+"""SQLAlchemy engines for the read models (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from infra.settings import sqlalchemy_url
+
+
+@dataclass
+class ReadDatabase:
+    """`writer` serialises projector transactions; `reader` serves queries."""
+
+    writer: Engine
+    reader: Engine
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+def sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    """A SQLite engine in WAL mode; `immediate` takes the write lock at BEGIN."""
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_read_database(url: str) -> ReadDatabase:
+    if make_url(url).get_backend_name() == "sqlite":
+        return ReadDatabase(sqlite_engine(url, immediate=True), sqlite_engine(url, immediate=False))
+    engine = create_engine(sqlalchemy_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return ReadDatabase(engine, engine)

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by both APIs: problem+json errors, auth, health."""

@@ -1,0 +1,72 @@
+"""App factories' shared parts: the lifespan that owns the container, and health routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import text
+
+from infra.bootstrap import Container, bootstrap
+from infra.web import problems
+from infra.web.deps import ContainerDep
+
+
+def lifespan_for(
+    container: Container | None, on_start: Callable[[Container], None] | None = None
+) -> Callable[[FastAPI], Any]:
+    """Use `container` if given (tests, `slotwise dev`), else build one and close it at exit."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        app.state.container = container or bootstrap()
+        if on_start is not None:
+            on_start(app.state.container)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.container.close()
+
+    return lifespan
+
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/health")
+def liveness() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@health.get("/ready", response_model=None)
+def readiness(container: ContainerDep) -> ORJSONResponse:
+    """Readiness: every configured dependency answers."""
+    checks: dict[str, str] = {}
+    try:
+        container.app.recorder.max_notification_id()
+        checks["event_store"] = "ok"
+    except Exception as error:  # a dependency being down is the answer, not a crash
+        checks["event_store"] = f"error: {error}"
+    try:
+        with container.read_db.reader.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["read_db"] = "ok"
+    except Exception as error:
+        checks["read_db"] = f"error: {error}"
+    ready = all(v == "ok" for v in checks.values())
+    return ORJSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                          status_code=200 if ready else 503)
+
+
+def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  default_response_class=ORJSONResponse)
+    problems.install(app)
+    app.include_router(health)
+    return app

@@ -1,0 +1,100 @@
+"""RFC 9457 problem+json: the one place where errors become HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from infra.auth import Unauthenticated
+
+log = logging.getLogger(__name__)
+PROBLEM_BASE = "https://slotwise.dev/problems/"
+STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+)
+
+
+class StaleRead(Exception):
+    """A read asked for a write the read models do not reflect yet; try again shortly."""
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, **extra}
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def status_for(error: DomainError) -> int:
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
+
+
+def domain_problem(error: DomainError) -> Response:
+    extra: dict[str, Any] = {}
+    if error.field:
+        extra["errors"] = [{"field": error.field, "message": error.detail}]
+    return problem(status_for(error), error.code, error.title, error.detail, **extra)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"] or [str(loc[0])]
+    return ".".join(parts)
+
+
+def validation_problem(error: RequestValidationError) -> Response:
+    issues = list(error.errors())
+    if any(i.get("type") == "json_invalid" for i in issues):
+        detail = next(i.get("ctx", {}).get("error", "") for i in issues)
+        return problem(400, "malformed-json", "Malformed JSON body",
+                       f"the request body is not valid JSON: {detail}")
+    errors = [{"field": _field(tuple(i["loc"])), "message": i["msg"]} for i in issues]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "validation-error", "Invalid request", detail, errors=errors)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, error: DomainError) -> Response:
+        return domain_problem(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> Response:
+        return validation_problem(error)
+
+    @app.exception_handler(Unauthenticated)
+    async def _unauthenticated(_: Request, error: Unauthenticated) -> Response:
+        return problem(401, "unauthenticated", "Unauthenticated", str(error),
+                       headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(StaleRead)
+    async def _stale(_: Request, error: StaleRead) -> Response:
+        return problem(503, "not-yet-consistent", "Read models still catching up", str(error),
+                       headers={"Retry-After": "1"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        return problem(error.status_code, code, str(error.detail), str(error.detail),
+                       headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return problem(500, "internal-error", "Internal server error",
+                       "an unexpected error occurred; it has been logged")

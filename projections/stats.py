@@ -1,0 +1,113 @@
+"""BusinessStatsProjector: per business and local day, bookings, cancellations,
+no-shows and revenue per currency.
+
+Revenue counts bookings that are neither cancelled nor no-shows. A booking
+counts on the local day of its start; a reschedule moves it between days.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from projections.base import DispatchingProjector, Handler
+from projections.bookings import local_date
+from projections.tables import business_daily_revenue, business_daily_stats, stats_booking_facts
+
+EARNING = frozenset({"pending", "confirmed", "checked_in", "completed"})
+
+
+class BusinessStatsProjector(DispatchingProjector):
+    name = "business_stats"
+    tables = (business_daily_stats, business_daily_revenue, stats_booking_facts)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "Booking.Placed": self.placed,
+            "Booking.Rescheduled": self.rescheduled,
+            "Booking.Cancelled": self.cancelled,
+            "Booking.MarkedNoShow": self.no_show,
+        }
+
+    def placed(self, conn: Connection, event: Any, position: int) -> None:
+        fact = {
+            "booking_id": str(event.originator_id), "business_id": str(event.business_id),
+            "service_id": str(event.service_id), "day": local_date(event.start, event.timezone), "timezone": event.timezone,
+            "start": event.start, "minutes": int((event.end - event.start).total_seconds() // 60),
+            "amount": str(event.price_amount), "currency": event.currency, "status": "active",
+        }
+        conn.execute(insert(stats_booking_facts).values(**fact))
+        self._count(conn, fact, bookings=1)
+        self._earn(conn, fact, Decimal(fact["amount"]))
+
+    def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
+        fact = self._fact(conn, event)
+        self._count(conn, fact, bookings=-1)
+        self._earn(conn, fact, -Decimal(fact["amount"]))
+        day = local_date(event.start, fact["timezone"])
+        moved = {**fact, "day": day, "start": event.start,
+                 "minutes": int((event.end - event.start).total_seconds() // 60)}
+        conn.execute(
+            update(stats_booking_facts)
+            .where(stats_booking_facts.c.booking_id == fact["booking_id"])
+            .values(day=day, start=event.start, minutes=moved["minutes"])
+        )
+        self._count(conn, moved, bookings=1)
+        self._earn(conn, moved, Decimal(fact["amount"]))
+
+    def cancelled(self, conn: Connection, event: Any, position: int) -> None:
+        self._leave(conn, event, "cancelled", cancellations=1)
+
+    def no_show(self, conn: Connection, event: Any, position: int) -> None:
+        self._leave(conn, event, "no_show", no_shows=1)
+
+    def _leave(self, conn: Connection, event: Any, status: str, **counts: int) -> None:
+        fact = self._fact(conn, event)
+        self._count(conn, fact, **counts)
+        self._earn(conn, fact, -Decimal(fact["amount"]))
+        conn.execute(
+            update(stats_booking_facts)
+            .where(stats_booking_facts.c.booking_id == fact["booking_id"])
+            .values(status=status)
+        )
+
+    def _fact(self, conn: Connection, event: Any) -> dict[str, Any]:
+        row = conn.execute(
+            select(stats_booking_facts)
+            .where(stats_booking_facts.c.booking_id == str(event.originator_id))
+        ).one()
+        return dict(row._mapping)
+
+    def _count(self, conn: Connection, fact: dict[str, Any], **deltas: int) -> None:
+        key = (business_daily_stats.c.business_id == fact["business_id"]) & (
+            business_daily_stats.c.day == fact["day"]
+        )
+        if conn.execute(select(business_daily_stats.c.day).where(key)).first() is None:
+            conn.execute(insert(business_daily_stats).values(
+                business_id=fact["business_id"], day=fact["day"],
+                bookings=0, cancellations=0, no_shows=0,
+            ))
+        columns = business_daily_stats.c
+        conn.execute(update(business_daily_stats).where(key).values(
+            {columns[name]: columns[name] + delta for name, delta in deltas.items()}
+        ))
+
+    def _earn(self, conn: Connection, fact: dict[str, Any], amount: Decimal) -> None:
+        if fact["status"] != "active":
+            return
+        table = business_daily_revenue
+        key = (
+            (table.c.business_id == fact["business_id"])
+            & (table.c.day == fact["day"])
+            & (table.c.currency == fact["currency"])
+        )
+        current = conn.execute(select(table.c.amount).where(key)).scalar_one_or_none()
+        if current is None:
+            conn.execute(insert(table).values(
+                business_id=fact["business_id"], day=fact["day"],
+                currency=fact["currency"], amount=str(amount),
+            ))
+        else:
+            conn.execute(update(table).where(key).values(amount=str(Decimal(current) + amount)))

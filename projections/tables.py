@@ -1,0 +1,162 @@
+"""Read-model tables (SQLAlchemy Core); disposable, rebuilt from the event log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, also on SQLite (which stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+projection_tracking = Table(
+    "projection_tracking",
+    metadata,
+    Column("projector", String(64), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+businesses = Table(
+    "businesses",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("owner_id", String(200), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("weekly", JSON, nullable=False),
+    Column("closures", JSON, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("price_amount", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    Column("slot_interval_minutes", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Feeds the slot engine on the read side: one row per booking holding time.
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False),
+    Column("service_id", String(36), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("end", UTCDateTime(), nullable=False),
+    Column("occupied_start", UTCDateTime(), nullable=False),
+    Column("occupied_end", UTCDateTime(), nullable=False),
+    Index("ix_allocations_business_time", "business_id", "occupied_start"),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False),
+    Column("service_id", String(36), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("placed_by", String(200), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("end", UTCDateTime(), nullable=False),
+    Column("local_date", String(10), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("service_name", String(200), nullable=False),
+    Column("price_amount", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("cancel_reason", Text),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_bookings_business_start", "business_id", "start"),
+    Index("ix_bookings_customer_start", "customer_id", "start"),
+)
+
+business_daily_stats = Table(
+    "business_daily_stats",
+    metadata,
+    Column("business_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("bookings", Integer, nullable=False, default=0),
+    Column("cancellations", Integer, nullable=False, default=0),
+    Column("no_shows", Integer, nullable=False, default=0),
+)
+
+business_daily_revenue = Table(
+    "business_daily_revenue",
+    metadata,
+    Column("business_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", String(32), nullable=False),
+)
+
+# The stats projector's memory of each booking, so moves and cancellations
+# subtract from the right day; also the source of utilization.
+stats_booking_facts = Table(
+    "stats_booking_facts",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False),
+    Column("service_id", String(36), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("amount", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Index("ix_stats_facts_business_day", "business_id", "day"),
+)

@@ -1,0 +1,28 @@
+"""The read API: queries over the projections (application factory; nothing at import)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from infra.bootstrap import Container
+from infra.web.lifecycle import lifespan_for, new_app
+from read_api.routes import audit, bookings, catalogue
+
+
+def _start_delivery(container: Container) -> None:
+    # Without Kafka the read side follows the event store itself.
+    if not container.settings.kafka:
+        container.start_follower()
+
+
+def create_app(container: Container | None = None, *, follow: bool = True) -> FastAPI:
+    """Build the read API; `follow` runs the in-process projector follower (embedded)."""
+    app = new_app(
+        "SlotWise read API",
+        "Catalogue, availability, bookings, stats and audit reads. Send X-Consistency-Token "
+        "to read your own writes.",
+        lifespan_for(container, _start_delivery if follow else None),
+    )
+    for router in (catalogue.router, bookings.router, audit.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,121 @@
+"""Queries over the read models: plain functions returning plain rows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, and_, select
+
+from projections.tables import (
+    allocations,
+    bookings,
+    business_daily_revenue,
+    business_daily_stats,
+    businesses,
+    services,
+    stats_booking_facts,
+)
+
+Row = dict[str, Any]
+
+
+def _one(conn: Connection, query: Any) -> Row | None:
+    row = conn.execute(query).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def _all(conn: Connection, query: Any) -> list[Row]:
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def get_business(conn: Connection, business_id: UUID) -> Row | None:
+    return _one(conn, select(businesses).where(businesses.c.id == str(business_id)))
+
+
+def get_business_by_slug(conn: Connection, slug: str) -> Row | None:
+    return _one(conn, select(businesses).where(businesses.c.slug == slug))
+
+
+def list_businesses(conn: Connection, limit: int, after: str | None) -> list[Row]:
+    query = select(businesses).order_by(businesses.c.id).limit(limit)
+    if after:
+        query = query.where(businesses.c.id > after)
+    return _all(conn, query)
+
+
+def get_service(conn: Connection, service_id: UUID) -> Row | None:
+    return _one(conn, select(services).where(services.c.id == str(service_id)))
+
+
+def list_active_services(conn: Connection, business_id: UUID) -> list[Row]:
+    return _all(conn, select(services).where(
+        (services.c.business_id == str(business_id)) & services.c.active
+    ).order_by(services.c.name, services.c.id))
+
+
+def list_held(conn: Connection, business_id: str, lo: datetime, hi: datetime) -> list[Row]:
+    """Allocations of the business whose occupied time overlaps [lo, hi)."""
+    return _all(conn, select(allocations).where(and_(
+        allocations.c.business_id == business_id,
+        allocations.c.occupied_start < hi,
+        allocations.c.occupied_end > lo,
+    )))
+
+
+def get_booking(conn: Connection, booking_id: UUID) -> Row | None:
+    return _one(conn, select(bookings).where(bookings.c.id == str(booking_id)))
+
+
+def list_bookings(
+    conn: Connection, *, business_id: UUID | None = None, customer_id: str | None = None,
+    first: date | None = None, last: date | None = None, status: str | None = None,
+    limit: int = 500,
+) -> list[Row]:
+    query = select(bookings).order_by(bookings.c.start, bookings.c.id).limit(limit)
+    if business_id is not None:
+        query = query.where(bookings.c.business_id == str(business_id))
+    if customer_id is not None:
+        query = query.where(bookings.c.customer_id == customer_id)
+    if first is not None:
+        query = query.where(bookings.c.local_date >= first.isoformat())
+    if last is not None:
+        query = query.where(bookings.c.local_date <= last.isoformat())
+    if status is not None:
+        query = query.where(bookings.c.status == status)
+    return _all(conn, query)
+
+
+def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) -> dict[str, Row]:
+    """Counts, revenue and booked occurrence minutes per local day."""
+    key = str(business_id)
+    days: dict[str, Row] = {}
+    span = (first.isoformat(), last.isoformat())
+    for row in conn.execute(select(business_daily_stats).where(
+        (business_daily_stats.c.business_id == key) & business_daily_stats.c.day.between(*span)
+    )):
+        days[row.day] = {"bookings": row.bookings, "cancellations": row.cancellations,
+                         "no_shows": row.no_shows, "revenue": [], "booked_minutes": 0}
+    empty = {"bookings": 0, "cancellations": 0, "no_shows": 0, "revenue": [], "booked_minutes": 0}
+    for row in conn.execute(select(business_daily_revenue).where(
+        (business_daily_revenue.c.business_id == key)
+        & business_daily_revenue.c.day.between(*span)
+    ).order_by(business_daily_revenue.c.currency)):
+        days.setdefault(row.day, dict(empty, revenue=[]))["revenue"].append(
+            {"amount": row.amount, "currency": row.currency})
+    occurrences = conn.execute(select(
+        stats_booking_facts.c.day, stats_booking_facts.c.service_id,
+        stats_booking_facts.c.start, stats_booking_facts.c.minutes,
+    ).distinct().where(
+        (stats_booking_facts.c.business_id == key)
+        & stats_booking_facts.c.day.between(*span)
+        & (stats_booking_facts.c.status != "cancelled")
+    ))
+    for row in occurrences:
+        days.setdefault(row.day, dict(empty, revenue=[]))["booked_minutes"] += row.minutes
+    return days
+
+
+def date_range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

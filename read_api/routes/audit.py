@@ -1,0 +1,80 @@
+"""Auditors' view of the event log: an aggregate's history and its state at a version or time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from commands.base import require_role
+from domain.actor import Role
+from domain.errors import InvalidInput, NotFound
+from infra.web.deps import ActorDep, ContainerDep
+from read_api.schemas import AuditEvents, AuditState
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+AUDITORS = frozenset({Role.AUDITOR, Role.ADMIN})
+HIDDEN = ("originator_id", "originator_version", "timestamp", "originator_topic")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if hasattr(value, "__dataclass_fields__"):
+        return _plain(vars(value))
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@router.get("/aggregates/{aggregate_id}/events", response_model=AuditEvents)
+def list_events(aggregate_id: UUID, actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
+    """Every event of one aggregate, oldest first (auditor or admin)."""
+    require_role(actor, AUDITORS)
+    events = list(container.app.events.get(aggregate_id))
+    if not events:
+        raise NotFound(f"no aggregate with id {aggregate_id}")
+    return {"aggregate_id": str(aggregate_id), "events": [
+        {"aggregate_id": str(aggregate_id), "version": e.originator_version,
+         "type": type(e).__qualname__, "timestamp": e.timestamp,
+         "data": _plain({k: v for k, v in vars(e).items() if k not in HIDDEN})}
+        for e in events
+    ]}
+
+
+@router.get("/aggregates/{aggregate_id}/state", response_model=AuditState)
+def get_state(
+    aggregate_id: UUID, actor: ActorDep, container: ContainerDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    at: Annotated[AwareDatetime | None, Query()] = None,
+) -> dict[str, Any]:
+    """The aggregate as it was at `version`, or at time `at` (auditor or admin)."""
+    require_role(actor, AUDITORS)
+    if version is not None and at is not None:
+        raise InvalidInput("give either version or at, not both", field="at")
+    if at is not None:
+        version = _version_at(container, aggregate_id, at)
+    try:
+        aggregate = container.app.repository.get(aggregate_id, version=version)
+    except AggregateNotFoundError:
+        raise NotFound(f"no aggregate with id {aggregate_id} at that point") from None
+    state = {k.lstrip("_"): v for k, v in vars(aggregate).items() if k != "_pending_events"}
+    return {"aggregate_id": str(aggregate_id), "type": type(aggregate).__name__,
+            "version": aggregate.version, "state": _plain(state)}
+
+
+def _version_at(container: Any, aggregate_id: UUID, at: datetime) -> int:
+    version = 0
+    for event in container.app.events.get(aggregate_id):
+        if event.timestamp > at:
+            break
+        version = event.originator_version
+    if version == 0:
+        raise NotFound(f"aggregate {aggregate_id} did not exist at {at.isoformat()}")
+    return version

@@ -1,0 +1,108 @@
+"""Booking reads: one booking, a business's bookings, the caller's bookings, stats."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from sqlalchemy import Connection
+
+from domain.actor import Actor, Role
+from domain.booking import BookingStatus
+from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
+from infra.web.deps import ActorDep, ContainerDep
+from read_api import queries
+from read_api.availability import calendar_from, open_minutes
+from read_api.consistency import ConsistentDep
+from read_api.schemas import BookingList, BookingPublic, BusinessStats
+from read_api.views import booking_view
+
+router = APIRouter(tags=["bookings"])
+MAX_STATS_DAYS = 366
+
+
+def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
+    business = queries.get_business(conn, business_id)
+    if business is None:
+        raise BusinessNotFound(f"no business with id {business_id}")
+    if not actor.is_admin and not (actor.role is Role.OWNER and business["owner_id"] == actor.id):
+        raise NotYourBusiness("only the business's owner (or an admin) may read this")
+    return business
+
+
+def _range(first: date | None, last: date | None, most: int) -> None:
+    if first and last and last < first:
+        raise InvalidInput("'to' must not be before 'from'", field="to")
+    if first and last and (last - first).days >= most:
+        raise InvalidInput(f"ask for at most {most} days at once", field="to")
+
+
+@router.get("/v1/bookings/{booking_id}", response_model=BookingPublic)
+def get_booking(
+    booking_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep
+) -> dict[str, Any]:
+    """One booking: its customer, its business's owner, or an admin."""
+    with container.read_db.reader.connect() as conn:
+        row = queries.get_booking(conn, booking_id)
+        if row is None:
+            raise BookingNotFound(f"no booking with id {booking_id}")
+        if row["customer_id"] != actor.id:
+            try:
+                _staff_business(conn, actor, UUID(row["business_id"]))
+            except NotYourBusiness:  # do not reveal other people's bookings exist
+                raise BookingNotFound(f"no booking with id {booking_id}") from None
+    return booking_view(row)
+
+
+@router.get("/v1/businesses/{business_id}/bookings", response_model=BookingList)
+def list_business_bookings(
+    business_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep,
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+    status: BookingStatus | None = None,
+) -> dict[str, Any]:
+    """The business's bookings by local date range and status (owner or admin)."""
+    _range(first, last, MAX_STATS_DAYS)
+    with container.read_db.reader.connect() as conn:
+        _staff_business(conn, actor, business_id)
+        rows = queries.list_bookings(conn, business_id=business_id, first=first, last=last,
+                                     status=status.value if status else None)
+    return {"items": [booking_view(r) for r in rows]}
+
+
+@router.get("/v1/me/bookings", response_model=BookingList)
+def list_my_bookings(
+    actor: ActorDep, container: ContainerDep, _: ConsistentDep,
+    status: BookingStatus | None = None,
+) -> dict[str, Any]:
+    """The caller's own bookings as a customer."""
+    with container.read_db.reader.connect() as conn:
+        rows = queries.list_bookings(conn, customer_id=actor.id,
+                                     status=status.value if status else None)
+    return {"items": [booking_view(r) for r in rows]}
+
+
+@router.get("/v1/businesses/{business_id}/stats", response_model=BusinessStats)
+def get_stats(
+    business_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep,
+    first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
+) -> dict[str, Any]:
+    """Per local day: bookings, cancellations, no-shows, revenue per currency, utilization."""
+    _range(first, last, MAX_STATS_DAYS)
+    if last < first:
+        raise InvalidInput("'to' must not be before 'from'", field="to")
+    with container.read_db.reader.connect() as conn:
+        business = _staff_business(conn, actor, business_id)
+        days = queries.daily_stats(conn, business_id, first, last)
+    calendar = calendar_from(business)
+    report = []
+    for day in queries.date_range(first, last):
+        counts = days.get(day.isoformat(), {"bookings": 0, "cancellations": 0, "no_shows": 0,
+                                            "revenue": [], "booked_minutes": 0})
+        available = open_minutes(calendar, day) * business["capacity"]
+        used = counts["booked_minutes"]
+        report.append({"date": day, **counts, "open_minutes": available,
+                       "utilization": round(used / available, 4) if available else 0.0})
+    return {"business_id": str(business_id), "timezone": business["timezone"], "days": report}

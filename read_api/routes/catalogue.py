@@ -1,0 +1,93 @@
+"""Public catalogue reads: businesses, services, availability."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from domain.errors import BusinessNotFound, InvalidInput, ServiceNotFound
+from infra.web.deps import ContainerDep
+from read_api import queries
+from read_api.availability import slots_for
+from read_api.consistency import ConsistentDep
+from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
+from read_api.views import business_view, service_view
+
+router = APIRouter(tags=["catalogue"])
+MAX_AVAILABILITY_DAYS = 62
+
+
+@router.get("/v1/businesses", response_model=BusinessPage)
+def list_businesses(
+    container: ContainerDep, _: ConsistentDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
+) -> dict[str, Any]:
+    """Business directory, paged by an opaque cursor."""
+    with container.read_db.reader.connect() as conn:
+        rows = queries.list_businesses(conn, limit, cursor)
+    next_cursor = rows[-1]["id"] if len(rows) == limit else None
+    return {"items": [business_view(r) for r in rows], "next_cursor": next_cursor}
+
+
+@router.get("/v1/businesses/by-slug/{slug}", response_model=BusinessPublic)
+def get_business_by_slug(slug: str, container: ContainerDep, _: ConsistentDep) -> dict[str, Any]:
+    """One business by its unique slug."""
+    with container.read_db.reader.connect() as conn:
+        row = queries.get_business_by_slug(conn, slug)
+    if row is None:
+        raise BusinessNotFound(f"no business with slug {slug!r}")
+    return business_view(row)
+
+
+@router.get("/v1/businesses/{business_id}", response_model=BusinessPublic)
+def get_business(business_id: UUID, container: ContainerDep, _: ConsistentDep) -> dict[str, Any]:
+    """One business profile."""
+    with container.read_db.reader.connect() as conn:
+        row = queries.get_business(conn, business_id)
+    if row is None:
+        raise BusinessNotFound(f"no business with id {business_id}")
+    return business_view(row)
+
+
+@router.get("/v1/businesses/{business_id}/services", response_model=list[ServicePublic])
+def list_services(
+    business_id: UUID, container: ContainerDep, _: ConsistentDep
+) -> list[dict[str, Any]]:
+    """The business's active services."""
+    with container.read_db.reader.connect() as conn:
+        if queries.get_business(conn, business_id) is None:
+            raise BusinessNotFound(f"no business with id {business_id}")
+        return [service_view(r) for r in queries.list_active_services(conn, business_id)]
+
+
+@router.get("/v1/services/{service_id}/availability", response_model=Availability)
+def get_availability(
+    service_id: UUID, container: ContainerDep, _: ConsistentDep,
+    first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
+) -> dict[str, Any]:
+    """Bookable slots with their local dates in from..to (inclusive), with seats left."""
+    if last < first:
+        raise InvalidInput("'to' must not be before 'from'", field="to")
+    if (last - first).days >= MAX_AVAILABILITY_DAYS:
+        raise InvalidInput(f"ask for at most {MAX_AVAILABILITY_DAYS} days at once", field="to")
+    with container.read_db.reader.connect() as conn:
+        service = queries.get_service(conn, service_id)
+        if service is None or not service["active"]:
+            raise ServiceNotFound(f"no active service with id {service_id}")
+        business = queries.get_business(conn, UUID(service["business_id"]))
+        if business is None:
+            raise ServiceNotFound(f"service {service_id} is not bookable yet")
+        slots = slots_for(conn, business, service, first, last, container.clock())
+    local = ZoneInfo(business["timezone"])
+    return {
+        "service_id": str(service_id), "timezone": business["timezone"],
+        "slots": [
+            {"start": s.start.astimezone(local), "end": s.end.astimezone(local),
+             "seats_left": s.seats_left}
+            for s in slots
+        ],
+    }

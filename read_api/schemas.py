@@ -1,0 +1,119 @@
+"""Response bodies of the read API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Money(BaseModel):
+    amount: str
+    currency: str
+
+
+class BusinessPublic(BaseModel):
+    id: str
+    name: str
+    slug: str
+    timezone: str
+    capacity: int
+    weekly: list[dict[str, str]]
+    closures: list[dict[str, Any]]
+    policy: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BusinessPage(BaseModel):
+    items: list[BusinessPublic]
+    next_cursor: str | None
+
+
+class ServicePublic(BaseModel):
+    id: str
+    business_id: str
+    name: str
+    duration_minutes: int
+    price: Money
+    seats: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    slot_interval_minutes: int
+    active: bool
+    version: int
+
+
+class SlotPublic(BaseModel):
+    start: datetime
+    end: datetime
+    seats_left: int
+
+
+class Availability(BaseModel):
+    service_id: str
+    timezone: str
+    slots: list[SlotPublic]
+
+
+class BookingPublic(BaseModel):
+    id: str
+    business_id: str
+    service_id: str
+    customer_id: str
+    placed_by: str
+    start: datetime
+    end: datetime
+    local_date: date
+    timezone: str
+    status: str
+    service_name: str
+    price: Money
+    notes: str
+    cancel_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BookingList(BaseModel):
+    items: list[BookingPublic]
+
+
+class DayStats(BaseModel):
+    date: date
+    bookings: int
+    cancellations: int
+    no_shows: int
+    revenue: list[Money]
+    booked_minutes: int
+    open_minutes: int
+    utilization: float
+
+
+class BusinessStats(BaseModel):
+    business_id: str
+    timezone: str
+    days: list[DayStats]
+
+
+class AuditEvent(BaseModel):
+    aggregate_id: str
+    version: int
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+class AuditEvents(BaseModel):
+    aggregate_id: str
+    events: list[AuditEvent]
+
+
+class AuditState(BaseModel):
+    aggregate_id: str
+    type: str
+    version: int
+    state: dict[str, Any]

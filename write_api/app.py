@@ -1,0 +1,21 @@
+"""The write API: commands over HTTP (application factory; nothing happens at import)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from infra.bootstrap import Container
+from infra.web.lifecycle import lifespan_for, new_app
+from write_api.routes import bookings, businesses, services
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the write API; without a container it bootstraps one from the environment."""
+    app = new_app(
+        "SlotWise write API",
+        "Commands for businesses, services and bookings. Errors are application/problem+json.",
+        lifespan_for(container),
+    )
+    for router in (businesses.router, services.router, bookings.router):
+        app.include_router(router)
+    return app

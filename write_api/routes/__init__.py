@@ -1,0 +1,1 @@
+"""Write API routers: each route turns a schema into a command and runs it."""

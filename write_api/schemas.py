@@ -1,0 +1,95 @@
+"""Request and response bodies of the write API (pydantic); unknown fields are refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BusinessCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(min_length=1, max_length=64, examples=["studio-nord"])
+    timezone: str = Field(examples=["Europe/Berlin"], description="IANA time zone")
+    capacity: int = Field(default=1, ge=1, le=1000, description="parallel appointments")
+
+
+class OpeningHours(Strict):
+    day: Weekday
+    start: str = Field(examples=["09:00"], description="local HH:MM")
+    end: str = Field(examples=["17:00"], description="local HH:MM, up to 24:00")
+
+
+class HoursUpdate(Strict):
+    weekly: list[OpeningHours] = Field(max_length=7 * 24)
+
+
+class ClosureCreate(Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = Field(default="", max_length=500)
+
+
+class PolicyUpdate(Strict):
+    min_notice_minutes: int = Field(default=0, ge=0, le=525_600)
+    max_advance_days: int = Field(default=365, ge=0, le=3650)
+    cancellation_deadline_hours: int = Field(default=0, ge=0, le=8760)
+    requires_confirmation: bool = False
+
+
+class MoneyIn(Strict):
+    amount: Decimal = Field(examples=["50.00"], max_digits=14)
+    currency: str = Field(examples=["EUR"], description="ISO 4217 code")
+
+
+class ServiceCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    duration_minutes: int
+    price: MoneyIn
+    seats: int = 1
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    slot_interval_minutes: int | None = Field(default=None, description="defaults to duration")
+
+
+class ServicePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: int | None = None
+    price: MoneyIn | None = None
+    seats: int | None = None
+    buffer_before_minutes: int | None = None
+    buffer_after_minutes: int | None = None
+    slot_interval_minutes: int | None = None
+
+
+class BookingCreate(Strict):
+    service_id: UUID
+    start: AwareDatetime
+    notes: str = Field(default="", max_length=2000)
+    customer_id: str | None = Field(
+        default=None, max_length=200, description="only when staff books for a customer"
+    )
+
+
+class BookingCancel(Strict):
+    reason: str = Field(default="", max_length=500)
+
+
+class BookingReschedule(Strict):
+    start: AwareDatetime
+
+
+class CommandResult(BaseModel):
+    """What every successful command answers."""
+
+    id: UUID
+    version: int
+    consistency_token: str
