@@ -47,7 +47,7 @@ class Handlers(Application[UUID]):
     def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
         """The aggregate, or `missing` when no aggregate of that type has that id."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -56,7 +56,7 @@ class Handlers(Application[UUID]):
 
     def load_or_none(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None
@@ -67,7 +67,9 @@ class Handlers(Application[UUID]):
         position = max((r.notification.id for r in recordings), default=0)
         return Done(id=primary.id, version=primary.version, position=position)
 
-    def retrying(self, attempt: Callable[[], R], on_conflict: Callable[[], None] | None = None) -> R:
+    def retrying(
+        self, attempt: Callable[[], R], on_conflict: Callable[[], None] | None = None
+    ) -> R:
         """Run `attempt` again when a concurrent writer got there first."""
         for n in range(self.max_attempts):
             try:
@@ -75,7 +77,7 @@ class Handlers(Application[UUID]):
             except IntegrityError:
                 if on_conflict is not None:
                     on_conflict()
-                time.sleep(random.uniform(0, 0.002 * 2**min(n, 6)))
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(n, 6)))
         raise ConcurrencyConflict(
             f"gave up after {self.max_attempts} attempts against concurrent writers; retry"
         )
@@ -100,4 +102,3 @@ def deduplicate(aggregates: list[Any]) -> list[Any]:
     for aggregate in aggregates:
         seen.setdefault(aggregate.id, aggregate)
     return list(seen.values())
-

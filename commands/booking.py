@@ -72,12 +72,21 @@ class BookingHandlers(Handlers):
                 else BookingStatus.CONFIRMED
             )
             booking = Booking(
-                id=booking_id, business_id=business.id, service_id=service.id, customer_id=customer_id,
-                placed_by=cmd.actor.id, start=wanted.start, end=wanted.end,
-                occupied_start=wanted.occupied_start, occupied_end=wanted.occupied_end,
-                timezone=business.timezone, service_name=service.name,
-                price_amount=service.price_amount, currency=service.currency,
-                notes=cmd.notes, status=status,
+                id=booking_id,
+                business_id=business.id,
+                service_id=service.id,
+                customer_id=customer_id,
+                placed_by=cmd.actor.id,
+                start=wanted.start,
+                end=wanted.end,
+                occupied_start=wanted.occupied_start,
+                occupied_end=wanted.occupied_end,
+                timezone=business.timezone,
+                service_name=service.name,
+                price_amount=service.price_amount,
+                currency=service.currency,
+                notes=cmd.notes,
+                status=status,
             )
             return self.commit(booking, *days)
 
@@ -94,7 +103,9 @@ class BookingHandlers(Handlers):
             raise InvalidInput("customer_id is required when staff books", field="customer_id")
         return cmd.customer_id
 
-    def booking_for(self, actor: Actor, booking_id: UUID, *, staff_only: bool) -> tuple[Booking, Business, bool]:
+    def booking_for(
+        self, actor: Actor, booking_id: UUID, *, staff_only: bool
+    ) -> tuple[Booking, Business, bool]:
         """The booking, its business and whether the actor acts as staff."""
         booking = self.load(Booking, booking_id, BookingNotFound)
         business = self.load(Business, booking.business_id, BusinessNotFound)
@@ -114,7 +125,7 @@ class BookingHandlers(Handlers):
 
         def attempt() -> Done:
             booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-            booking._require("reschedule")  # noqa: SLF001 - refuse before touching allocations
+            booking._require("reschedule")
             service = self.load(Service, booking.service_id, ServiceNotFound)
             service.require_active()
             calendar, shape = business.calendar(), service.shape()
@@ -128,8 +139,14 @@ class BookingHandlers(Handlers):
             days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
             allocate(days, business.capacity, shape, booking.id, start)
             booking.reschedule(
-                cmd.actor.id, wanted.start, wanted.end, wanted.occupied_start,
-                wanted.occupied_end, self.clock(), self.deadline(business), staff=staff,
+                cmd.actor.id,
+                wanted.start,
+                wanted.end,
+                wanted.occupied_start,
+                wanted.occupied_end,
+                self.clock(),
+                self.deadline(business),
+                staff=staff,
             )
             return self.commit(booking, *deduplicate([*old, *days]))
 
@@ -138,7 +155,9 @@ class BookingHandlers(Handlers):
     def cancel_booking(self, cmd: CancelBooking) -> Done:
         def attempt() -> Done:
             booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-            booking.cancel(cmd.actor.id, cmd.reason, self.clock(), self.deadline(business), staff=staff)
+            booking.cancel(
+                cmd.actor.id, cmd.reason, self.clock(), self.deadline(business), staff=staff
+            )
             days = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
             for allocation in days:
                 allocation.release(booking.id)

@@ -28,8 +28,9 @@ class ServiceHandlers(Handlers):
     def update_service(self, cmd: UpdateService) -> Done:
         unknown = set(cmd.changes) - EDITABLE
         if unknown:
-            raise InvalidService(f"unknown service fields: {', '.join(sorted(unknown))}",
-                                 field=sorted(unknown)[0])
+            raise InvalidService(
+                f"unknown service fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            )
 
         def attempt() -> Done:
             service = self.owned_service(cmd.actor, cmd.service_id)

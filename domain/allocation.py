@@ -31,13 +31,27 @@ class DayAllocation(Aggregate):
     def create_id(business_id: UUID, day: date) -> UUID:
         return uuid5(ALLOCATION_NAMESPACE, f"{business_id}/{day.isoformat()}")
 
-    def hold(self, booking_id: UUID, service_id: UUID, start: datetime, end: datetime,
-             occupied_start: datetime, occupied_end: datetime) -> None:
+    def hold(
+        self,
+        booking_id: UUID,
+        service_id: UUID,
+        start: datetime,
+        end: datetime,
+        occupied_start: datetime,
+        occupied_end: datetime,
+    ) -> None:
         self._hold(booking_id, service_id, start, end, occupied_start, occupied_end)
 
     @event("Held")
-    def _hold(self, booking_id: UUID, service_id: UUID, start: datetime, end: datetime,
-              occupied_start: datetime, occupied_end: datetime) -> None:
+    def _hold(
+        self,
+        booking_id: UUID,
+        service_id: UUID,
+        start: datetime,
+        end: datetime,
+        occupied_start: datetime,
+        occupied_end: datetime,
+    ) -> None:
         self.held = {
             **self.held,
             booking_id: Occupancy(booking_id, service_id, start, end, occupied_start, occupied_end),
@@ -66,7 +80,11 @@ def allocate(
     occupancy = occupancy_for(service, booking_id, start)
     for allocation in allocations:
         allocation.hold(
-            booking_id, service.service_id, occupancy.start, occupancy.end,
-            occupancy.occupied_start, occupancy.occupied_end,
+            booking_id,
+            service.service_id,
+            occupancy.start,
+            occupancy.end,
+            occupancy.occupied_start,
+            occupancy.occupied_end,
         )
     return occupancy

@@ -41,7 +41,7 @@ class Booking(Aggregate):
     @event("Placed")
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - chosen before saving: allocations hold it
+        id: UUID,
         business_id: UUID,
         service_id: UUID,
         customer_id: str,

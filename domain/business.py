@@ -29,9 +29,7 @@ class Business(Aggregate):
     """A business that publishes services and takes bookings in its own time zone."""
 
     @event("Registered")
-    def __init__(
-        self, owner_id: str, name: str, slug: str, timezone: str, capacity: int
-    ) -> None:
+    def __init__(self, owner_id: str, name: str, slug: str, timezone: str, capacity: int) -> None:
         self.owner_id = owner_id
         self.name = name
         self.slug = slug

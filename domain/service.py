@@ -95,9 +95,25 @@ class Service(Aggregate):
     def create(cls, business_id: UUID, terms: ServiceTerms) -> Service:
         return cls(business_id=business_id, **terms.as_event_fields())
 
-    def _apply_terms(self, **fields: Any) -> None:
-        for key, value in fields.items():
-            setattr(self, key, value)
+    def _apply_terms(
+        self,
+        name: str,
+        duration_minutes: int,
+        price_amount: Decimal,
+        currency: str,
+        seats: int,
+        buffer_before_minutes: int,
+        buffer_after_minutes: int,
+        slot_interval_minutes: int,
+    ) -> None:
+        self.name = name
+        self.duration_minutes = duration_minutes
+        self.price_amount = price_amount
+        self.currency = currency
+        self.seats = seats
+        self.buffer_before_minutes = buffer_before_minutes
+        self.buffer_after_minutes = buffer_after_minutes
+        self.slot_interval_minutes = slot_interval_minutes
 
     def terms(self) -> ServiceTerms:
         return ServiceTerms(

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -103,7 +104,9 @@ class OpeningWindow:
     def parse(cls, raw: dict[str, Any], index: int) -> OpeningWindow:
         day = raw.get("day")
         if day not in WEEKDAYS:
-            raise InvalidHours(f"day must be one of {', '.join(WEEKDAYS)}", field=f"weekly[{index}].day")
+            raise InvalidHours(
+                f"day must be one of {', '.join(WEEKDAYS)}", field=f"weekly[{index}].day"
+            )
         start = clock_minutes(str(raw.get("start")), f"weekly[{index}].start")
         end = clock_minutes(str(raw.get("end")), f"weekly[{index}].end")
         if end <= start:
@@ -128,11 +131,9 @@ def parse_weekly(raw: list[dict[str, Any]]) -> tuple[OpeningWindow, ...]:
         (OpeningWindow.parse(item, i) for i, item in enumerate(raw)),
         key=lambda w: (w.day, w.start),
     )
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in pairwise(windows):
         if before.day == after.day and after.start < before.end:
-            raise InvalidHours(
-                f"windows overlap on {WEEKDAYS[before.day]}", field="weekly"
-            )
+            raise InvalidHours(f"windows overlap on {WEEKDAYS[before.day]}", field="weekly")
     return tuple(windows)
 
 

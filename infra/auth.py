@@ -21,13 +21,15 @@ def issue_token(secret: str, sub: str, role: Role, ttl_seconds: int = 3600) -> s
 
 def verify_token(secret: str, token: str) -> Actor:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the bearer token has expired") from None
     except jwt.PyJWTError as error:
         raise Unauthenticated(f"invalid bearer token: {error}") from None
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise Unauthenticated(
             f"token role must be one of {', '.join(r.value for r in Role)}"

@@ -34,7 +34,9 @@ class Container:
         """In-process delivery to the projectors (the embedded stack)."""
         if self.follower is None:
             self.follower = Follower(
-                self.app.recorder, self.app.mapper, self.runner,
+                self.app.recorder,
+                self.app.mapper,
+                self.runner,
                 poll_seconds=self.settings.follower_poll_seconds,
             )
             self.follower.start()
@@ -58,7 +60,9 @@ def event_store_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_size=5, max_overflow=20, pool_pre_ping=True)
 
 
-def bootstrap(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> Container:
+def bootstrap(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
+) -> Container:
     settings = settings or Settings()
     app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
     read_db = open_read_database(settings.read_db_url)

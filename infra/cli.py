@@ -43,7 +43,9 @@ def dev(
         uvicorn.Server(uvicorn.Config(create_write_app(container), host=host, port=write_port)),
         uvicorn.Server(uvicorn.Config(create_read_app(container), host=host, port=read_port)),
     ]
-    console.print(f"write API http://{host}:{write_port}/docs · read API http://{host}:{read_port}/docs")
+    console.print(
+        f"write API http://{host}:{write_port}/docs · read API http://{host}:{read_port}/docs"
+    )
     try:
         asyncio.run(_serve(servers))
     finally:
@@ -77,7 +79,9 @@ def token(
 
 
 @projections_app.command("rebuild")
-def rebuild(name: Annotated[str | None, typer.Option(help="one projector; default all")] = None) -> None:
+def rebuild(
+    name: Annotated[str | None, typer.Option(help="one projector; default all")] = None,
+) -> None:
     """Rebuild read models from the event store, with progress. Stop the read API first."""
     from infra.bootstrap import bootstrap
     from infra.follower import catch_up
@@ -95,8 +99,12 @@ def rebuild(name: Annotated[str | None, typer.Option(help="one projector; defaul
         total = container.app.recorder.max_notification_id() or 0
         with Progress(console=console) as progress:
             task = progress.add_task("replaying events", total=total)
-            delivered = catch_up(container.app.recorder, container.app.mapper, runner,
-                                 progress=lambda n: progress.advance(task, n))
+            delivered = catch_up(
+                container.app.recorder,
+                container.app.mapper,
+                runner,
+                progress=lambda n: progress.advance(task, n),
+            )
             progress.update(task, completed=total)
         console.print(f"rebuilt {', '.join(p.name for p in chosen)} from {delivered} events")
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
@@ -13,15 +14,19 @@ from projections.base import Delivery, ProjectionRunner
 log = logging.getLogger(__name__)
 
 
-def deliveries(recorder: ApplicationRecorder, mapper: Mapper, after: int, limit: int) -> list[Delivery]:
+def deliveries(
+    recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int, limit: int
+) -> list[Delivery]:
     """The next events after position `after`, as (domain event, position) pairs."""
-    notifications = recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+    notifications = recorder.select_notifications(
+        start=after, limit=limit, inclusive_of_start=False
+    )
     return [(mapper.to_domain_event(n), n.id) for n in notifications]
 
 
 def catch_up(
     recorder: ApplicationRecorder,
-    mapper: Mapper,
+    mapper: Mapper[UUID],
     runner: ProjectionRunner,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
@@ -42,7 +47,10 @@ class Follower:
     """Polls the notification log and hands new events to the runner until stopped."""
 
     def __init__(
-        self, recorder: ApplicationRecorder, mapper: Mapper, runner: ProjectionRunner,
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[UUID],
+        runner: ProjectionRunner,
         poll_seconds: float = 0.05,
     ) -> None:
         self.recorder, self.mapper, self.runner = recorder, mapper, runner

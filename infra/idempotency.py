@@ -70,19 +70,25 @@ class IdempotencyStore:
     def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
         """Claim the key (None), or return the answer already given for it."""
         if not 1 <= len(key) <= 255:
-            raise InvalidInput("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
+            )
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(
-                    scope=scope, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC)
-                ))
+                conn.execute(
+                    insert(idempotency_keys).values(
+                        scope=scope, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC)
+                    )
+                )
             return None
         except IntegrityError:
             pass
         with self.engine.connect() as conn:
-            row = conn.execute(select(idempotency_keys).where(
-                (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
-            )).one()
+            row = conn.execute(
+                select(idempotency_keys).where(
+                    (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
+                )
+            ).one()
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request body or path",
@@ -94,14 +100,21 @@ class IdempotencyStore:
 
     def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(idempotency_keys).where(
-                (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
-            ).values(status=response.status, body=response.body,
-                     headers=orjson.dumps(response.headers)))
+            conn.execute(
+                update(idempotency_keys)
+                .where((idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key))
+                .values(
+                    status=response.status,
+                    body=response.body,
+                    headers=orjson.dumps(response.headers),
+                )
+            )
 
     def release(self, scope: str, key: str) -> None:
         """Forget a claim whose request failed unexpectedly, so a retry may run."""
         with self.engine.begin() as conn:
-            conn.execute(delete(idempotency_keys).where(
-                (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
-            ))
+            conn.execute(
+                delete(idempotency_keys).where(
+                    (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
+                )
+            )

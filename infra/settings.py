@@ -63,8 +63,11 @@ class Settings(BaseSettings):
         if url.scheme == "sqlite":
             path = Path(url.path[1:] if url.path.startswith("/") else url.path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(path),
-                       SQLITE_LOCK_TIMEOUT="10")
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.sqlite",
+                SQLITE_DBNAME=str(path),
+                SQLITE_LOCK_TIMEOUT="10",
+            )
             return env
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         env.update(

@@ -24,9 +24,13 @@ class AvailabilityProjector(DispatchingProjector):
     def placed(self, conn: Connection, event: Any, position: int) -> None:
         conn.execute(
             insert(allocations).values(
-                booking_id=str(event.originator_id), business_id=str(event.business_id),
-                service_id=str(event.service_id), start=event.start, end=event.end,
-                occupied_start=event.occupied_start, occupied_end=event.occupied_end,
+                booking_id=str(event.originator_id),
+                business_id=str(event.business_id),
+                service_id=str(event.service_id),
+                start=event.start,
+                end=event.end,
+                occupied_start=event.occupied_start,
+                occupied_end=event.occupied_end,
             )
         )
 
@@ -34,9 +38,15 @@ class AvailabilityProjector(DispatchingProjector):
         conn.execute(
             update(allocations)
             .where(allocations.c.booking_id == str(event.originator_id))
-            .values(start=event.start, end=event.end,
-                    occupied_start=event.occupied_start, occupied_end=event.occupied_end)
+            .values(
+                start=event.start,
+                end=event.end,
+                occupied_start=event.occupied_start,
+                occupied_end=event.occupied_end,
+            )
         )
 
     def released(self, conn: Connection, event: Any, position: int) -> None:
-        conn.execute(delete(allocations).where(allocations.c.booking_id == str(event.originator_id)))
+        conn.execute(
+            delete(allocations).where(allocations.c.booking_id == str(event.originator_id))
+        )

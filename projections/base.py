@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from projections.tables import metadata, projection_tracking
 
@@ -26,8 +26,11 @@ def event_name(event: Any) -> str:
 
 
 class Projector(Protocol):
-    name: str
-    tables: Sequence[Any]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
 
     def apply(self, conn: Connection, event: Any, position: int) -> None: ...
 
@@ -36,7 +39,7 @@ class DispatchingProjector:
     """A projector whose `handlers` map event names to functions; others are skipped."""
 
     name = "projector"
-    tables: Sequence[Any] = ()
+    tables: Sequence[Table] = ()
 
     def handlers(self) -> dict[str, Handler]:
         raise NotImplementedError
@@ -66,7 +69,9 @@ class ProjectionRunner:
             known = set(conn.scalars(select(projection_tracking.c.projector)))
             for projector in self.projectors:
                 if projector.name not in known:
-                    conn.execute(insert(projection_tracking).values(projector=projector.name, position=0))
+                    conn.execute(
+                        insert(projection_tracking).values(projector=projector.name, position=0)
+                    )
 
     def positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:

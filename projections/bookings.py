@@ -40,14 +40,24 @@ class BookingsProjector(DispatchingProjector):
     def placed(self, conn: Connection, event: Any, position: int) -> None:
         conn.execute(
             insert(bookings).values(
-                id=str(event.originator_id), business_id=str(event.business_id),
-                service_id=str(event.service_id), customer_id=event.customer_id,
-                placed_by=event.placed_by, start=event.start, end=event.end,
-                local_date=local_date(event.start, event.timezone), timezone=event.timezone,
-                status=str(event.status), service_name=event.service_name,
-                price_amount=str(event.price_amount), currency=event.currency,
-                notes=event.notes, cancel_reason=None, version=event.originator_version,
-                created_at=event.timestamp, updated_at=event.timestamp,
+                id=str(event.originator_id),
+                business_id=str(event.business_id),
+                service_id=str(event.service_id),
+                customer_id=event.customer_id,
+                placed_by=event.placed_by,
+                start=event.start,
+                end=event.end,
+                local_date=local_date(event.start, event.timezone),
+                timezone=event.timezone,
+                status=str(event.status),
+                service_name=event.service_name,
+                price_amount=str(event.price_amount),
+                currency=event.currency,
+                notes=event.notes,
+                cancel_reason=None,
+                version=event.originator_version,
+                created_at=event.timestamp,
+                updated_at=event.timestamp,
             )
         )
 
@@ -59,11 +69,14 @@ class BookingsProjector(DispatchingProjector):
         )
 
     def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
-        row = conn.execute(
-            bookings.select().where(bookings.c.id == str(event.originator_id))
-        ).one()
-        self._change(conn, event, start=event.start, end=event.end,
-                     local_date=local_date(event.start, row.timezone))
+        row = conn.execute(bookings.select().where(bookings.c.id == str(event.originator_id))).one()
+        self._change(
+            conn,
+            event,
+            start=event.start,
+            end=event.end,
+            local_date=local_date(event.start, row.timezone),
+        )
 
     def cancelled(self, conn: Connection, event: Any, position: int) -> None:
         self._change(conn, event, status="cancelled", cancel_reason=event.reason)

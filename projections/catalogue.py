@@ -10,8 +10,13 @@ from projections.base import DispatchingProjector, Handler
 from projections.tables import services
 
 TERMS = (
-    "name", "duration_minutes", "seats", "buffer_before_minutes",
-    "buffer_after_minutes", "slot_interval_minutes", "currency",
+    "name",
+    "duration_minutes",
+    "seats",
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "slot_interval_minutes",
+    "currency",
 )
 
 
@@ -33,9 +38,13 @@ class ServiceCatalogueProjector(DispatchingProjector):
     def created(self, conn: Connection, event: Any, position: int) -> None:
         conn.execute(
             insert(services).values(
-                id=str(event.originator_id), business_id=str(event.business_id),
-                active=True, version=event.originator_version,
-                created_at=event.timestamp, updated_at=event.timestamp, **_terms(event),
+                id=str(event.originator_id),
+                business_id=str(event.business_id),
+                active=True,
+                version=event.originator_version,
+                created_at=event.timestamp,
+                updated_at=event.timestamp,
+                **_terms(event),
             )
         )
 

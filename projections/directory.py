@@ -29,13 +29,22 @@ class BusinessDirectoryProjector(DispatchingProjector):
     def registered(self, conn: Connection, event: Any, position: int) -> None:
         conn.execute(
             insert(businesses).values(
-                id=str(event.originator_id), owner_id=event.owner_id, name=event.name,
-                slug=event.slug, timezone=event.timezone, capacity=event.capacity,
-                weekly=[], closures=[], policy={
-                    "min_notice_minutes": 0, "max_advance_days": 365,
-                    "cancellation_deadline_hours": 0, "requires_confirmation": False,
+                id=str(event.originator_id),
+                owner_id=event.owner_id,
+                name=event.name,
+                slug=event.slug,
+                timezone=event.timezone,
+                capacity=event.capacity,
+                weekly=[],
+                closures=[],
+                policy={
+                    "min_notice_minutes": 0,
+                    "max_advance_days": 365,
+                    "cancellation_deadline_hours": 0,
+                    "requires_confirmation": False,
                 },
-                version=event.originator_version, created_at=event.timestamp,
+                version=event.originator_version,
+                created_at=event.timestamp,
                 updated_at=event.timestamp,
             )
         )
@@ -58,9 +67,13 @@ class BusinessDirectoryProjector(DispatchingProjector):
         self._change(conn, event, closures=[*current, closure])
 
     def policy_set(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, policy={
-            "min_notice_minutes": event.min_notice_minutes,
-            "max_advance_days": event.max_advance_days,
-            "cancellation_deadline_hours": event.cancellation_deadline_hours,
-            "requires_confirmation": event.requires_confirmation,
-        })
+        self._change(
+            conn,
+            event,
+            policy={
+                "min_notice_minutes": event.min_notice_minutes,
+                "max_advance_days": event.max_advance_days,
+                "cancellation_deadline_hours": event.cancellation_deadline_hours,
+                "requires_confirmation": event.requires_confirmation,
+            },
+        )

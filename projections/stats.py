@@ -33,10 +33,16 @@ class BusinessStatsProjector(DispatchingProjector):
 
     def placed(self, conn: Connection, event: Any, position: int) -> None:
         fact = {
-            "booking_id": str(event.originator_id), "business_id": str(event.business_id),
-            "service_id": str(event.service_id), "day": local_date(event.start, event.timezone), "timezone": event.timezone,
-            "start": event.start, "minutes": int((event.end - event.start).total_seconds() // 60),
-            "amount": str(event.price_amount), "currency": event.currency, "status": "active",
+            "booking_id": str(event.originator_id),
+            "business_id": str(event.business_id),
+            "service_id": str(event.service_id),
+            "day": local_date(event.start, event.timezone),
+            "timezone": event.timezone,
+            "start": event.start,
+            "minutes": int((event.end - event.start).total_seconds() // 60),
+            "amount": str(event.price_amount),
+            "currency": event.currency,
+            "status": "active",
         }
         conn.execute(insert(stats_booking_facts).values(**fact))
         self._count(conn, fact, bookings=1)
@@ -47,8 +53,12 @@ class BusinessStatsProjector(DispatchingProjector):
         self._count(conn, fact, bookings=-1)
         self._earn(conn, fact, -Decimal(fact["amount"]))
         day = local_date(event.start, fact["timezone"])
-        moved = {**fact, "day": day, "start": event.start,
-                 "minutes": int((event.end - event.start).total_seconds() // 60)}
+        moved = {
+            **fact,
+            "day": day,
+            "start": event.start,
+            "minutes": int((event.end - event.start).total_seconds() // 60),
+        }
         conn.execute(
             update(stats_booking_facts)
             .where(stats_booking_facts.c.booking_id == fact["booking_id"])
@@ -75,8 +85,9 @@ class BusinessStatsProjector(DispatchingProjector):
 
     def _fact(self, conn: Connection, event: Any) -> dict[str, Any]:
         row = conn.execute(
-            select(stats_booking_facts)
-            .where(stats_booking_facts.c.booking_id == str(event.originator_id))
+            select(stats_booking_facts).where(
+                stats_booking_facts.c.booking_id == str(event.originator_id)
+            )
         ).one()
         return dict(row._mapping)
 
@@ -85,14 +96,21 @@ class BusinessStatsProjector(DispatchingProjector):
             business_daily_stats.c.day == fact["day"]
         )
         if conn.execute(select(business_daily_stats.c.day).where(key)).first() is None:
-            conn.execute(insert(business_daily_stats).values(
-                business_id=fact["business_id"], day=fact["day"],
-                bookings=0, cancellations=0, no_shows=0,
-            ))
+            conn.execute(
+                insert(business_daily_stats).values(
+                    business_id=fact["business_id"],
+                    day=fact["day"],
+                    bookings=0,
+                    cancellations=0,
+                    no_shows=0,
+                )
+            )
         columns = business_daily_stats.c
-        conn.execute(update(business_daily_stats).where(key).values(
-            {columns[name]: columns[name] + delta for name, delta in deltas.items()}
-        ))
+        conn.execute(
+            update(business_daily_stats)
+            .where(key)
+            .values({columns[name]: columns[name] + delta for name, delta in deltas.items()})
+        )
 
     def _earn(self, conn: Connection, fact: dict[str, Any], amount: Decimal) -> None:
         if fact["status"] != "active":
@@ -105,9 +123,13 @@ class BusinessStatsProjector(DispatchingProjector):
         )
         current = conn.execute(select(table.c.amount).where(key)).scalar_one_or_none()
         if current is None:
-            conn.execute(insert(table).values(
-                business_id=fact["business_id"], day=fact["day"],
-                currency=fact["currency"], amount=str(amount),
-            ))
+            conn.execute(
+                insert(table).values(
+                    business_id=fact["business_id"],
+                    day=fact["day"],
+                    currency=fact["currency"],
+                    amount=str(amount),
+                )
+            )
         else:
             conn.execute(update(table).where(key).values(amount=str(Decimal(current) + amount)))

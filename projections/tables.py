@@ -20,7 +20,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, also on SQLite (which stores no offset)."""
 

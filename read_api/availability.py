@@ -14,8 +14,13 @@ from read_api.queries import Row, list_held
 
 
 def calendar_from(business: Row) -> Calendar:
-    return calendar_of(business["timezone"], business["weekly"], business["closures"],
-                       business["capacity"], business["policy"])
+    return calendar_of(
+        business["timezone"],
+        business["weekly"],
+        business["closures"],
+        business["capacity"],
+        business["policy"],
+    )
 
 
 def slots_for(
@@ -23,14 +28,24 @@ def slots_for(
 ) -> list[Slot]:
     calendar = calendar_from(business)
     shape = shape_of(
-        UUID(service["id"]), service["duration_minutes"], service["buffer_before_minutes"],
-        service["buffer_after_minutes"], service["slot_interval_minutes"], service["seats"],
+        UUID(service["id"]),
+        service["duration_minutes"],
+        service["buffer_before_minutes"],
+        service["buffer_after_minutes"],
+        service["slot_interval_minutes"],
+        service["seats"],
     )
     lo = local_instant(calendar.timezone, first - timedelta(days=2), 0)
     hi = local_instant(calendar.timezone, last + timedelta(days=3), 0)
     held = [
-        Occupancy(UUID(r["booking_id"]), UUID(r["service_id"]), r["start"], r["end"],
-                  r["occupied_start"], r["occupied_end"])
+        Occupancy(
+            UUID(r["booking_id"]),
+            UUID(r["service_id"]),
+            r["start"],
+            r["end"],
+            r["occupied_start"],
+            r["occupied_end"],
+        )
         for r in list_held(conn, business["id"], lo, hi)
     ]
     return available_slots(calendar, shape, first, last, held, now)

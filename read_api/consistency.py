@@ -21,8 +21,10 @@ async def wait_for_token(
     if token is None:
         return
     if not token.isdigit():
-        raise InvalidInput("X-Consistency-Token must be a token returned by the write API",
-                           field="X-Consistency-Token")
+        raise InvalidInput(
+            "X-Consistency-Token must be a token returned by the write API",
+            field="X-Consistency-Token",
+        )
     wanted = int(token)
     deadline = time.monotonic() + container.settings.consistency_wait_seconds
     pause = 0.005

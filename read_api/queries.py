@@ -50,18 +50,26 @@ def get_service(conn: Connection, service_id: UUID) -> Row | None:
 
 
 def list_active_services(conn: Connection, business_id: UUID) -> list[Row]:
-    return _all(conn, select(services).where(
-        (services.c.business_id == str(business_id)) & services.c.active
-    ).order_by(services.c.name, services.c.id))
+    return _all(
+        conn,
+        select(services)
+        .where((services.c.business_id == str(business_id)) & services.c.active)
+        .order_by(services.c.name, services.c.id),
+    )
 
 
 def list_held(conn: Connection, business_id: str, lo: datetime, hi: datetime) -> list[Row]:
     """Allocations of the business whose occupied time overlaps [lo, hi)."""
-    return _all(conn, select(allocations).where(and_(
-        allocations.c.business_id == business_id,
-        allocations.c.occupied_start < hi,
-        allocations.c.occupied_end > lo,
-    )))
+    return _all(
+        conn,
+        select(allocations).where(
+            and_(
+                allocations.c.business_id == business_id,
+                allocations.c.occupied_start < hi,
+                allocations.c.occupied_end > lo,
+            )
+        ),
+    )
 
 
 def get_booking(conn: Connection, booking_id: UUID) -> Row | None:
@@ -69,8 +77,13 @@ def get_booking(conn: Connection, booking_id: UUID) -> Row | None:
 
 
 def list_bookings(
-    conn: Connection, *, business_id: UUID | None = None, customer_id: str | None = None,
-    first: date | None = None, last: date | None = None, status: str | None = None,
+    conn: Connection,
+    *,
+    business_id: UUID | None = None,
+    customer_id: str | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    status: str | None = None,
     limit: int = 500,
 ) -> list[Row]:
     query = select(bookings).order_by(bookings.c.start, bookings.c.id).limit(limit)
@@ -92,26 +105,44 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
     key = str(business_id)
     days: dict[str, Row] = {}
     span = (first.isoformat(), last.isoformat())
-    for row in conn.execute(select(business_daily_stats).where(
-        (business_daily_stats.c.business_id == key) & business_daily_stats.c.day.between(*span)
-    )):
-        days[row.day] = {"bookings": row.bookings, "cancellations": row.cancellations,
-                         "no_shows": row.no_shows, "revenue": [], "booked_minutes": 0}
+    for row in conn.execute(
+        select(business_daily_stats).where(
+            (business_daily_stats.c.business_id == key) & business_daily_stats.c.day.between(*span)
+        )
+    ):
+        days[row.day] = {
+            "bookings": row.bookings,
+            "cancellations": row.cancellations,
+            "no_shows": row.no_shows,
+            "revenue": [],
+            "booked_minutes": 0,
+        }
     empty = {"bookings": 0, "cancellations": 0, "no_shows": 0, "revenue": [], "booked_minutes": 0}
-    for row in conn.execute(select(business_daily_revenue).where(
-        (business_daily_revenue.c.business_id == key)
-        & business_daily_revenue.c.day.between(*span)
-    ).order_by(business_daily_revenue.c.currency)):
+    for row in conn.execute(
+        select(business_daily_revenue)
+        .where(
+            (business_daily_revenue.c.business_id == key)
+            & business_daily_revenue.c.day.between(*span)
+        )
+        .order_by(business_daily_revenue.c.currency)
+    ):
         days.setdefault(row.day, dict(empty, revenue=[]))["revenue"].append(
-            {"amount": row.amount, "currency": row.currency})
-    occurrences = conn.execute(select(
-        stats_booking_facts.c.day, stats_booking_facts.c.service_id,
-        stats_booking_facts.c.start, stats_booking_facts.c.minutes,
-    ).distinct().where(
-        (stats_booking_facts.c.business_id == key)
-        & stats_booking_facts.c.day.between(*span)
-        & (stats_booking_facts.c.status != "cancelled")
-    ))
+            {"amount": row.amount, "currency": row.currency}
+        )
+    occurrences = conn.execute(
+        select(
+            stats_booking_facts.c.day,
+            stats_booking_facts.c.service_id,
+            stats_booking_facts.c.start,
+            stats_booking_facts.c.minutes,
+        )
+        .distinct()
+        .where(
+            (stats_booking_facts.c.business_id == key)
+            & stats_booking_facts.c.day.between(*span)
+            & (stats_booking_facts.c.status != "cancelled")
+        )
+    )
     for row in occurrences:
         days.setdefault(row.day, dict(empty, revenue=[]))["booked_minutes"] += row.minutes
     return days

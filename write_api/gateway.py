@@ -25,8 +25,12 @@ def consistency_token(position: int) -> str:
 
 
 def result_body(done: Done, **extra: Any) -> dict[str, Any]:
-    return {"id": str(done.id), "version": done.version,
-            "consistency_token": consistency_token(done.position), **extra}
+    return {
+        "id": str(done.id),
+        "version": done.version,
+        "consistency_token": consistency_token(done.position),
+        **extra,
+    }
 
 
 class CommandGateway:
@@ -49,8 +53,11 @@ class CommandGateway:
             raise
         if self.key is not None:
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-            store.complete(self.scope, self.key,
-                           StoredResponse(response.status_code, bytes(response.body), headers))
+            store.complete(
+                self.scope,
+                self.key,
+                StoredResponse(response.status_code, bytes(response.body), headers),
+            )
         return response
 
     def _execute(self, handler: Callable[[], Done], status: int) -> Response:
@@ -61,8 +68,12 @@ class CommandGateway:
         if self.container.follower is not None:
             self.container.follower.nudge()
         token = consistency_token(done.position)
-        return Response(orjson.dumps(result_body(done)), status_code=status,
-                        media_type="application/json", headers={TOKEN_HEADER: token})
+        return Response(
+            orjson.dumps(result_body(done)),
+            status_code=status,
+            media_type="application/json",
+            headers={TOKEN_HEADER: token},
+        )
 
 
 def _fingerprint(request: Request, body: bytes) -> str:

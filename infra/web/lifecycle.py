@@ -60,13 +60,20 @@ def readiness(container: ContainerDep) -> ORJSONResponse:
     except Exception as error:
         checks["read_db"] = f"error: {error}"
     ready = all(v == "ok" for v in checks.values())
-    return ORJSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                          status_code=200 if ready else 503)
+    return ORJSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
 
 
 def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                  default_response_class=ORJSONResponse)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
     problems.install(app)
     app.include_router(health)
     return app

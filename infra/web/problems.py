@@ -29,12 +29,24 @@ class StaleRead(Exception):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
-    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, **extra}
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return Response(
-        orjson.dumps(body), status_code=status, media_type="application/problem+json",
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
         headers=headers,
     )
 
@@ -59,8 +71,12 @@ def validation_problem(error: RequestValidationError) -> Response:
     issues = list(error.errors())
     if any(i.get("type") == "json_invalid" for i in issues):
         detail = next(i.get("ctx", {}).get("error", "") for i in issues)
-        return problem(400, "malformed-json", "Malformed JSON body",
-                       f"the request body is not valid JSON: {detail}")
+        return problem(
+            400,
+            "malformed-json",
+            "Malformed JSON body",
+            f"the request body is not valid JSON: {detail}",
+        )
     errors = [{"field": _field(tuple(i["loc"])), "message": i["msg"]} for i in issues]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "validation-error", "Invalid request", detail, errors=errors)
@@ -79,22 +95,41 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(_: Request, error: Unauthenticated) -> Response:
-        return problem(401, "unauthenticated", "Unauthenticated", str(error),
-                       headers={"WWW-Authenticate": "Bearer"})
+        return problem(
+            401,
+            "unauthenticated",
+            "Unauthenticated",
+            str(error),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     @app.exception_handler(StaleRead)
     async def _stale(_: Request, error: StaleRead) -> Response:
-        return problem(503, "not-yet-consistent", "Read models still catching up", str(error),
-                       headers={"Retry-After": "1"})
+        return problem(
+            503,
+            "not-yet-consistent",
+            "Read models still catching up",
+            str(error),
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-        return problem(error.status_code, code, str(error.detail), str(error.detail),
-                       headers=getattr(error, "headers", None))
+        return problem(
+            error.status_code,
+            code,
+            str(error.detail),
+            str(error.detail),
+            headers=getattr(error, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
-        return problem(500, "internal-error", "Internal server error",
-                       "an unexpected error occurred; it has been logged")
+        return problem(
+            500,
+            "internal-error",
+            "Internal server error",
+            "an unexpected error occurred; it has been logged",
+        )

@@ -40,17 +40,26 @@ def list_events(aggregate_id: UUID, actor: ActorDep, container: ContainerDep) ->
     events = list(container.app.events.get(aggregate_id))
     if not events:
         raise NotFound(f"no aggregate with id {aggregate_id}")
-    return {"aggregate_id": str(aggregate_id), "events": [
-        {"aggregate_id": str(aggregate_id), "version": e.originator_version,
-         "type": type(e).__qualname__, "timestamp": e.timestamp,
-         "data": _plain({k: v for k, v in vars(e).items() if k not in HIDDEN})}
-        for e in events
-    ]}
+    return {
+        "aggregate_id": str(aggregate_id),
+        "events": [
+            {
+                "aggregate_id": str(aggregate_id),
+                "version": e.originator_version,
+                "type": type(e).__qualname__,
+                "timestamp": getattr(e, "timestamp", None),
+                "data": _plain({k: v for k, v in vars(e).items() if k not in HIDDEN}),
+            }
+            for e in events
+        ],
+    }
 
 
 @router.get("/aggregates/{aggregate_id}/state", response_model=AuditState)
 def get_state(
-    aggregate_id: UUID, actor: ActorDep, container: ContainerDep,
+    aggregate_id: UUID,
+    actor: ActorDep,
+    container: ContainerDep,
     version: Annotated[int | None, Query(ge=1)] = None,
     at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> dict[str, Any]:
@@ -61,12 +70,16 @@ def get_state(
     if at is not None:
         version = _version_at(container, aggregate_id, at)
     try:
-        aggregate = container.app.repository.get(aggregate_id, version=version)
+        aggregate: Any = container.app.repository.get(aggregate_id, version=version)
     except AggregateNotFoundError:
         raise NotFound(f"no aggregate with id {aggregate_id} at that point") from None
     state = {k.lstrip("_"): v for k, v in vars(aggregate).items() if k != "_pending_events"}
-    return {"aggregate_id": str(aggregate_id), "type": type(aggregate).__name__,
-            "version": aggregate.version, "state": _plain(state)}
+    return {
+        "aggregate_id": str(aggregate_id),
+        "type": type(aggregate).__name__,
+        "version": aggregate.version,
+        "state": _plain(state),
+    }
 
 
 def _version_at(container: Any, aggregate_id: UUID, at: datetime) -> int:

@@ -58,7 +58,10 @@ def get_booking(
 
 @router.get("/v1/businesses/{business_id}/bookings", response_model=BookingList)
 def list_business_bookings(
-    business_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep,
+    business_id: UUID,
+    actor: ActorDep,
+    container: ContainerDep,
+    _: ConsistentDep,
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
@@ -67,27 +70,39 @@ def list_business_bookings(
     _range(first, last, MAX_STATS_DAYS)
     with container.read_db.reader.connect() as conn:
         _staff_business(conn, actor, business_id)
-        rows = queries.list_bookings(conn, business_id=business_id, first=first, last=last,
-                                     status=status.value if status else None)
+        rows = queries.list_bookings(
+            conn,
+            business_id=business_id,
+            first=first,
+            last=last,
+            status=status.value if status else None,
+        )
     return {"items": [booking_view(r) for r in rows]}
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)
 def list_my_bookings(
-    actor: ActorDep, container: ContainerDep, _: ConsistentDep,
+    actor: ActorDep,
+    container: ContainerDep,
+    _: ConsistentDep,
     status: BookingStatus | None = None,
 ) -> dict[str, Any]:
     """The caller's own bookings as a customer."""
     with container.read_db.reader.connect() as conn:
-        rows = queries.list_bookings(conn, customer_id=actor.id,
-                                     status=status.value if status else None)
+        rows = queries.list_bookings(
+            conn, customer_id=actor.id, status=status.value if status else None
+        )
     return {"items": [booking_view(r) for r in rows]}
 
 
 @router.get("/v1/businesses/{business_id}/stats", response_model=BusinessStats)
 def get_stats(
-    business_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep,
-    first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
+    business_id: UUID,
+    actor: ActorDep,
+    container: ContainerDep,
+    _: ConsistentDep,
+    first: Annotated[date, Query(alias="from")],
+    last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
     """Per local day: bookings, cancellations, no-shows, revenue per currency, utilization."""
     _range(first, last, MAX_STATS_DAYS)
@@ -99,10 +114,18 @@ def get_stats(
     calendar = calendar_from(business)
     report = []
     for day in queries.date_range(first, last):
-        counts = days.get(day.isoformat(), {"bookings": 0, "cancellations": 0, "no_shows": 0,
-                                            "revenue": [], "booked_minutes": 0})
+        counts = days.get(
+            day.isoformat(),
+            {"bookings": 0, "cancellations": 0, "no_shows": 0, "revenue": [], "booked_minutes": 0},
+        )
         available = open_minutes(calendar, day) * business["capacity"]
         used = counts["booked_minutes"]
-        report.append({"date": day, **counts, "open_minutes": available,
-                       "utilization": round(used / available, 4) if available else 0.0})
+        report.append(
+            {
+                "date": day,
+                **counts,
+                "open_minutes": available,
+                "utilization": round(used / available, 4) if available else 0.0,
+            }
+        )
     return {"business_id": str(business_id), "timezone": business["timezone"], "days": report}

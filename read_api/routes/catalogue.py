@@ -23,8 +23,10 @@ MAX_AVAILABILITY_DAYS = 62
 
 @router.get("/v1/businesses", response_model=BusinessPage)
 def list_businesses(
-    container: ContainerDep, _: ConsistentDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50, cursor: str | None = None,
+    container: ContainerDep,
+    _: ConsistentDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """Business directory, paged by an opaque cursor."""
     with container.read_db.reader.connect() as conn:
@@ -66,8 +68,11 @@ def list_services(
 
 @router.get("/v1/services/{service_id}/availability", response_model=Availability)
 def get_availability(
-    service_id: UUID, container: ContainerDep, _: ConsistentDep,
-    first: Annotated[date, Query(alias="from")], last: Annotated[date, Query(alias="to")],
+    service_id: UUID,
+    container: ContainerDep,
+    _: ConsistentDep,
+    first: Annotated[date, Query(alias="from")],
+    last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
     """Bookable slots with their local dates in from..to (inclusive), with seats left."""
     if last < first:
@@ -84,10 +89,14 @@ def get_availability(
         slots = slots_for(conn, business, service, first, last, container.clock())
     local = ZoneInfo(business["timezone"])
     return {
-        "service_id": str(service_id), "timezone": business["timezone"],
+        "service_id": str(service_id),
+        "timezone": business["timezone"],
         "slots": [
-            {"start": s.start.astimezone(local), "end": s.end.astimezone(local),
-             "seats_left": s.seats_left}
+            {
+                "start": s.start.astimezone(local),
+                "end": s.end.astimezone(local),
+                "seats_left": s.seats_left,
+            }
             for s in slots
         ],
     }

@@ -27,7 +27,10 @@ def place_booking(
 
 @router.post("/{booking_id}/cancel", responses={200: RESULT})
 def cancel_booking(
-    booking_id: UUID, actor: ActorDep, container: ContainerDep, gateway: GatewayDep,
+    booking_id: UUID,
+    actor: ActorDep,
+    container: ContainerDep,
+    gateway: GatewayDep,
     body: BookingCancel | None = None,
 ) -> Response:
     """Cancel and free the slot; customers only until the cancellation deadline."""
@@ -37,7 +40,10 @@ def cancel_booking(
 
 @router.post("/{booking_id}/reschedule", responses={200: RESULT})
 def reschedule_booking(
-    booking_id: UUID, body: BookingReschedule, actor: ActorDep, container: ContainerDep,
+    booking_id: UUID,
+    body: BookingReschedule,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Move the booking to another start; the old slot frees and the new one is held atomically."""
@@ -53,8 +59,14 @@ def _status_route(path: str, action: str, summary: str) -> None:
         return gateway.run(lambda: container.app.change_booking_status(command))
 
     change.__doc__ = summary
-    router.add_api_route(f"/{{booking_id}}/{path}", change, methods=["POST"],
-                         responses={200: RESULT}, name=action, summary=summary)
+    router.add_api_route(
+        f"/{{booking_id}}/{path}",
+        change,
+        methods=["POST"],
+        responses={200: RESULT},
+        name=action,
+        summary=summary,
+    )
 
 
 _status_route("confirm", "confirm", "Confirm a pending booking (business staff).")

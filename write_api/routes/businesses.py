@@ -34,7 +34,10 @@ def register_business(
 
 @router.put("/{business_id}/hours", responses={200: RESULT})
 def set_hours(
-    business_id: UUID, body: HoursUpdate, actor: ActorDep, container: ContainerDep,
+    business_id: UUID,
+    body: HoursUpdate,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Replace the weekly opening hours (local times in the business's zone)."""
@@ -44,7 +47,10 @@ def set_hours(
 
 @router.post("/{business_id}/closures", status_code=201, responses={201: RESULT})
 def add_closure(
-    business_id: UUID, body: ClosureCreate, actor: ActorDep, container: ContainerDep,
+    business_id: UUID,
+    body: ClosureCreate,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Close the business for a period (time off); no appointment may overlap it."""
@@ -54,7 +60,10 @@ def add_closure(
 
 @router.put("/{business_id}/policy", responses={200: RESULT})
 def set_policy(
-    business_id: UUID, body: PolicyUpdate, actor: ActorDep, container: ContainerDep,
+    business_id: UUID,
+    body: PolicyUpdate,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Set notice, advance window, cancellation deadline and confirmation policy."""

@@ -21,15 +21,20 @@ RESULT = {"model": CommandResult}
 
 @router.post("/v1/businesses/{business_id}/services", status_code=201, responses={201: RESULT})
 def create_service(
-    business_id: UUID, body: ServiceCreate, actor: ActorDep, container: ContainerDep,
+    business_id: UUID,
+    body: ServiceCreate,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Publish a bookable service of the business."""
 
     def handle() -> Any:
         terms = ServiceTerms(
-            name=body.name, duration_minutes=body.duration_minutes,
-            price=Money.of(body.price.amount, body.price.currency), seats=body.seats,
+            name=body.name,
+            duration_minutes=body.duration_minutes,
+            price=Money.of(body.price.amount, body.price.currency),
+            seats=body.seats,
             buffer_before_minutes=body.buffer_before_minutes,
             buffer_after_minutes=body.buffer_after_minutes,
             slot_interval_minutes=body.slot_interval_minutes,
@@ -41,7 +46,10 @@ def create_service(
 
 @router.patch("/v1/services/{service_id}", responses={200: RESULT})
 def update_service(
-    service_id: UUID, body: ServicePatch, actor: ActorDep, container: ContainerDep,
+    service_id: UUID,
+    body: ServicePatch,
+    actor: ActorDep,
+    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Change any of the service's terms; bookings keep the price they were made at."""

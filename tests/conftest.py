@@ -1,0 +1,111 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL schema per test.
+
+PostgreSQL is at SLOTWISE_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
+If it cannot be reached the tests that need it fail: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.actor import Role
+from infra.auth import issue_token
+from infra.bootstrap import Container, bootstrap
+from infra.settings import Settings
+from read_api.app import create_app as create_read_app
+from write_api.app import create_app as create_write_app
+
+POSTGRES = os.environ.get("SLOTWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
+
+
+class FrozenClock:
+    """A clock tests can move; the app reads it for notice, advance and no-show rules."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    try:
+        with psycopg.connect(POSTGRES, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        pytest.fail(f"PostgreSQL is required at {POSTGRES} and could not be reached: {error}")
+    return POSTGRES
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A fresh schema, dropped afterwards; the URL to use it is `f'{dsn}?schema={name}'`."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    yield name
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if backend == "sqlite":
+        return Settings(data_dir=tmp_path / "data", jwt_secret=JWT_SECRET)
+    schema = request.getfixturevalue("postgres_schema")
+    dsn = request.getfixturevalue("postgres_dsn")
+    url = f"{dsn}?schema={schema}"
+    return Settings(event_store=url, read_db=url, jwt_secret=JWT_SECRET)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_for(backend, tmp_path, request)
+
+
+@pytest.fixture
+def container(settings: Settings, clock: FrozenClock) -> Iterator[Container]:
+    built = bootstrap(settings, clock=clock)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def token() -> Callable[[str, str], dict[str, str]]:
+    """Authorization headers for a subject and role."""
+
+    def headers(sub: str, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, Role(role))}"}
+
+    return headers
+
+
+@pytest.fixture
+def write_client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_write_app(container), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def read_client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_read_app(container), raise_server_exceptions=False) as client:
+        yield client
