@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from infra.bootstrap import Container, bootstrap
@@ -45,7 +45,7 @@ def liveness() -> dict[str, str]:
 
 
 @health.get("/ready", response_model=None)
-def readiness(container: ContainerDep) -> ORJSONResponse:
+def readiness(container: ContainerDep) -> JSONResponse:
     """Readiness: every configured dependency answers."""
     checks: dict[str, str] = {}
     try:
@@ -60,7 +60,7 @@ def readiness(container: ContainerDep) -> ORJSONResponse:
     except Exception as error:
         checks["read_db"] = f"error: {error}"
     ready = all(v == "ok" for v in checks.values())
-    return ORJSONResponse(
+    return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
     )
@@ -72,7 +72,6 @@ def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) ->
         description=description,
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     problems.install(app)
     app.include_router(health)
