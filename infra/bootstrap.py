@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from commands.app import SlotWise
 from commands.base import utc_now
@@ -55,19 +57,39 @@ def event_store_engine(settings: Settings) -> Engine:
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    from sqlalchemy import create_engine
-
     return create_engine(url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+
+
+SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory lock that serialises table creation
+
+
+@contextmanager
+def setup_lock(settings: Settings) -> Iterator[None]:
+    """Processes starting at once on one PostgreSQL create their tables one at a time."""
+    if not settings.uses_postgres:
+        yield
+        return
+    engine = create_engine(settings.event_store_sqlalchemy_url(), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+    finally:
+        engine.dispose()
 
 
 def bootstrap(
     settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Container:
     settings = settings or Settings()
-    app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
-    read_db = open_read_database(settings.read_db_url)
-    runner = ProjectionRunner(read_db.writer, all_projectors())
-    runner.setup()
-    idempotency = IdempotencyStore(event_store_engine(settings))
-    idempotency.setup()
+    with setup_lock(settings):
+        app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
+        read_db = open_read_database(settings.read_db_url)
+        runner = ProjectionRunner(read_db.writer, all_projectors())
+        runner.setup()
+        idempotency = IdempotencyStore(event_store_engine(settings))
+        idempotency.setup()
     return Container(settings, app, read_db, runner, idempotency, clock)
