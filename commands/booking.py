@@ -167,7 +167,7 @@ class BookingHandlers(Handlers):
 
     def change_booking_status(self, cmd: ChangeBookingStatus) -> Done:
         if cmd.action not in ALLOWED_FROM or cmd.action in ("cancel", "reschedule"):
-            raise InvalidInput(f"unknown booking action {cmd.action!r}")
+            raise InvalidInput(f"unknown booking action {cmd.action!r}", field="action")
 
         def attempt() -> Done:
             booking, _, _ = self.booking_for(cmd.actor, cmd.booking_id, staff_only=True)

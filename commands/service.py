@@ -8,11 +8,19 @@ from uuid import UUID
 from commands.base import Handlers
 from commands.messages import CreateService, DeactivateService, Done, UpdateService
 from domain.actor import Actor
-from domain.errors import InvalidService, ServiceNotFound
+from domain.errors import InvalidMoney, InvalidService, ServiceNotFound
 from domain.service import Service, ServiceTerms
 from domain.values import Money
 
 EDITABLE = frozenset(f.name for f in dataclasses.fields(ServiceTerms))
+
+
+def as_money(price: object) -> Money:
+    if isinstance(price, Money):
+        return price
+    if isinstance(price, dict) and {"amount", "currency"} <= price.keys():
+        return Money.of(price["amount"], str(price["currency"]))
+    raise InvalidMoney("price must be {amount, currency}", field="price")
 
 
 class ServiceHandlers(Handlers):
@@ -35,11 +43,8 @@ class ServiceHandlers(Handlers):
         def attempt() -> Done:
             service = self.owned_service(cmd.actor, cmd.service_id)
             changes = dict(cmd.changes)
-            price = changes.pop("price", None)
-            if isinstance(price, dict):
-                changes["price"] = Money.of(price["amount"], price["currency"])
-            elif isinstance(price, Money):
-                changes["price"] = price
+            if "price" in changes:
+                changes["price"] = as_money(changes["price"])
             service.update(dataclasses.replace(service.terms(), **changes))
             return self.commit(service)
 

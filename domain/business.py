@@ -14,11 +14,12 @@ from domain.slots import Calendar
 from domain.values import BookingPolicy, Closure, parse_weekly, zone
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MAX_CAPACITY = 1000
 SLUG_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/slug")
 
 
 def require_slug(slug: str) -> str:
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):
         raise InvalidInput(
             "slug must be 1-64 lowercase letters, digits or inner hyphens", field="slug"
         )
@@ -47,8 +48,8 @@ class Business(Aggregate):
         require_slug(slug)
         if not name.strip():
             raise InvalidInput("name must not be empty", field="name")
-        if capacity < 1:
-            raise InvalidInput("capacity must be at least 1", field="capacity")
+        if not 1 <= capacity <= MAX_CAPACITY:
+            raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
         return cls(owner_id, name.strip(), slug, timezone, capacity)
 
     def set_hours(self, weekly: list[dict[str, Any]]) -> None:

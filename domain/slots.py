@@ -103,18 +103,26 @@ def _closed(closures: Iterable[Closure], start: datetime, end: datetime) -> bool
 def candidate_starts(
     calendar: Calendar, service: ServiceShape, first: date, last: date
 ) -> Iterator[datetime]:
-    """Every start the service offers whose local date is in first..last, ignoring bookings."""
-    # Open intervals may begin the day before (overnight runs) or run into the next.
-    for open_start, open_end in open_intervals(
-        calendar, first - timedelta(days=1), last + timedelta(days=1)
-    ):
-        start = open_start
-        while start + service.duration <= open_end:
-            local_day = start.astimezone(calendar.timezone).date()
-            end = start + service.duration
-            if first <= local_day <= last and not _closed(calendar.closures, start, end):
-                yield start
-            start += service.interval
+    """Every start the service offers whose local date is in first..last, ignoring bookings.
+
+    Each opening window anchors its own grid, so the slots of a day never depend
+    on which dates were asked for; an appointment may run on past the window's
+    end into an abutting one (overnight), but not past the merged open interval.
+    """
+    merged = open_intervals(calendar, first - timedelta(days=1), last + timedelta(days=2))
+    day = first
+    while day <= last:
+        for window in (w for w in calendar.weekly if w.day == day.weekday()):
+            window_start = local_instant(calendar.timezone, day, window.start)
+            window_end = local_instant(calendar.timezone, day, window.end)
+            open_end = next((e for s, e in merged if s <= window_start < e), window_end)
+            start = window_start
+            while start < window_end:
+                end = start + service.duration
+                if end <= open_end and not _closed(calendar.closures, start, end):
+                    yield start
+                start += service.interval
+        day += timedelta(days=1)
 
 
 def occupancy_for(service: ServiceShape, booking_id: UUID, start: datetime) -> Occupancy:

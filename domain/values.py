@@ -22,11 +22,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MINUTES_PER_DAY = 24 * 60
+MAX_AMOUNT = Decimal("1e12")
+NOT_IANA = frozenset({"localtime", "posixrules", "Factory"})  # host-dependent entries
+POLICY_LIMITS = {
+    "min_notice_minutes": 525_600,
+    "max_advance_days": 3650,
+    "cancellation_deadline_hours": 8760,
+}
 
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone called `name`, or InvalidTimezone."""
-    if name not in _known_zones():
+    if name not in _known_zones() or name in NOT_IANA:
         raise InvalidTimezone(f"unknown IANA time zone {name!r}", field="timezone")
     try:
         return ZoneInfo(name)
@@ -65,13 +72,15 @@ class Money:
             raise InvalidMoney(f"amount {amount!r} is not a decimal", field="price") from None
         if not value.is_finite() or value < 0:
             raise InvalidMoney("price amount must be zero or positive", field="price.amount")
+        if value >= MAX_AMOUNT:
+            raise InvalidMoney(f"price amount must be below {MAX_AMOUNT}", field="price.amount")
         if value.as_tuple().exponent < -2:  # type: ignore[operator]
             raise InvalidMoney("price amount has more than 2 decimals", field="price.amount")
-        if not _CURRENCY.match(currency):
+        if not _CURRENCY.fullmatch(currency):
             raise InvalidMoney(
                 f"currency {currency!r} is not an ISO 4217 code", field="price.currency"
             )
-        return cls(value.quantize(Decimal("0.01")), currency)
+        return cls(abs(value).quantize(Decimal("0.01")), currency)  # abs: no "-0.00"
 
     def as_dict(self) -> dict[str, str]:
         return {"amount": str(self.amount), "currency": self.currency}
@@ -79,7 +88,7 @@ class Money:
 
 def clock_minutes(text: str, field: str) -> int:
     """Minutes after local midnight for 'HH:MM' (00:00 to 24:00)."""
-    match = _CLOCK.match(text)
+    match = _CLOCK.fullmatch(text)
     if not match:
         raise InvalidHours(f"{text!r} is not a HH:MM time", field=field)
     hours, minutes = int(match[1]), int(match[2])
@@ -164,9 +173,9 @@ class BookingPolicy:
     requires_confirmation: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("min_notice_minutes", "max_advance_days", "cancellation_deadline_hours"):
-            if getattr(self, name) < 0:
-                raise InvalidHours(f"{name} must not be negative", field=name)
+        for name, most in POLICY_LIMITS.items():
+            if not 0 <= getattr(self, name) <= most:
+                raise InvalidInput(f"{name} must be between 0 and {most}", field=name)
 
     @property
     def min_notice(self) -> timedelta:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from commands.app import SlotWise
-from commands.messages import CreateService, RegisterBusiness, SetHours, SetPolicy
+from commands.messages import (
+    CreateService,
+    PlaceBooking,
+    RegisterBusiness,
+    SetHours,
+    SetPolicy,
+)
 from domain.actor import Actor, Role
+from domain.allocation import DayAllocation
+from domain.booking import Booking
 from domain.business import calendar_of
 from domain.service import ServiceTerms, shape_of
 from domain.slots import Calendar, Occupancy, ServiceShape, occupancy_for
@@ -49,8 +57,11 @@ def calendar(
 ) -> Calendar:
     """A Calendar built the way the Business aggregate builds it."""
     return calendar_of(
-        timezone, weekly if weekly is not None else every_day("09:00", "17:00"),
-        closures or [], capacity, policy,
+        timezone,
+        weekly if weekly is not None else every_day("09:00", "17:00"),
+        closures or [],
+        capacity,
+        policy,
     )
 
 
@@ -105,12 +116,35 @@ def open_salon(
     seats: int = 1,
 ) -> tuple[UUID, UUID]:
     """Register a business with hours, a policy and one service; return both ids."""
-    business_id = app.register_business(
-        RegisterBusiness(by, "Salon", slug, timezone, capacity)
-    ).id
+    business_id = app.register_business(RegisterBusiness(by, "Salon", slug, timezone, capacity)).id
     app.set_hours(SetHours(by, business_id, weekly or every_day("09:00", "17:00", WEEKDAYS_ONLY)))
     if policy is not None:
         app.set_policy(SetPolicy(by, business_id, policy))
     terms = ServiceTerms("Haircut", duration, Money.of("30", "USD"), seats=seats)
     service_id = app.create_service(CreateService(by, business_id, terms)).id
     return business_id, service_id
+
+
+ALICE, BOB = customer("alice"), customer("bob")
+OWNER, RIVAL = owner(), owner("owner-2")
+AUDITOR = Actor("auditor-1", Role.AUDITOR)
+
+
+def new_york(day: int, hour: int, minute: int = 0) -> datetime:
+    """A wall-clock time in New York in March 2027, as an API client would send it."""
+    return datetime(2027, 3, day, hour, minute, tzinfo=NEW_YORK)
+
+
+def book(app: SlotWise, by: Actor, service_id: UUID, start: datetime, **extra: Any) -> UUID:
+    return app.place_booking(PlaceBooking(by, service_id, start, **extra)).id
+
+
+def booking(app: SlotWise, booking_id: UUID) -> Booking:
+    found: Booking = app.repository.get(booking_id)
+    return found
+
+
+def held_on(app: SlotWise, business_id: UUID, day: date) -> dict[UUID, Occupancy]:
+    """What the business's allocation for UTC `day` holds, by booking id."""
+    allocation = app.load_or_none(DayAllocation, DayAllocation.create_id(business_id, day))
+    return dict(allocation.held) if allocation else {}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 
 from commands.app import SlotWise
 
-from .builders import IN_MEMORY, Clock, utc
+from .builders import IN_MEMORY, OWNER, RIVAL, Clock, open_salon, utc
 
 # A Monday, well before every appointment the scenarios book.
 NOW = utc(2027, 3, 1, 12)
@@ -19,3 +21,10 @@ def clock() -> Clock:
 def app(clock: Clock) -> SlotWise:
     """SlotWise on the in-memory store with the production transcoder."""
     return SlotWise(env=dict(IN_MEMORY), clock=clock)
+
+
+@pytest.fixture
+def salon(app: SlotWise) -> tuple[UUID, UUID]:
+    """A New York salon open 09:00-17:00 on weekdays with one 60-minute service, and a rival."""
+    open_salon(app, RIVAL, slug="rival")
+    return open_salon(app, OWNER)

@@ -25,8 +25,13 @@ LONDON_AUTUMN = date(2027, 10, 31)  # London repeats 01:00-02:00
 LONG_BEFORE = utc(2027, 1, 1)
 
 
-def starts_on(timezone: str, weekly: list[dict[str, str]], day: date, minutes: int,
-              interval: int | None = None) -> list[datetime]:
+def starts_on(
+    timezone: str,
+    weekly: list[dict[str, str]],
+    day: date,
+    minutes: int,
+    interval: int | None = None,
+) -> list[datetime]:
     cal = calendar(timezone, weekly)
     return list(candidate_starts(cal, service(minutes, interval=interval), day, day))
 
@@ -34,8 +39,12 @@ def starts_on(timezone: str, weekly: list[dict[str, str]], day: date, minutes: i
 def test_offers_four_hourly_slots_in_five_wall_clock_hours_on_the_spring_forward_day() -> None:
     starts = starts_on("America/New_York", hours(("sun", "00:00", "05:00")), SPRING_FORWARD, 60)
     # 00:00 EST is 05:00Z and 05:00 EDT is 09:00Z: only four hours really pass.
-    assert starts == [utc(2027, 3, 14, 5), utc(2027, 3, 14, 6), utc(2027, 3, 14, 7),
-                      utc(2027, 3, 14, 8)]
+    assert starts == [
+        utc(2027, 3, 14, 5),
+        utc(2027, 3, 14, 6),
+        utc(2027, 3, 14, 7),
+        utc(2027, 3, 14, 8),
+    ]
 
 
 def test_offers_six_hourly_slots_in_five_wall_clock_hours_on_the_fall_back_day() -> None:
@@ -138,15 +147,19 @@ def test_counts_down_the_spring_forward_day_as_slots_are_taken() -> None:
     haircut = service(60)
     taken = held(haircut, utc(2027, 3, 14, 6))
     slots = available_slots(cal, haircut, SPRING_FORWARD, SPRING_FORWARD, taken, LONG_BEFORE)
-    assert [s.start for s in slots] == [utc(2027, 3, 14, 5), utc(2027, 3, 14, 7),
-                                        utc(2027, 3, 14, 8)]
+    assert [s.start for s in slots] == [
+        utc(2027, 3, 14, 5),
+        utc(2027, 3, 14, 7),
+        utc(2027, 3, 14, 8),
+    ]
     assert seats_left(1, haircut, utc(2027, 3, 14, 6), taken) == 0
 
 
 def test_ends_each_slot_one_elapsed_duration_after_it_starts_across_the_jump() -> None:
     cal = calendar("America/New_York", hours(("sun", "01:00", "04:00")))
-    slots = available_slots(cal, service(90, interval=30), SPRING_FORWARD, SPRING_FORWARD, [],
-                            LONG_BEFORE)
+    slots = available_slots(
+        cal, service(90, interval=30), SPRING_FORWARD, SPRING_FORWARD, [], LONG_BEFORE
+    )
     # 01:00 EST (06:00Z) to 04:00 EDT (08:00Z): two real hours, 90-minute appointments.
     assert [(s.start, s.end) for s in slots] == [
         (utc(2027, 3, 14, 6), utc(2027, 3, 14, 7, 30)),
@@ -156,7 +169,8 @@ def test_ends_each_slot_one_elapsed_duration_after_it_starts_across_the_jump() -
 
 def test_holds_an_interval_in_every_utc_day_it_touches() -> None:
     assert allocation_days(utc(2027, 3, 14, 23, 30), utc(2027, 3, 15, 0, 30)) == [
-        date(2027, 3, 14), date(2027, 3, 15)
+        date(2027, 3, 14),
+        date(2027, 3, 15),
     ]
 
 
