@@ -54,7 +54,10 @@ def require_aware(moment: datetime, field: str) -> datetime:
     """`moment` in UTC; naive datetimes are refused, not guessed."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput(f"{field} must carry a UTC offset", field=field)
-    return moment.astimezone(ZoneInfo("UTC"))
+    try:
+        return moment.astimezone(ZoneInfo("UTC"))
+    except OverflowError:
+        raise InvalidInput(f"{field} is out of range", field=field) from None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import jwt
 
 from domain.actor import Actor, Role
 
+MAX_SUBJECT = 200  # the width of owner and customer ids in the read models
+
 
 class Unauthenticated(Exception):
     """No usable bearer token; the APIs answer 401."""
@@ -34,4 +36,7 @@ def verify_token(secret: str, token: str) -> Actor:
         raise Unauthenticated(
             f"token role must be one of {', '.join(r.value for r in Role)}"
         ) from None
-    return Actor(id=str(claims["sub"]), role=role)
+    subject = str(claims["sub"])
+    if not 1 <= len(subject) <= MAX_SUBJECT:
+        raise Unauthenticated(f"token sub must be 1 to {MAX_SUBJECT} characters")
+    return Actor(id=subject, role=role)

@@ -20,7 +20,7 @@ async def wait_for_token(
 ) -> None:
     if token is None:
         return
-    if not token.isdigit():
+    if not (token.isascii() and token.isdecimal() and len(token) <= 18):
         raise InvalidInput(
             "X-Consistency-Token must be a token returned by the write API",
             field="X-Consistency-Token",

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, and_, select
 
+from domain.errors import InvalidInput
 from projections.tables import (
     allocations,
     bookings,
@@ -146,6 +147,16 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
     for row in occurrences:
         days.setdefault(row.day, dict(empty, revenue=[]))["booked_minutes"] += row.minutes
     return days
+
+
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
+
+
+def require_dates(*days: date | None) -> None:
+    """Refuse dates the calendar arithmetic around them cannot handle."""
+    for day in days:
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidInput(f"dates must lie between {EARLIEST} and {LATEST}", field="from")
 
 
 def date_range(first: date, last: date) -> list[date]:

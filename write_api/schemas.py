@@ -6,13 +6,31 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+CONTROL = frozenset(chr(c) for c in range(32)) - {"\n", "\r", "\t"}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable(cls, value: object) -> object:
+        # NUL and other control characters cannot be stored by every read model.
+        if isinstance(value, str) and not CONTROL.isdisjoint(value):
+            raise ValueError("must not contain control characters (e.g. NUL)")
+        return value
 
 
 class BusinessCreate(Strict):
@@ -61,6 +79,8 @@ class ServiceCreate(Strict):
 
 
 class ServicePatch(Strict):
+    """Only the fields sent change; null is allowed only for slot_interval_minutes."""
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     duration_minutes: int | None = None
     price: MoneyIn | None = None
@@ -68,6 +88,13 @@ class ServicePatch(Strict):
     buffer_before_minutes: int | None = None
     buffer_after_minutes: int | None = None
     slot_interval_minutes: int | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ServicePatch:
+        for name in self.model_fields_set - {"slot_interval_minutes"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} must not be null")
+        return self
 
 
 class BookingCreate(Strict):

@@ -73,6 +73,8 @@ def get_state(
         aggregate: Any = container.app.repository.get(aggregate_id, version=version)
     except AggregateNotFoundError:
         raise NotFound(f"no aggregate with id {aggregate_id} at that point") from None
+    if version is not None and aggregate.version != version:
+        raise NotFound(f"aggregate {aggregate_id} has no version {version}")
     state = {k.lstrip("_"): v for k, v in vars(aggregate).items() if k != "_pending_events"}
     return {
         "aggregate_id": str(aggregate_id),

@@ -33,6 +33,7 @@ def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> querie
 
 
 def _range(first: date | None, last: date | None, most: int) -> None:
+    queries.require_dates(first, last)
     if first and last and last < first:
         raise InvalidInput("'to' must not be before 'from'", field="to")
     if first and last and (last - first).days >= most:
@@ -106,8 +107,6 @@ def get_stats(
 ) -> dict[str, Any]:
     """Per local day: bookings, cancellations, no-shows, revenue per currency, utilization."""
     _range(first, last, MAX_STATS_DAYS)
-    if last < first:
-        raise InvalidInput("'to' must not be before 'from'", field="to")
     with container.read_db.reader.connect() as conn:
         business = _staff_business(conn, actor, business_id)
         days = queries.daily_stats(conn, business_id, first, last)

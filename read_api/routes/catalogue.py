@@ -75,6 +75,7 @@ def get_availability(
     last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
     """Bookable slots with their local dates in from..to (inclusive), with seats left."""
+    queries.require_dates(first, last)
     if last < first:
         raise InvalidInput("'to' must not be before 'from'", field="to")
     if (last - first).days >= MAX_AVAILABILITY_DAYS:

@@ -1,0 +1,217 @@
+"""End-to-end helpers: one `Api` object drives the write and read TestClients over HTTP.
+
+The clock fixture says Monday 2027-03-01 12:00Z; the salon opens Mon-Fri 09:00-17:00
+Europe/Berlin (UTC+1 in March 2027, before the DST change on the 28th).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from infra.bootstrap import Container
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY = date(2027, 3, 8)
+TUESDAY = date(2027, 3, 9)
+OWNER, OTHER_OWNER = "owner-a", "owner-b"
+ANN, BOB = "ann", "bob"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+PROBLEM = "application/problem+json"
+
+
+def local(day: date, hour: int, minute: int = 0, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=tz)
+
+
+def assert_problem(response: httpx.Response, status: int, type_suffix: str = "") -> dict[str, Any]:
+    """The response is an RFC 9457 problem with that status (and a type ending so)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM), response.headers
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= body.keys(), body
+    assert body["status"] == status
+    assert body["title"] and body["detail"]
+    assert body["type"].endswith(type_suffix), body["type"]
+    return body
+
+
+@dataclass
+class Salon:
+    business_id: str
+    service_id: str
+    token: str  # the consistency token of the last setup write
+
+
+class Api:
+    """Thin verbs over the two apps, so the tests read like the journey they check."""
+
+    def __init__(
+        self,
+        write: TestClient,
+        read: TestClient,
+        token: Callable[[str, str], dict[str, str]],
+        container: Container,
+    ) -> None:
+        self.write, self.read, self.auth, self.container = write, read, token, container
+
+    def events(self) -> int:
+        """How far the event store's notification log goes."""
+        return int(self.container.app.recorder.max_notification_id() or 0)
+
+    def command(
+        self,
+        method: str,
+        path: str,
+        sub: str,
+        role: str,
+        body: Any = None,
+        expect: int | None = None,
+        **headers: str,
+    ) -> httpx.Response:
+        response = self.write.request(
+            method, path, json=body, headers={**self.auth(sub, role), **headers}
+        )
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        return response
+
+    def query(
+        self,
+        path: str,
+        sub: str | None = None,
+        role: str = "customer",
+        consistency: str | None = None,
+        params: dict[str, Any] | None = None,
+        expect: int | None = 200,
+    ) -> httpx.Response:
+        headers = self.auth(sub, role) if sub else {}
+        if consistency is not None:
+            headers["X-Consistency-Token"] = consistency
+        response = self.read.get(path, params=params, headers=headers)
+        if expect is not None:
+            assert response.status_code == expect, response.text
+        return response
+
+    def open_salon(
+        self,
+        owner: str = OWNER,
+        slug: str = "salon",
+        timezone: str = "Europe/Berlin",
+        price: str = "30.00",
+        currency: str = "EUR",
+        policy: dict[str, Any] | None = None,
+    ) -> Salon:
+        business = self.command(
+            "POST",
+            "/v1/businesses",
+            owner,
+            "owner",
+            {"name": "Salon", "slug": slug, "timezone": timezone},
+            expect=201,
+        ).json()
+        business_id = business["id"]
+        weekly = [{"day": d, "start": "09:00", "end": "17:00"} for d in WEEKDAYS]
+        self.command(
+            "PUT", f"/v1/businesses/{business_id}/hours", owner, "owner", {"weekly": weekly}, 200
+        )
+        if policy is not None:
+            self.command("PUT", f"/v1/businesses/{business_id}/policy", owner, "owner", policy, 200)
+        service = self.add_service(business_id, owner, price=price, currency=currency)
+        return Salon(business_id, service["id"], service["consistency_token"])
+
+    def add_service(
+        self, business_id: str, owner: str, price: str = "30.00", currency: str = "EUR"
+    ) -> dict[str, Any]:
+        body = {
+            "name": f"Cut ({currency})",
+            "duration_minutes": 60,
+            "price": {"amount": price, "currency": currency},
+        }
+        path = f"/v1/businesses/{business_id}/services"
+        result: dict[str, Any] = self.command("POST", path, owner, "owner", body, 201).json()
+        return result
+
+    def book(
+        self,
+        service_id: str,
+        start: datetime,
+        customer: str = ANN,
+        expect: int | None = None,
+        **headers: str,
+    ) -> httpx.Response:
+        body = {"service_id": service_id, "start": start.isoformat()}
+        return self.command("POST", "/v1/bookings", customer, "customer", body, expect, **headers)
+
+    def act(self, booking_id: str, action: str, sub: str, role: str, body: Any = None) -> Any:
+        return self.command("POST", f"/v1/bookings/{booking_id}/{action}", sub, role, body)
+
+    def starts(self, service_id: str, day: date, consistency: str | None = None) -> list[datetime]:
+        """The offered start instants of `service_id` on the local `day` (public read)."""
+        params = {"from": day.isoformat(), "to": day.isoformat()}
+        body = self.query(
+            f"/v1/services/{service_id}/availability", consistency=consistency, params=params
+        ).json()
+        assert body["service_id"] == service_id
+        return [datetime.fromisoformat(s["start"]) for s in body["slots"]]
+
+
+@pytest.fixture
+def api(
+    write_client: TestClient,
+    read_client: TestClient,
+    token: Callable[[str, str], dict[str, str]],
+    container: Container,
+) -> Api:
+    return Api(write_client, read_client, token, container)
+
+
+@pytest.fixture
+def salon(api: Api) -> Salon:
+    return api.open_salon()
+
+
+def assert_names(problem: dict[str, Any], name: str) -> None:
+    """The problem names `name` in its detail or in one of its errors' fields."""
+    fields = [str(e.get("field", "")) for e in problem.get("errors", [])]
+    assert name in problem["detail"] or any(name in f for f in fields), problem
+
+
+def fill(template: Any, ids: dict[str, str]) -> Any:
+    """`template` with every string "{name}" replaced by ids[name] (recursively)."""
+    if isinstance(template, str):
+        return template.format(**ids) if "{" in template else template
+    if isinstance(template, dict):
+        return {k: fill(v, ids) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, ids) for v in template]
+    return template
+
+
+@pytest.fixture
+def world(api: Api, salon: Salon) -> dict[str, str]:
+    """Owner A's salon with Ann's Monday-10:00 booking, owner B's salon, and an unused id."""
+    booking = api.book(salon.service_id, local(MONDAY, 10), expect=201).json()
+    other = api.open_salon(owner=OTHER_OWNER, slug="elsewhere")
+    api.query(
+        f"/v1/services/{other.service_id}/availability",
+        consistency=other.token,
+        params={"from": MONDAY.isoformat(), "to": MONDAY.isoformat()},
+    )  # the read side has caught up with all of the above
+    return {
+        "business": salon.business_id,
+        "service": salon.service_id,
+        "booking": booking["id"],
+        "other_business": other.business_id,
+        "other_service": other.service_id,
+        "missing": str(uuid.uuid4()),
+        "token": str(booking["consistency_token"]),
+    }

@@ -1,0 +1,96 @@
+"""Idempotent retries and read-your-writes over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+from tests.e2e.conftest import ANN, BOB, MONDAY, Api, Salon, assert_problem, local
+
+
+def test_a_retried_booking_with_the_same_key_is_answered_again_and_booked_once(
+    api: Api, salon: Salon
+) -> None:
+    key = {"Idempotency-Key": "book-ann-monday-10"}
+    first = api.book(salon.service_id, local(MONDAY, 10), **key)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    after_first = api.events()
+
+    retry = api.book(salon.service_id, local(MONDAY, 10), **key)
+
+    assert retry.status_code == first.status_code
+    assert retry.content == first.content
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.headers["X-Consistency-Token"] == first.headers["X-Consistency-Token"]
+    assert retry.headers["content-type"] == first.headers["content-type"]
+    assert api.events() == after_first
+    token = first.json()["consistency_token"]
+    mine = api.query("/v1/me/bookings", ANN, consistency=token).json()["items"]
+    assert [b["id"] for b in mine] == [first.json()["id"]]
+
+
+def test_a_retried_cancel_answers_success_again_rather_than_an_illegal_transition(
+    api: Api, salon: Salon
+) -> None:
+    booking = api.book(salon.service_id, local(MONDAY, 10), expect=201).json()["id"]
+    key = {"Idempotency-Key": "cancel-1"}
+    first = api.command("POST", f"/v1/bookings/{booking}/cancel", ANN, "customer", None, **key)
+    assert first.status_code == 200, first.text
+    before = api.events()
+
+    retry = api.command("POST", f"/v1/bookings/{booking}/cancel", ANN, "customer", None, **key)
+
+    assert (retry.status_code, retry.content) == (200, first.content)
+    assert api.events() == before
+
+
+def test_idempotency_keys_belong_to_the_caller(api: Api, salon: Salon) -> None:
+    key = {"Idempotency-Key": "same-key"}
+    ann = api.book(salon.service_id, local(MONDAY, 10), ANN, **key)
+    bob = api.book(salon.service_id, local(MONDAY, 11), BOB, **key)
+    assert (ann.status_code, bob.status_code) == (201, 201), bob.text
+    assert "Idempotent-Replayed" not in bob.headers
+    assert ann.json()["id"] != bob.json()["id"]
+
+
+def test_the_same_key_with_a_different_body_is_refused_and_appends_nothing(
+    api: Api, salon: Salon
+) -> None:
+    key = {"Idempotency-Key": "k-1"}
+    api.book(salon.service_id, local(MONDAY, 10), expect=201, **key)
+    before = api.events()
+
+    other = api.book(salon.service_id, local(MONDAY, 11), **key)
+
+    body = assert_problem(other, 422)
+    assert "Idempotency-Key" in body["detail"] or any(
+        e["field"] == "Idempotency-Key" for e in body.get("errors", [])
+    )
+    assert api.events() == before
+
+
+def test_a_read_with_a_fresh_token_sees_the_write_it_names(api: Api, salon: Salon) -> None:
+    for hour in (9, 10, 11, 12, 13):
+        placed = api.book(salon.service_id, local(MONDAY, hour), expect=201)
+        token = placed.headers["X-Consistency-Token"]
+        seen = api.query(f"/v1/bookings/{placed.json()['id']}", ANN, consistency=token)
+        assert seen.json()["status"] == "confirmed"
+        assert local(MONDAY, hour) not in api.starts(salon.service_id, MONDAY, consistency=token)
+
+
+def test_a_token_from_the_future_gives_503_with_retry_after_once_the_wait_runs_out(
+    api: Api, salon: Salon
+) -> None:
+    settings = api.container.settings
+    api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
+    future = str(api.events() + 1_000_000)
+    path = f"/v1/businesses/{salon.business_id}"
+
+    started = time.monotonic()
+    response = api.query(path, consistency=future, expect=None)
+    waited = time.monotonic() - started
+
+    assert_problem(response, 503)
+    assert int(response.headers["Retry-After"]) >= 1
+    assert 0.2 <= waited < 2.0
+    assert api.query(path, consistency=salon.token).json()["id"] == salon.business_id
