@@ -31,19 +31,8 @@ class DayAllocation(Aggregate):
     def create_id(business_id: UUID, day: date) -> UUID:
         return uuid5(ALLOCATION_NAMESPACE, f"{business_id}/{day.isoformat()}")
 
-    def hold(
-        self,
-        booking_id: UUID,
-        service_id: UUID,
-        start: datetime,
-        end: datetime,
-        occupied_start: datetime,
-        occupied_end: datetime,
-    ) -> None:
-        self._hold(booking_id, service_id, start, end, occupied_start, occupied_end)
-
     @event("Held")
-    def _hold(
+    def hold(
         self,
         booking_id: UUID,
         service_id: UUID,

@@ -25,6 +25,15 @@ def event_name(event: Any) -> str:
     return type(event).__qualname__
 
 
+def change_row(conn: Connection, table: Table, event: Any, **values: Any) -> None:
+    """Update the row of the event's aggregate, stamping its version and time."""
+    conn.execute(
+        update(table)
+        .where(table.c.id == str(event.originator_id))
+        .values(version=event.originator_version, updated_at=event.timestamp, **values)
+    )
+
+
 class Projector(Protocol):
     @property
     def name(self) -> str: ...

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert
 
-from projections.base import DispatchingProjector, Handler
+from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import bookings
 
 
@@ -61,17 +61,11 @@ class BookingsProjector(DispatchingProjector):
             )
         )
 
-    def _change(self, conn: Connection, event: Any, **values: Any) -> None:
-        conn.execute(
-            update(bookings)
-            .where(bookings.c.id == str(event.originator_id))
-            .values(version=event.originator_version, updated_at=event.timestamp, **values)
-        )
-
     def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
         row = conn.execute(bookings.select().where(bookings.c.id == str(event.originator_id))).one()
-        self._change(
+        change_row(
             conn,
+            bookings,
             event,
             start=event.start,
             end=event.end,
@@ -79,7 +73,7 @@ class BookingsProjector(DispatchingProjector):
         )
 
     def cancelled(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, status="cancelled", cancel_reason=event.reason)
+        change_row(conn, bookings, event, status="cancelled", cancel_reason=event.reason)
 
     def status_changed(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, status=STATUS_OF[type(event).__qualname__])
+        change_row(conn, bookings, event, status=STATUS_OF[type(event).__qualname__])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert
 
-from projections.base import DispatchingProjector, Handler
+from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import services
 
 TERMS = (
@@ -48,15 +48,8 @@ class ServiceCatalogueProjector(DispatchingProjector):
             )
         )
 
-    def _change(self, conn: Connection, event: Any, **values: Any) -> None:
-        conn.execute(
-            update(services)
-            .where(services.c.id == str(event.originator_id))
-            .values(version=event.originator_version, updated_at=event.timestamp, **values)
-        )
-
     def updated(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, **_terms(event))
+        change_row(conn, services, event, **_terms(event))
 
     def deactivated(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, active=False)
+        change_row(conn, services, event, active=False)

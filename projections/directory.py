@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select
 
-from projections.base import DispatchingProjector, Handler
+from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import businesses
 
 
@@ -49,26 +49,20 @@ class BusinessDirectoryProjector(DispatchingProjector):
             )
         )
 
-    def _change(self, conn: Connection, event: Any, **values: Any) -> None:
-        conn.execute(
-            update(businesses)
-            .where(businesses.c.id == str(event.originator_id))
-            .values(version=event.originator_version, updated_at=event.timestamp, **values)
-        )
-
     def hours_set(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(conn, event, weekly=list(event.weekly))
+        change_row(conn, businesses, event, weekly=list(event.weekly))
 
     def closure_added(self, conn: Connection, event: Any, position: int) -> None:
         current = conn.execute(
             select(businesses.c.closures).where(businesses.c.id == str(event.originator_id))
         ).scalar_one()
         closure = {"start": _iso(event.start), "end": _iso(event.end), "reason": event.reason}
-        self._change(conn, event, closures=[*current, closure])
+        change_row(conn, businesses, event, closures=[*current, closure])
 
     def policy_set(self, conn: Connection, event: Any, position: int) -> None:
-        self._change(
+        change_row(
             conn,
+            businesses,
             event,
             policy={
                 "min_notice_minutes": event.min_notice_minutes,

@@ -172,28 +172,15 @@ def test_refuses_a_customer_rescheduling_after_the_deadline_but_not_staff() -> N
     new = START + timedelta(days=1)
     late = START - timedelta(hours=2)
     booking = booking_in(S.CONFIRMED)
+
+    def move(by: str, *, staff: bool) -> None:
+        end = new + timedelta(hours=1)
+        booking.reschedule(by, new, end, new, end, late, timedelta(hours=24), staff=staff)
+
     with pytest.raises(CancellationDeadlinePassed, match="reschedule"):
-        booking.reschedule(
-            "customer-1",
-            new,
-            new + timedelta(hours=1),
-            new,
-            new + timedelta(hours=1),
-            late,
-            timedelta(hours=24),
-            staff=False,
-        )
+        move("customer-1", staff=False)
     assert booking.start == START
-    booking.reschedule(
-        "owner-1",
-        new,
-        new + timedelta(hours=1),
-        new,
-        new + timedelta(hours=1),
-        late,
-        timedelta(hours=24),
-        staff=True,
-    )
+    move("owner-1", staff=True)
     assert booking.start == new
 
 
