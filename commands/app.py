@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Protocol, cast
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    Transcoder,
+    Transcoding,
+    UUIDAsHex,
+)
 
 from commands.booking import BookingHandlers
 from commands.business import BusinessHandlers
 from commands.service import ServiceHandlers
+from commands.transcodings import DOMAIN_TRANSCODINGS
 
 
-class DateAsISO(Transcoding):
-    """Dates (DayAllocation.day) for the library's JSONTranscoder, named as ours names them."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
+class Registry(Protocol):
+    def register(self, transcoding: Transcoding) -> None: ...
 
 
 class SlotWise(BusinessHandlers, ServiceHandlers, BookingHandlers):
@@ -29,6 +27,14 @@ class SlotWise(BusinessHandlers, ServiceHandlers, BookingHandlers):
 
     name = "SlotWise"
 
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
+    def construct_transcoder(self) -> Transcoder:
+        # Ours (infra.transcoder) and the library's JSONTranscoder both take registrations.
+        transcoder = self.factory.transcoder()
+        register_all(cast(Registry, transcoder))
+        return transcoder
+
+
+def register_all(transcoder: Registry) -> None:
+    """The library's transcodings and the domain's, as every SlotWise store is written."""
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), *DOMAIN_TRANSCODINGS):
+        transcoder.register(transcoding)

@@ -1,7 +1,14 @@
-"""Shared machinery of the command handlers: loading, authorising, retrying, saving."""
+"""Shared machinery of the command handlers: dispatch, causes, retries, loading, saving.
+
+Every handler is registered for its command class with `@handles`, runs inside
+the command's cause (so each event records who and why) and, with
+`@retry_on_conflict`, is re-run on fresh state when a concurrent writer saved
+one of its aggregates first.
+"""
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -13,24 +20,67 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from commands.messages import Done
-from domain.actor import Actor, Role
+from commands.messages import Command, Done
+from domain.access import STAFF_ROLES, require_role, require_staff
+from domain.actor import Actor
+from domain.allocation import DayAllocation
 from domain.business import Business
-from domain.errors import (
-    BusinessNotFound,
-    ConcurrencyConflict,
-    NotFound,
-    NotYourBusiness,
-    RoleNotAllowed,
-)
+from domain.cause import caused_by
+from domain.errors import BusinessNotFound, ConcurrencyConflict, NotFound
+from domain.service import Service
 
 A = TypeVar("A", bound=Aggregate)
-R = TypeVar("R")
-STAFF_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+C = TypeVar("C", bound=Command)
+Handler = Callable[[Any, C], Done]
+# Command class -> name of the handler method; filled in by @handles.
+HANDLERS: dict[type[Command], str] = {}
+# How far back a replayed command looks for its own earlier effect.
+RECENT_EVENTS = 100
+# Aggregates whose histories grow without bound; the rest stay short.
+SNAPSHOTTED: tuple[type[Aggregate], ...] = (Business, Service, DayAllocation)
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def handles(command_type: type[C]) -> Callable[[Handler[C]], Handler[C]]:
+    """Register the decorated method as the handler of `command_type`."""
+
+    def register(method: Handler[C]) -> Handler[C]:
+        @functools.wraps(method)
+        def handler(self: Handlers, command: C) -> Done:
+            with caused_by(command.cause()):
+                if command.context.replayable:
+                    earlier = self.earlier_effect(command)
+                    if earlier is not None:
+                        return earlier
+                return method(self, command)
+
+        HANDLERS[command_type] = method.__name__
+        return handler
+
+    return register
+
+
+def retry_on_conflict(method: Handler[C]) -> Handler[C]:
+    """Re-run the handler when the event store refuses a save to a concurrent writer."""
+
+    @functools.wraps(method)
+    def attempt(self: Handlers, command: C) -> Done:
+        for n in range(self.max_attempts):
+            try:
+                return method(self, command)
+            except IntegrityError:
+                earlier = self.earlier_effect(command)  # our own id from an earlier try?
+                if earlier is not None:
+                    return earlier
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(n, 6)))
+        raise ConcurrencyConflict(
+            f"gave up after {self.max_attempts} attempts against concurrent writers; retry"
+        )
+
+    return attempt
 
 
 class Handlers(Application[UUID]):
@@ -39,20 +89,33 @@ class Handlers(Application[UUID]):
     max_attempts = 12
 
     def __init__(
-        self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utc_now
+        self,
+        env: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        snapshot_interval: int = 0,
     ) -> None:
+        if snapshot_interval > 0:  # loads then replay at most that many events after a snapshot
+            intervals = dict.fromkeys(SNAPSHOTTED, snapshot_interval)
+            self.snapshotting_intervals = intervals  # type: ignore[misc,assignment]  # per instance
+            env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.clock = clock
 
+    def handle(self, command: Command) -> Done:
+        """Run `command` through its registered handler (routes, sagas and timers all do)."""
+        try:
+            name = HANDLERS[type(command)]
+        except KeyError:
+            raise TypeError(f"no handler for {type(command).__name__}") from None
+        handler: Callable[[Command], Done] = getattr(self, name)
+        return handler(command)
+
     def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
         """The aggregate, or `missing` when no aggregate of that type has that id."""
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
-        if not isinstance(aggregate, cls):
+        found = self.load_or_none(cls, aggregate_id)
+        if found is None:
             raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
-        return aggregate
+        return found
 
     def load_or_none(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
@@ -67,34 +130,23 @@ class Handlers(Application[UUID]):
         position = max((r.notification.id for r in recordings), default=0)
         return Done(id=primary.id, version=primary.version, position=position)
 
-    def retrying(
-        self, attempt: Callable[[], R], on_conflict: Callable[[], None] | None = None
-    ) -> R:
-        """Run `attempt` again when a concurrent writer got there first."""
-        for n in range(self.max_attempts):
-            try:
-                return attempt()
-            except IntegrityError:
-                if on_conflict is not None:
-                    on_conflict()
-                time.sleep(random.uniform(0, 0.002 * 2 ** min(n, 6)))
-        raise ConcurrencyConflict(
-            f"gave up after {self.max_attempts} attempts against concurrent writers; retry"
-        )
+    def earlier_effect(self, command: Command) -> Done | None:
+        """What `command` did when it ran before under the same id, if it took effect."""
+        target = command.target()
+        stored = self.recorder.select_events(target, desc=True, limit=RECENT_EVENTS)
+        for record in stored:
+            event = self.mapper.to_domain_event(record)
+            if getattr(event, "causation_id", None) == command.context.causation_id:
+                position = self.recorder.max_notification_id() or 0  # covers that event
+                return Done(id=target, version=event.originator_version, position=position)
+        return None
 
     def owned_business(self, actor: Actor, business_id: UUID) -> Business:
         """The business, if `actor` is staff allowed to act on it."""
         require_role(actor, STAFF_ROLES)
         business = self.load(Business, business_id, BusinessNotFound)
-        if not actor.is_admin and business.owner_id != actor.id:
-            raise NotYourBusiness("only the owner of this business (or an admin) may do this")
+        require_staff(actor, business.owner_id)
         return business
-
-
-def require_role(actor: Actor, roles: frozenset[Role]) -> None:
-    if actor.role not in roles:
-        allowed = ", ".join(sorted(r.value for r in roles))
-        raise RoleNotAllowed(f"role {actor.role.value} may not do this (needs: {allowed})")
 
 
 def deduplicate(aggregates: list[Any]) -> list[Any]:

@@ -8,19 +8,24 @@ fail on an aggregate version, and the whole attempt is re-run on fresh state.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from commands.base import STAFF_ROLES, Handlers, deduplicate, require_role
+from commands.base import Handlers, deduplicate, handles, retry_on_conflict
 from commands.messages import (
+    BookingCommand,
     CancelBooking,
-    ChangeBookingStatus,
+    CheckInBooking,
+    CompleteBooking,
+    ConfirmBooking,
     Done,
+    MarkNoShow,
     PlaceBooking,
     RescheduleBooking,
 )
+from domain.access import STAFF_ROLES, is_staff, require_role
 from domain.actor import Actor, Role
 from domain.allocation import DayAllocation, allocate
-from domain.booking import ALLOWED_FROM, Booking, BookingStatus
+from domain.booking import Booking, BookingStatus
 from domain.business import Business
 from domain.errors import (
     BookingNotFound,
@@ -35,7 +40,7 @@ from domain.service import Service
 from domain.slots import allocation_days, occupancy_for, require_offered
 from domain.values import require_aware
 
-BOOKERS = frozenset({Role.CUSTOMER, Role.OWNER, Role.ADMIN})
+BOOKERS = frozenset({Role.CUSTOMER, Role.OWNER, Role.ADMIN, Role.SYSTEM})
 
 
 class BookingHandlers(Handlers):
@@ -48,56 +53,47 @@ class BookingHandlers(Handlers):
             found.append(existing or DayAllocation(business_id=business_id, day=day))
         return found
 
-    def is_staff_of(self, actor: Actor, business: Business) -> bool:
-        return actor.is_admin or (actor.role is Role.OWNER and business.owner_id == actor.id)
-
+    @handles(PlaceBooking)
+    @retry_on_conflict
     def place_booking(self, cmd: PlaceBooking) -> Done:
         require_role(cmd.actor, BOOKERS)
         start = require_aware(cmd.start, "start")
-        booking_id = uuid4()
-
-        def attempt() -> Done:
-            service = self.load(Service, cmd.service_id, ServiceNotFound)
-            service.require_active()
-            business = self.load(Business, service.business_id, BusinessNotFound)
-            customer_id = self.customer_for(cmd, business)
-            calendar, shape = business.calendar(), service.shape()
-            require_offered(calendar, shape, start, self.clock())
-            wanted = occupancy_for(shape, booking_id, start)
-            days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
-            allocate(days, business.capacity, shape, booking_id, start)
-            status = (
-                BookingStatus.PENDING
-                if business.policy["requires_confirmation"]
-                else BookingStatus.CONFIRMED
-            )
-            booking = Booking(
-                id=booking_id,
-                business_id=business.id,
-                service_id=service.id,
-                customer_id=customer_id,
-                placed_by=cmd.actor.id,
-                start=wanted.start,
-                end=wanted.end,
-                occupied_start=wanted.occupied_start,
-                occupied_end=wanted.occupied_end,
-                timezone=business.timezone,
-                service_name=service.name,
-                price_amount=service.price_amount,
-                currency=service.currency,
-                notes=cmd.notes,
-                status=status,
-            )
-            return self.commit(booking, *days)
-
-        return self.retrying(attempt)
+        booking_id = cmd.target()
+        service = self.load(Service, cmd.service_id, ServiceNotFound)
+        service.require_active()
+        business = self.load(Business, service.business_id, BusinessNotFound)
+        customer_id = self.customer_for(cmd, business)
+        calendar, shape = business.calendar(), service.shape()
+        require_offered(calendar, shape, start, self.clock())
+        wanted = occupancy_for(shape, booking_id, start)
+        days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
+        allocate(days, business.capacity, shape, booking_id, start)
+        confirming = business.policy["requires_confirmation"]
+        booking = Booking(
+            id=booking_id,
+            business_id=business.id,
+            service_id=service.id,
+            customer_id=customer_id,
+            placed_by=cmd.actor.id,
+            start=wanted.start,
+            end=wanted.end,
+            occupied_start=wanted.occupied_start,
+            occupied_end=wanted.occupied_end,
+            timezone=business.timezone,
+            service_name=service.name,
+            price_amount=service.price_amount,
+            currency=service.currency,
+            notes=cmd.notes,
+            status=BookingStatus.PENDING if confirming else BookingStatus.CONFIRMED,
+        )
+        return self.commit(booking, *days)
 
     def customer_for(self, cmd: PlaceBooking, business: Business) -> str:
         if cmd.actor.role is Role.CUSTOMER:
             if cmd.customer_id not in (None, cmd.actor.id):
                 raise RoleNotAllowed("customers book only for themselves; omit customer_id")
             return cmd.actor.id
-        if not self.is_staff_of(cmd.actor, business):
+        if not is_staff(cmd.actor, business.owner_id):
             raise NotYourBusiness("owners book on behalf of customers only at their own business")
         if not cmd.customer_id:
             raise InvalidInput("customer_id is required when staff books", field="customer_id")
@@ -109,8 +105,7 @@ class BookingHandlers(Handlers):
         """The booking, its business and whether the actor acts as staff."""
         booking = self.load(Booking, booking_id, BookingNotFound)
         business = self.load(Business, booking.business_id, BusinessNotFound)
-        staff = self.is_staff_of(actor, business)
-        if staff:
+        if is_staff(actor, business.owner_id):
             return booking, business, True
         if actor.role is Role.OWNER:
             raise NotYourBusiness("this booking is at a business you do not own")
@@ -120,64 +115,77 @@ class BookingHandlers(Handlers):
             raise NotYourBooking("you may only act on your own bookings")
         return booking, business, False
 
+    @handles(RescheduleBooking)
+    @retry_on_conflict
     def reschedule_booking(self, cmd: RescheduleBooking) -> Done:
         start = require_aware(cmd.start, "start")
+        booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
+        booking._require("reschedule")
+        service = self.load(Service, booking.service_id, ServiceNotFound)
+        service.require_active()
+        calendar, shape = business.calendar(), service.shape()
+        require_offered(calendar, shape, start, self.clock())
+        old = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
+        for allocation in old:
+            allocation.release(booking.id)
+        wanted = occupancy_for(shape, booking.id, start)
+        fresh = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
+        by_id = {a.id: a for a in old}
+        days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
+        allocate(days, business.capacity, shape, booking.id, start)
+        booking.reschedule(
+            cmd.actor.id,
+            wanted.start,
+            wanted.end,
+            wanted.occupied_start,
+            wanted.occupied_end,
+            self.clock(),
+            self.deadline(business),
+            staff=staff,
+        )
+        return self.commit(booking, *deduplicate([*old, *days]))
 
-        def attempt() -> Done:
-            booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-            booking._require("reschedule")
-            service = self.load(Service, booking.service_id, ServiceNotFound)
-            service.require_active()
-            calendar, shape = business.calendar(), service.shape()
-            require_offered(calendar, shape, start, self.clock())
-            old = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
-            for allocation in old:
-                allocation.release(booking.id)
-            wanted = occupancy_for(shape, booking.id, start)
-            fresh = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
-            by_id = {a.id: a for a in old}
-            days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
-            allocate(days, business.capacity, shape, booking.id, start)
-            booking.reschedule(
-                cmd.actor.id,
-                wanted.start,
-                wanted.end,
-                wanted.occupied_start,
-                wanted.occupied_end,
-                self.clock(),
-                self.deadline(business),
-                staff=staff,
-            )
-            return self.commit(booking, *deduplicate([*old, *days]))
-
-        return self.retrying(attempt)
-
+    @handles(CancelBooking)
+    @retry_on_conflict
     def cancel_booking(self, cmd: CancelBooking) -> Done:
-        def attempt() -> Done:
-            booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-            booking.cancel(
-                cmd.actor.id, cmd.reason, self.clock(), self.deadline(business), staff=staff
-            )
-            days = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
-            for allocation in days:
-                allocation.release(booking.id)
-            return self.commit(booking, *days)
+        booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
+        booking.cancel(cmd.actor.id, cmd.reason, self.clock(), self.deadline(business), staff=staff)
+        days = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
+        for allocation in days:
+            allocation.release(booking.id)
+        return self.commit(booking, *days)
 
-        return self.retrying(attempt)
+    def staff_booking(self, cmd: BookingCommand) -> Booking:
+        booking, _, _ = self.booking_for(cmd.actor, cmd.booking_id, staff_only=True)
+        return booking
 
-    def change_booking_status(self, cmd: ChangeBookingStatus) -> Done:
-        if cmd.action not in ALLOWED_FROM or cmd.action in ("cancel", "reschedule"):
-            raise InvalidInput(f"unknown booking action {cmd.action!r}", field="action")
+    @handles(ConfirmBooking)
+    @retry_on_conflict
+    def confirm_booking(self, cmd: ConfirmBooking) -> Done:
+        booking = self.staff_booking(cmd)
+        booking.confirm(cmd.actor.id)
+        return self.commit(booking)
 
-        def attempt() -> Done:
-            booking, _, _ = self.booking_for(cmd.actor, cmd.booking_id, staff_only=True)
-            if cmd.action == "mark_no_show":
-                booking.mark_no_show(cmd.actor.id, self.clock())
-            else:
-                getattr(booking, cmd.action)(cmd.actor.id)
-            return self.commit(booking)
+    @handles(CheckInBooking)
+    @retry_on_conflict
+    def check_in_booking(self, cmd: CheckInBooking) -> Done:
+        booking = self.staff_booking(cmd)
+        booking.check_in(cmd.actor.id)
+        return self.commit(booking)
 
-        return self.retrying(attempt)
+    @handles(CompleteBooking)
+    @retry_on_conflict
+    def complete_booking(self, cmd: CompleteBooking) -> Done:
+        booking = self.staff_booking(cmd)
+        booking.complete(cmd.actor.id)
+        return self.commit(booking)
+
+    @handles(MarkNoShow)
+    @retry_on_conflict
+    def mark_no_show(self, cmd: MarkNoShow) -> Done:
+        booking = self.staff_booking(cmd)
+        booking.mark_no_show(cmd.actor.id, self.clock())
+        return self.commit(booking)
 
     @staticmethod
     def deadline(business: Business) -> timedelta:

@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
-from commands.base import STAFF_ROLES, Handlers, require_role
+from commands.base import Handlers, handles, retry_on_conflict
 from commands.messages import AddClosure, Done, RegisterBusiness, SetHours, SetPolicy
+from domain.access import STAFF_ROLES, require_role
 from domain.business import Business, SlugIndex
 from domain.errors import DuplicateSlug
 
 
 class BusinessHandlers(Handlers):
+    @handles(RegisterBusiness)
+    @retry_on_conflict
     def register_business(self, cmd: RegisterBusiness) -> Done:
         require_role(cmd.actor, STAFF_ROLES)
-        business = Business.register(cmd.actor.id, cmd.name, cmd.slug, cmd.timezone, cmd.capacity)
-        claim = SlugIndex(slug=cmd.slug, business_id=business.id)
+        claim_id = SlugIndex.create_id(cmd.slug)
+        if self.load_or_none(SlugIndex, claim_id) is not None:
+            raise DuplicateSlug(f"the slug {cmd.slug!r} is taken", field="slug")
+        business = Business.register(
+            cmd.actor.id, cmd.name, cmd.slug, cmd.timezone, cmd.capacity, id=cmd.target()
+        )
+        return self.commit(business, SlugIndex(slug=cmd.slug, business_id=business.id))
 
-        def slug_taken() -> None:
-            if self.load_or_none(SlugIndex, claim.id) is not None:
-                raise DuplicateSlug(f"the slug {cmd.slug!r} is taken", field="slug")
-
-        slug_taken()
-        return self.retrying(lambda: self.commit(business, claim), on_conflict=slug_taken)
-
+    @handles(SetHours)
+    @retry_on_conflict
     def set_hours(self, cmd: SetHours) -> Done:
-        def attempt() -> Done:
-            business = self.owned_business(cmd.actor, cmd.business_id)
-            business.set_hours(cmd.weekly)
-            return self.commit(business)
+        business = self.owned_business(cmd.actor, cmd.business_id)
+        business.set_hours(cmd.weekly)
+        return self.commit(business)
 
-        return self.retrying(attempt)
-
+    @handles(AddClosure)
+    @retry_on_conflict
     def add_closure(self, cmd: AddClosure) -> Done:
-        def attempt() -> Done:
-            business = self.owned_business(cmd.actor, cmd.business_id)
-            business.add_closure(cmd.start, cmd.end, cmd.reason)
-            return self.commit(business)
+        business = self.owned_business(cmd.actor, cmd.business_id)
+        business.add_closure(cmd.start, cmd.end, cmd.reason)
+        return self.commit(business)
 
-        return self.retrying(attempt)
-
+    @handles(SetPolicy)
+    @retry_on_conflict
     def set_policy(self, cmd: SetPolicy) -> Done:
-        def attempt() -> Done:
-            business = self.owned_business(cmd.actor, cmd.business_id)
-            business.set_policy(cmd.policy)
-            return self.commit(business)
-
-        return self.retrying(attempt)
+        business = self.owned_business(cmd.actor, cmd.business_id)
+        business.set_policy(cmd.policy)
+        return self.commit(business)

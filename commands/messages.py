@@ -1,99 +1,185 @@
-"""Commands: plain requests to change state, each carrying who asks."""
+"""Commands: plain requests to change state, each carrying who asks and why.
+
+HTTP routes, sagas and timers send the same command classes; a command's
+context says which request it belongs to (correlation id) and what directly
+caused it (causation id: the command itself, or the event a process reacted to).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from domain.actor import Actor
+from domain.cause import Cause
 from domain.service import ServiceTerms
 from domain.values import BookingPolicy
 
 
 @dataclass(frozen=True)
-class RegisterBusiness:
+class CommandContext:
+    """Identity of one command: its id, its request's correlation id and its cause.
+
+    Ids of the aggregates a command creates derive from `command_id`, so a
+    command retried under the same id (an Idempotency-Key, or a process
+    reacting to the same event again) collides with its own earlier effect
+    instead of creating twice.
+    """
+
+    command_id: UUID
+    correlation_id: str
+    causation_id: str
+    # True when the same command id may have run before (a keyed retry, a redelivery).
+    replayable: bool = False
+
+    @classmethod
+    def new(cls, correlation_id: str | None = None) -> CommandContext:
+        command_id = uuid4()
+        return cls(command_id, correlation_id or command_id.hex, str(command_id))
+
+    @classmethod
+    def replayable_as(
+        cls, command_id: UUID, correlation_id: str, causation_id: str | None = None
+    ) -> CommandContext:
+        """A context whose command may arrive again under the same id."""
+        return cls(command_id, correlation_id, causation_id or str(command_id), replayable=True)
+
+    def new_id(self, kind: str) -> UUID:
+        """The id of the `kind` aggregate this command creates: the same on every retry."""
+        return uuid5(self.command_id, kind)
+
+
+@dataclass(frozen=True)
+class Command:
     actor: Actor
+    context: CommandContext = field(default_factory=CommandContext.new, kw_only=True)
+
+    def cause(self) -> Cause:
+        return Cause.of(self.actor, self.context.correlation_id, self.context.causation_id)
+
+    def target(self) -> UUID:
+        """The aggregate whose events show whether this command already took effect."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RegisterBusiness(Command):
     name: str
     slug: str
     timezone: str
     capacity: int = 1
 
+    def target(self) -> UUID:
+        return self.context.new_id("business")
+
 
 @dataclass(frozen=True)
-class SetHours:
-    actor: Actor
+class BusinessCommand(Command):
+    """A command on one existing business."""
+
     business_id: UUID
+
+    def target(self) -> UUID:
+        return self.business_id
+
+
+@dataclass(frozen=True)
+class SetHours(BusinessCommand):
     weekly: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
-class AddClosure:
-    actor: Actor
-    business_id: UUID
+class AddClosure(BusinessCommand):
     start: datetime
     end: datetime
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class SetPolicy:
-    actor: Actor
-    business_id: UUID
+class SetPolicy(BusinessCommand):
     policy: BookingPolicy
 
 
 @dataclass(frozen=True)
-class CreateService:
-    actor: Actor
+class CreateService(Command):
     business_id: UUID
     terms: ServiceTerms
 
+    def target(self) -> UUID:
+        return self.context.new_id("service")
+
 
 @dataclass(frozen=True)
-class UpdateService:
-    actor: Actor
+class ServiceCommand(Command):
+    """A command on one existing service."""
+
     service_id: UUID
+
+    def target(self) -> UUID:
+        return self.service_id
+
+
+@dataclass(frozen=True)
+class UpdateService(ServiceCommand):
     changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class DeactivateService:
-    actor: Actor
-    service_id: UUID
+class DeactivateService(ServiceCommand):
+    """Stop taking bookings for the service."""
 
 
 @dataclass(frozen=True)
-class PlaceBooking:
-    actor: Actor
+class PlaceBooking(Command):
     service_id: UUID
     start: datetime
     notes: str = ""
     customer_id: str | None = None
 
+    def target(self) -> UUID:
+        return self.context.new_id("booking")
+
 
 @dataclass(frozen=True)
-class RescheduleBooking:
-    actor: Actor
+class BookingCommand(Command):
+    """A command on one existing booking."""
+
     booking_id: UUID
+
+    def target(self) -> UUID:
+        return self.booking_id
+
+
+@dataclass(frozen=True)
+class RescheduleBooking(BookingCommand):
     start: datetime
 
 
 @dataclass(frozen=True)
-class CancelBooking:
-    actor: Actor
-    booking_id: UUID
+class CancelBooking(BookingCommand):
     reason: str = ""
 
 
 @dataclass(frozen=True)
-class ChangeBookingStatus:
-    """confirm, check_in, complete or mark_no_show: staff moves a booking along."""
+class ConfirmBooking(BookingCommand):
+    """Staff (or the payment saga) confirms a pending booking."""
 
-    actor: Actor
-    booking_id: UUID
-    action: str
+
+@dataclass(frozen=True)
+class CheckInBooking(BookingCommand):
+    """Staff checks the customer in."""
+
+
+@dataclass(frozen=True)
+class CompleteBooking(BookingCommand):
+    """Staff completes a checked-in booking."""
+
+
+@dataclass(frozen=True)
+class MarkNoShow(BookingCommand):
+    """Staff marks a no-show once the start has passed."""
 
 
 @dataclass(frozen=True)

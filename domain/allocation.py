@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.base import Aggregate
 from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
 
 ALLOCATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/allocation")
@@ -41,10 +42,9 @@ class DayAllocation(Aggregate):
         occupied_start: datetime,
         occupied_end: datetime,
     ) -> None:
-        self.held = {
-            **self.held,
-            booking_id: Occupancy(booking_id, service_id, start, end, occupied_start, occupied_end),
-        }
+        self.held[booking_id] = Occupancy(
+            booking_id, service_id, start, end, occupied_start, occupied_end
+        )
 
     def release(self, booking_id: UUID) -> None:
         if booking_id in self.held:
@@ -52,7 +52,7 @@ class DayAllocation(Aggregate):
 
     @event("Released")
     def _release(self, booking_id: UUID) -> None:
-        self.held = {k: v for k, v in self.held.items() if k != booking_id}
+        del self.held[booking_id]
 
 
 def allocate(

@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.base import Aggregate
 from domain.errors import CancellationDeadlinePassed, IllegalTransition
 
 

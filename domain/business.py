@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.base import Aggregate
 from domain.errors import InvalidInput
 from domain.slots import Calendar
 from domain.values import BookingPolicy, Closure, parse_weekly, zone
@@ -26,11 +27,50 @@ def require_slug(slug: str) -> str:
     return slug
 
 
+# The policy a business registered before v3 events got: the defaults of that release.
+POLICY_BEFORE_V3 = {
+    "min_notice_minutes": 0,
+    "max_advance_days": 365,
+    "cancellation_deadline_hours": 0,
+    "requires_confirmation": False,
+}
+
+
 class Business(Aggregate):
     """A business that publishes services and takes bookings in its own time zone."""
 
-    @event("Registered")
-    def __init__(self, owner_id: str, name: str, slug: str, timezone: str, capacity: int) -> None:
+    class Registered(Aggregate.Created):
+        """v3 records the booking policy, so no code default decides it on replay."""
+
+        owner_id: str
+        name: str
+        slug: str
+        timezone: str
+        capacity: int
+        min_notice_minutes: int
+        max_advance_days: int
+        cancellation_deadline_hours: int
+        requires_confirmation: bool
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(POLICY_BEFORE_V3)
+
+    @event(Registered)
+    def __init__(
+        self,
+        owner_id: str,
+        name: str,
+        slug: str,
+        timezone: str,
+        capacity: int,
+        min_notice_minutes: int,
+        max_advance_days: int,
+        cancellation_deadline_hours: int,
+        requires_confirmation: bool,
+    ) -> None:
         self.owner_id = owner_id
         self.name = name
         self.slug = slug
@@ -38,11 +78,24 @@ class Business(Aggregate):
         self.capacity = capacity
         self.weekly: list[dict[str, str]] = []
         self.closures: list[dict[str, Any]] = []
-        self.policy: dict[str, Any] = BookingPolicy().__dict__.copy()
+        self.policy: dict[str, Any] = {
+            "min_notice_minutes": min_notice_minutes,
+            "max_advance_days": max_advance_days,
+            "cancellation_deadline_hours": cancellation_deadline_hours,
+            "requires_confirmation": requires_confirmation,
+        }
 
     @classmethod
     def register(
-        cls, owner_id: str, name: str, slug: str, timezone: str, capacity: int
+        cls,
+        owner_id: str,
+        name: str,
+        slug: str,
+        timezone: str,
+        capacity: int,
+        policy: BookingPolicy | None = None,
+        *,
+        id: UUID | None = None,
     ) -> Business:
         zone(timezone)
         require_slug(slug)
@@ -50,7 +103,9 @@ class Business(Aggregate):
             raise InvalidInput("name must not be empty", field="name")
         if not 1 <= capacity <= MAX_CAPACITY:
             raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
-        return cls(owner_id, name.strip(), slug, timezone, capacity)
+        return cls(
+            owner_id, name.strip(), slug, timezone, capacity, **vars(policy or BookingPolicy())
+        )
 
     def set_hours(self, weekly: list[dict[str, Any]]) -> None:
         windows = parse_weekly(weekly)

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.base import Aggregate
 from domain.errors import InvalidService, ServiceInactive
 from domain.slots import ServiceShape
 from domain.values import Money
@@ -92,8 +93,8 @@ class Service(Aggregate):
         )
 
     @classmethod
-    def create(cls, business_id: UUID, terms: ServiceTerms) -> Service:
-        return cls(business_id=business_id, **terms.as_event_fields())
+    def create(cls, business_id: UUID, terms: ServiceTerms, *, id: UUID | None = None) -> Service:
+        return cls._create(cls.Created, id=id, business_id=business_id, **terms.as_event_fields())
 
     def _apply_terms(
         self,

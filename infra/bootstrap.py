@@ -12,12 +12,13 @@ from sqlalchemy.pool import NullPool
 
 from commands.app import SlotWise
 from commands.base import utc_now
-from infra.follower import Follower
+from infra.consumers.dead_letters import DeadLetters
+from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
+from infra.follower import LOG_PARTITION, LOG_SOURCE, Follower, catch_up, refetch_from_log
 from infra.idempotency import IdempotencyStore
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import Settings
 from projections import all_projectors
-from projections.base import ProjectionRunner
 
 
 @dataclass
@@ -27,10 +28,23 @@ class Container:
     settings: Settings
     app: SlotWise
     read_db: ReadDatabase
-    runner: ProjectionRunner
+    runtime: ConsumerRuntime
     idempotency: IdempotencyStore
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
+
+    @property
+    def dead_letters(self) -> DeadLetters:
+        return DeadLetters(self.runtime, refetch_from_log(self.app.recorder, self.app.mapper))
+
+    def catch_up(self) -> int:
+        """Deliver everything recorded so far to every consumer (embedded delivery)."""
+        return catch_up(self.app.recorder, self.app.mapper, self.runtime)
+
+    def reached(self, consumers: tuple[str, ...]) -> int:
+        """The log position that all of `consumers` reflect."""
+        found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
+        return min((found[name].position for name in consumers), default=0)
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -38,7 +52,7 @@ class Container:
             self.follower = Follower(
                 self.app.recorder,
                 self.app.mapper,
-                self.runner,
+                self.runtime,
                 poll_seconds=self.settings.follower_poll_seconds,
             )
             self.follower.start()
@@ -86,10 +100,20 @@ def bootstrap(
 ) -> Container:
     settings = settings or Settings()
     with setup_lock(settings):
-        app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
+        app = SlotWise(
+            env=settings.eventsourcing_env(),
+            clock=clock,
+            snapshot_interval=settings.snapshot_interval,
+        )
         read_db = open_read_database(settings.read_db_url)
-        runner = ProjectionRunner(read_db.writer, all_projectors())
-        runner.setup()
-        idempotency = IdempotencyStore(event_store_engine(settings))
+        retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
+        runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
+        runtime.setup()
+        read_db.create_tables()
+        idempotency = IdempotencyStore(
+            event_store_engine(settings),
+            lease_seconds=settings.idempotency_lease_seconds,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+        )
         idempotency.setup()
-    return Container(settings, app, read_db, runner, idempotency, clock)
+    return Container(settings, app, read_db, runtime, idempotency, clock)

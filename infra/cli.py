@@ -11,13 +11,17 @@ import uvicorn
 from rich.console import Console
 from rich.progress import Progress
 
-from domain.actor import Role
+from domain.actor import TOKEN_ROLES, Role
 from infra.auth import issue_token
 from infra.settings import Settings
 
 app = typer.Typer(help="SlotWise: event-sourced appointment booking.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read-model maintenance.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+dead_letters_app = typer.Typer(
+    help="Events a consumer could not apply, and those held behind them.", no_args_is_help=True
+)
+projections_app.add_typer(dead_letters_app, name="dead-letters")
 console = Console(stderr=True)
 
 
@@ -75,6 +79,8 @@ def token(
     ttl: Annotated[int, typer.Option(help="seconds until it expires")] = 3600,
 ) -> None:
     """Print a signed bearer token (development and scripts)."""
+    if role not in TOKEN_ROLES:
+        raise typer.BadParameter(f"{role.value} is for SlotWise's own processes, not tokens")
     typer.echo(issue_token(Settings().jwt_key, sub, role, ttl))
 
 
@@ -85,27 +91,103 @@ def rebuild(
     """Rebuild read models from the event store, with progress. Stop the read API first."""
     from infra.bootstrap import bootstrap
     from infra.follower import catch_up
-    from projections.base import ProjectionRunner
 
     container = bootstrap()
     try:
-        chosen = [p for p in container.runner.projectors if name in (None, p.name)]
-        if not chosen:
-            known = ", ".join(p.name for p in container.runner.projectors)
-            raise typer.BadParameter(f"unknown projector {name!r}; known: {known}")
-        runner = ProjectionRunner(container.read_db.writer, chosen)
-        for projector in chosen:
-            runner.reset(projector)
+        try:
+            runtime = container.runtime.only(
+                [name] if name else [c.name for c in container.runtime.consumers]
+            )
+        except KeyError as error:
+            raise typer.BadParameter(str(error.args[0])) from None
+        for consumer in runtime.consumers:
+            runtime.reset(consumer)
         total = container.app.recorder.max_notification_id() or 0
         with Progress(console=console) as progress:
             task = progress.add_task("replaying events", total=total)
             delivered = catch_up(
                 container.app.recorder,
                 container.app.mapper,
-                runner,
+                runtime,
                 progress=lambda n: progress.advance(task, n),
             )
             progress.update(task, completed=total)
-        console.print(f"rebuilt {', '.join(p.name for p in chosen)} from {delivered} events")
+        names = ", ".join(c.name for c in runtime.consumers)
+        console.print(f"rebuilt {names} from {delivered} events")
+        parked = len(container.dead_letters.entries())
+        if parked:
+            console.print(
+                f"[yellow]{parked} events parked[/]: slotwise projections dead-letters list"
+            )
     finally:
         container.close()
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    consumer: Annotated[str | None, typer.Option(help="only this consumer")] = None,
+) -> None:
+    """List parked events and the events held behind them."""
+    from infra.bootstrap import bootstrap
+
+    container = bootstrap()
+    try:
+        entries = container.dead_letters.entries(consumer)
+    finally:
+        container.close()
+    if not entries:
+        console.print("no dead letters")
+        return
+    for d in entries:
+        typer.echo(
+            f"{d.id}\t{d.consumer}\t{d.status}\tposition {d.position}\t{d.event_type}\t"
+            f"aggregate {d.aggregate_id}\tattempts {d.attempts}\t{d.error}"
+        )
+
+
+@dead_letters_app.command("retry")
+def dead_letters_retry(
+    dead_letter_id: Annotated[int | None, typer.Argument(help="the dead letter's id")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="retry every parked event")] = False,
+) -> None:
+    """Apply a parked event again (and those held behind it), in order."""
+    from infra.bootstrap import bootstrap
+    from infra.consumers.dead_letters import NotAtHead, UnknownDeadLetter
+
+    if (dead_letter_id is None) == (not all_):
+        raise typer.BadParameter("give a dead letter's id, or --all")
+    container = bootstrap()
+    try:
+        letters = container.dead_letters
+        if all_:
+            outcome = letters.retry_all()
+        else:
+            assert dead_letter_id is not None
+            outcome = letters.retry(dead_letter_id)
+    except (NotAtHead, UnknownDeadLetter) as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    console.print(f"applied {outcome.applied}; still parked {outcome.still_parked}")
+    if outcome.still_parked:
+        raise typer.Exit(1)
+
+
+@dead_letters_app.command("discard")
+def dead_letters_discard(
+    dead_letter_id: Annotated[int, typer.Argument(help="the dead letter's id")],
+) -> None:
+    """Drop one parked event for good; later events of its aggregate stay parked."""
+    from infra.bootstrap import bootstrap
+    from infra.consumers.dead_letters import UnknownDeadLetter
+
+    container = bootstrap()
+    try:
+        remaining = container.dead_letters.discard(dead_letter_id)
+    except UnknownDeadLetter as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    console.print(f"discarded {dead_letter_id}; {remaining} later events of it still parked")

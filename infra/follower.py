@@ -1,4 +1,8 @@
-"""The embedded delivery: a thread that follows the notification log into the projectors."""
+"""The embedded delivery: the notification log as one source with one partition.
+
+A thread follows the log and hands each batch of envelopes to the consumer
+runtime; every consumer resumes from its own checkpoint.
+"""
 
 from __future__ import annotations
 
@@ -7,53 +11,92 @@ import threading
 from collections.abc import Callable
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
-from projections.base import Delivery, ProjectionRunner
+from domain.envelope import Envelope, event_id
+from infra.consumers.dead_letters import Refetch
+from infra.consumers.runtime import UNDECODABLE, ConsumerRuntime, Delivery
+from infra.envelopes import envelope_from_record
 
 log = logging.getLogger(__name__)
+LOG_SOURCE, LOG_PARTITION = "log", 0
 
 
-def deliveries(
+def to_delivery(notification: Notification, mapper: Mapper[UUID]) -> Delivery:
+    """The record as an envelope; one that cannot be decoded still travels, to be parked."""
+    try:
+        envelope = envelope_from_record(notification, mapper)
+    except Exception as error:  # an unknown topic or broken state must not stall the log
+        envelope = Envelope(
+            id=event_id(notification.originator_id, notification.originator_version),
+            type=UNDECODABLE,
+            subject=str(notification.originator_id),
+            time="",
+            data={"topic": notification.topic, "error": f"{type(error).__name__}: {error}"},
+            position=notification.id,
+            aggregatetype="",
+            aggregateversion=notification.originator_version,
+            schemaversion=0,
+            actorid="",
+            actorrole="",
+            correlationid="",
+            causationid="",
+        )
+    return Delivery(notification.id, envelope)
+
+
+def read_log(
     recorder: ApplicationRecorder, mapper: Mapper[UUID], after: int, limit: int
 ) -> list[Delivery]:
-    """The next events after position `after`, as (domain event, position) pairs."""
     notifications = recorder.select_notifications(
         start=after, limit=limit, inclusive_of_start=False
     )
-    return [(mapper.to_domain_event(n), n.id) for n in notifications]
+    return [to_delivery(n, mapper) for n in notifications]
 
 
 def catch_up(
     recorder: ApplicationRecorder,
     mapper: Mapper[UUID],
-    runner: ProjectionRunner,
+    runtime: ConsumerRuntime,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Project everything recorded so far; returns how many events were delivered."""
+    """Deliver everything recorded so far; returns how many records were read."""
+    reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
+    cursor = min((c.offset for c in reached), default=0)
     delivered = 0
-    position = runner.low_water_mark()
-    while batch := deliveries(recorder, mapper, position, batch_size):
-        runner.handle(batch)
-        position = batch[-1][1]
+    while batch := read_log(recorder, mapper, cursor, batch_size):
+        runtime.deliver(LOG_SOURCE, LOG_PARTITION, batch)
+        cursor = batch[-1].offset
         delivered += len(batch)
         if progress is not None:
             progress(len(batch))
     return delivered
 
 
+def refetch_from_log(recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> Refetch:
+    """Re-read a dead letter's record from the log (say, after a decoder was fixed)."""
+
+    def refetch(source: str, partition: int, offset: int) -> Envelope | None:
+        if (source, partition) != (LOG_SOURCE, LOG_PARTITION):
+            return None
+        found = read_log(recorder, mapper, offset - 1, 1)
+        return found[0].envelope if found and found[0].offset == offset else None
+
+    return refetch
+
+
 class Follower:
-    """Polls the notification log and hands new events to the runner until stopped."""
+    """Polls the notification log and hands new events to the runtime until stopped."""
 
     def __init__(
         self,
         recorder: ApplicationRecorder,
         mapper: Mapper[UUID],
-        runner: ProjectionRunner,
+        runtime: ConsumerRuntime,
         poll_seconds: float = 0.05,
     ) -> None:
-        self.recorder, self.mapper, self.runner = recorder, mapper, runner
+        self.recorder, self.mapper, self.runtime = recorder, mapper, runtime
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -76,8 +119,8 @@ class Follower:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                catch_up(self.recorder, self.mapper, self.runner)
-            except Exception:  # keep following; the next poll retries from tracking
+                catch_up(self.recorder, self.mapper, self.runtime)
+            except Exception:  # the database went away: the next poll resumes from checkpoints
                 log.exception("projection follower failed; retrying")
                 self._stop.wait(1.0)
             self._wake.wait(self.poll_seconds)

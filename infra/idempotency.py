@@ -1,19 +1,27 @@
-"""Idempotency keys, kept in a table of the event-store database (Redis comes later).
+"""Idempotency keys with leases, kept in a table of the event-store database.
 
-A key is scoped to the caller. The first request with a key claims it; a retry
-with the same body gets the stored answer and appends nothing; the same key
-with a different body, or while the first is still running, is refused.
+A key is scoped to the caller. The first request with a key claims it for a
+lease; a retry with the same body gets the stored answer and appends nothing;
+the same key with a different body is refused, and so is a retry while the
+first request still holds its lease. A request that crashed (kill -9, a lost
+database connection) leaves a claim whose lease runs out; the next retry
+takes it over and runs the command as a replay: ids the command creates derive
+from (caller, key), so its earlier effect, if any, is found and answered
+instead of being made twice. Completed keys expire after a TTL and are pruned.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import orjson
 from sqlalchemy import (
     Column,
     Engine,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -29,9 +37,13 @@ from sqlalchemy.exc import IntegrityError
 from domain.errors import Conflict, InvalidInput
 from projections.tables import UTCDateTime
 
+KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/idempotency-key")
+PRUNE_EVERY_SECONDS = 60.0
+
 metadata = MetaData()
-idempotency_keys = Table(
-    "slotwise_idempotency_keys",
+# v2 of the table: leases and expiry (v1, slotwise_idempotency_keys, is left alone).
+command_keys = Table(
+    "slotwise_command_keys",
     metadata,
     Column("scope", String(200), primary_key=True),
     Column("key", String(255), primary_key=True),
@@ -39,7 +51,10 @@ idempotency_keys = Table(
     Column("status", Integer),
     Column("body", LargeBinary),
     Column("headers", LargeBinary),
-    Column("created_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("takeovers", Integer, nullable=False, default=0),
+    Index("ix_command_keys_expires_at", "expires_at"),
 )
 
 
@@ -52,6 +67,10 @@ class IdempotencyKeyInFlight(Conflict):
     code = "idempotency-key-in-flight"
     title = "A request with this Idempotency-Key is still running"
 
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, field="Idempotency-Key")
+        self.retry_after = retry_after
+
 
 @dataclass(frozen=True)
 class StoredResponse:
@@ -60,61 +79,133 @@ class StoredResponse:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A key this request now holds; `replay` when an earlier holder may have acted."""
+
+    command_id: UUID
+    replay: bool
+
+
+def command_id_for(scope: str, key: str) -> UUID:
+    """The command id (and so the created ids) of a keyed request: the same on every retry."""
+    return uuid5(KEY_NAMESPACE, f"{scope}\n{key}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class IdempotencyStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, lease_seconds: float = 30.0, ttl_seconds: int = 86_400
+    ) -> None:
         self.engine = engine
+        self.lease = timedelta(seconds=lease_seconds)
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self._pruned_at = 0.0
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """Claim the key (None), or return the answer already given for it."""
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
+        """Claim the key for this request, or return the answer already given for it."""
         if not 1 <= len(key) <= 255:
             raise InvalidInput(
                 "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
             )
+        self._prune_now_and_then()
+        for _ in range(3):  # a concurrent claim may change the row under us
+            now = utc_now()
+            if self._insert(scope, key, fingerprint, now):
+                return Claim(command_id_for(scope, key), replay=False)
+            outcome = self._existing(scope, key, fingerprint, now)
+            if outcome is not None:
+                return outcome
+        raise IdempotencyKeyInFlight("another request is claiming this key; retry", 1)
+
+    def _insert(self, scope: str, key: str, fingerprint: str, now: datetime) -> bool:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(idempotency_keys).values(
-                        scope=scope, key=key, fingerprint=fingerprint, created_at=datetime.now(UTC)
+                    insert(command_keys).values(
+                        scope=scope,
+                        key=key,
+                        fingerprint=fingerprint,
+                        lease_until=now + self.lease,
+                        expires_at=now + self.ttl,
+                        takeovers=0,
                     )
                 )
-            return None
         except IntegrityError:
-            pass
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(idempotency_keys).where(
-                    (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
+            return False
+        return True
+
+    def _existing(
+        self, scope: str, key: str, fingerprint: str, now: datetime
+    ) -> Claim | StoredResponse | None:
+        where = (command_keys.c.scope == scope) & (command_keys.c.key == key)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(command_keys).where(where)).one_or_none()
+            if row is None:
+                return None  # pruned meanwhile: insert again
+            if row.expires_at <= now:  # an old answer nobody may rely on any more
+                conn.execute(delete(command_keys).where(where & (command_keys.c.expires_at <= now)))
+                return None
+            if row.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used with a different request body or path",
+                    field="Idempotency-Key",
                 )
-            ).one()
-        if row.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with a different request body or path",
-                field="Idempotency-Key",
+            if row.status is not None:
+                return StoredResponse(row.status, row.body, orjson.loads(row.headers))
+            if row.lease_until > now:
+                wait = max(1, int((row.lease_until - now).total_seconds() + 0.999))
+                raise IdempotencyKeyInFlight(
+                    "the first request with this key has not finished; retry later", wait
+                )
+            taken = conn.execute(  # the holder's lease ran out: take it over, once
+                update(command_keys)
+                .where(where & (command_keys.c.lease_until == row.lease_until))
+                .where(command_keys.c.status.is_(None))
+                .values(lease_until=now + self.lease, takeovers=row.takeovers + 1)
             )
-        if row.status is None:
-            raise IdempotencyKeyInFlight("the first request with this key has not finished; retry")
-        return StoredResponse(row.status, row.body, orjson.loads(row.headers))
+            if taken.rowcount != 1:
+                return None
+        return Claim(command_id_for(scope, key), replay=True)
 
     def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(idempotency_keys)
-                .where((idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key))
+                update(command_keys)
+                .where((command_keys.c.scope == scope) & (command_keys.c.key == key))
                 .values(
                     status=response.status,
                     body=response.body,
                     headers=orjson.dumps(response.headers),
+                    expires_at=utc_now() + self.ttl,
                 )
             )
 
-    def release(self, scope: str, key: str) -> None:
-        """Forget a claim whose request failed unexpectedly, so a retry may run."""
+    def abandon(self, scope: str, key: str) -> None:
+        """End the lease of a request that failed unexpectedly, so a retry may replay it."""
         with self.engine.begin() as conn:
             conn.execute(
-                delete(idempotency_keys).where(
-                    (idempotency_keys.c.scope == scope) & (idempotency_keys.c.key == key)
-                )
+                update(command_keys)
+                .where((command_keys.c.scope == scope) & (command_keys.c.key == key))
+                .where(command_keys.c.status.is_(None))
+                .values(lease_until=utc_now())
             )
+
+    def prune(self) -> int:
+        """Forget keys whose answers expired; returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                delete(command_keys).where(command_keys.c.expires_at <= utc_now())
+            )
+        return int(result.rowcount)
+
+    def _prune_now_and_then(self) -> None:
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = time.monotonic()
+            self.prune()

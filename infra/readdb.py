@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from infra.settings import sqlalchemy_url
+from projections.tables import metadata
 
 
 @dataclass
@@ -18,6 +19,9 @@ class ReadDatabase:
 
     writer: Engine
     reader: Engine
+
+    def create_tables(self) -> None:
+        metadata.create_all(self.writer)
 
     def dispose(self) -> None:
         self.writer.dispose()

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str = ""
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Take a snapshot of a business, service or day allocation every N events (0: never).
+    snapshot_interval: int = Field(default=50, ge=0, le=100_000)
+    # An Idempotency-Key claim is a lease: a crashed request's key is free again after it.
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How long a completed key keeps answering with its stored response.
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    # A consumer retries a failing event this often, with backoff, before parking it.
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
+    consumer_backoff_seconds: float = Field(default=0.05, gt=0, le=60)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

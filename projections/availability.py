@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, delete, insert, update
 
+from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler
 from projections.tables import allocations
 
@@ -16,37 +15,32 @@ class AvailabilityProjector(DispatchingProjector):
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "Booking.Placed": self.placed,
-            "Booking.Rescheduled": self.rescheduled,
-            "Booking.Cancelled": self.released,
+            "slotwise.booking.placed": self.placed,
+            "slotwise.booking.rescheduled": self.rescheduled,
+            "slotwise.booking.cancelled": self.released,
         }
 
-    def placed(self, conn: Connection, event: Any, position: int) -> None:
+    def placed(self, conn: Connection, envelope: Envelope) -> None:
         conn.execute(
             insert(allocations).values(
-                booking_id=str(event.originator_id),
-                business_id=str(event.business_id),
-                service_id=str(event.service_id),
-                start=event.start,
-                end=event.end,
-                occupied_start=event.occupied_start,
-                occupied_end=event.occupied_end,
+                booking_id=envelope.subject,
+                business_id=envelope.text("business_id"),
+                service_id=envelope.text("service_id"),
+                **held_time(envelope),
             )
         )
 
-    def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
+    def rescheduled(self, conn: Connection, envelope: Envelope) -> None:
         conn.execute(
             update(allocations)
-            .where(allocations.c.booking_id == str(event.originator_id))
-            .values(
-                start=event.start,
-                end=event.end,
-                occupied_start=event.occupied_start,
-                occupied_end=event.occupied_end,
-            )
+            .where(allocations.c.booking_id == envelope.subject)
+            .values(**held_time(envelope))
         )
 
-    def released(self, conn: Connection, event: Any, position: int) -> None:
-        conn.execute(
-            delete(allocations).where(allocations.c.booking_id == str(event.originator_id))
-        )
+    def released(self, conn: Connection, envelope: Envelope) -> None:
+        conn.execute(delete(allocations).where(allocations.c.booking_id == envelope.subject))
+
+
+def held_time(envelope: Envelope) -> dict[str, object]:
+    names = ("start", "end", "occupied_start", "occupied_end")
+    return {name: envelope.instant(name) for name in names}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 
+from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import bookings
 
@@ -17,10 +17,10 @@ def local_date(moment: datetime, timezone: str) -> str:
 
 
 STATUS_OF = {
-    "Booking.Confirmed": "confirmed",
-    "Booking.CheckedIn": "checked_in",
-    "Booking.Completed": "completed",
-    "Booking.MarkedNoShow": "no_show",
+    "slotwise.booking.confirmed": "confirmed",
+    "slotwise.booking.checked_in": "checked_in",
+    "slotwise.booking.completed": "completed",
+    "slotwise.booking.marked_no_show": "no_show",
 }
 
 
@@ -31,49 +31,54 @@ class BookingsProjector(DispatchingProjector):
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
         return {
-            "Booking.Placed": self.placed,
-            "Booking.Rescheduled": self.rescheduled,
-            "Booking.Cancelled": self.cancelled,
+            "slotwise.booking.placed": self.placed,
+            "slotwise.booking.rescheduled": self.rescheduled,
+            "slotwise.booking.cancelled": self.cancelled,
             **moves,
         }
 
-    def placed(self, conn: Connection, event: Any, position: int) -> None:
+    def placed(self, conn: Connection, envelope: Envelope) -> None:
+        start, timezone = envelope.instant("start"), envelope.text("timezone")
         conn.execute(
             insert(bookings).values(
-                id=str(event.originator_id),
-                business_id=str(event.business_id),
-                service_id=str(event.service_id),
-                customer_id=event.customer_id,
-                placed_by=event.placed_by,
-                start=event.start,
-                end=event.end,
-                local_date=local_date(event.start, event.timezone),
-                timezone=event.timezone,
-                status=str(event.status),
-                service_name=event.service_name,
-                price_amount=str(event.price_amount),
-                currency=event.currency,
-                notes=event.notes,
+                id=envelope.subject,
+                business_id=envelope.text("business_id"),
+                service_id=envelope.text("service_id"),
+                customer_id=envelope.text("customer_id"),
+                placed_by=envelope.text("placed_by"),
+                start=start,
+                end=envelope.instant("end"),
+                local_date=local_date(start, timezone),
+                timezone=timezone,
+                status=envelope.text("status"),
+                service_name=envelope.text("service_name"),
+                price_amount=envelope.text("price_amount"),
+                currency=envelope.text("currency"),
+                notes=envelope.text("notes"),
                 cancel_reason=None,
-                version=event.originator_version,
-                created_at=event.timestamp,
-                updated_at=event.timestamp,
+                version=envelope.aggregateversion,
+                created_at=envelope.occurred_at,
+                updated_at=envelope.occurred_at,
             )
         )
 
-    def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
-        row = conn.execute(bookings.select().where(bookings.c.id == str(event.originator_id))).one()
+    def rescheduled(self, conn: Connection, envelope: Envelope) -> None:
+        timezone = conn.execute(
+            select(bookings.c.timezone).where(bookings.c.id == envelope.subject)
+        ).scalar_one()
+        start = envelope.instant("start")
         change_row(
             conn,
             bookings,
-            event,
-            start=event.start,
-            end=event.end,
-            local_date=local_date(event.start, row.timezone),
+            envelope,
+            start=start,
+            end=envelope.instant("end"),
+            local_date=local_date(start, timezone),
         )
 
-    def cancelled(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(conn, bookings, event, status="cancelled", cancel_reason=event.reason)
+    def cancelled(self, conn: Connection, envelope: Envelope) -> None:
+        reason = envelope.text("reason")
+        change_row(conn, bookings, envelope, status="cancelled", cancel_reason=reason)
 
-    def status_changed(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(conn, bookings, event, status=STATUS_OF[type(event).__qualname__])
+    def status_changed(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, bookings, envelope, status=STATUS_OF[envelope.type])

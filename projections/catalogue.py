@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import services
 
@@ -17,11 +18,12 @@ TERMS = (
     "buffer_after_minutes",
     "slot_interval_minutes",
     "currency",
+    "price_amount",
 )
 
 
-def _terms(event: Any) -> dict[str, Any]:
-    return {**{f: getattr(event, f) for f in TERMS}, "price_amount": str(event.price_amount)}
+def _terms(envelope: Envelope) -> dict[str, Any]:
+    return {name: envelope.data[name] for name in TERMS}
 
 
 class ServiceCatalogueProjector(DispatchingProjector):
@@ -30,26 +32,26 @@ class ServiceCatalogueProjector(DispatchingProjector):
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "Service.Created": self.created,
-            "Service.Updated": self.updated,
-            "Service.Deactivated": self.deactivated,
+            "slotwise.service.created": self.created,
+            "slotwise.service.updated": self.updated,
+            "slotwise.service.deactivated": self.deactivated,
         }
 
-    def created(self, conn: Connection, event: Any, position: int) -> None:
+    def created(self, conn: Connection, envelope: Envelope) -> None:
         conn.execute(
             insert(services).values(
-                id=str(event.originator_id),
-                business_id=str(event.business_id),
+                id=envelope.subject,
+                business_id=envelope.text("business_id"),
                 active=True,
-                version=event.originator_version,
-                created_at=event.timestamp,
-                updated_at=event.timestamp,
-                **_terms(event),
+                version=envelope.aggregateversion,
+                created_at=envelope.occurred_at,
+                updated_at=envelope.occurred_at,
+                **_terms(envelope),
             )
         )
 
-    def updated(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(conn, services, event, **_terms(event))
+    def updated(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, services, envelope, **_terms(envelope))
 
-    def deactivated(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(conn, services, event, active=False)
+    def deactivated(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, services, envelope, active=False)

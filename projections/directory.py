@@ -6,12 +6,20 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import businesses
 
+POLICY = (
+    "min_notice_minutes",
+    "max_advance_days",
+    "cancellation_deadline_hours",
+    "requires_confirmation",
+)
 
-def _iso(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+def policy_of(envelope: Envelope) -> dict[str, Any]:
+    return {name: envelope.data[name] for name in POLICY}
 
 
 class BusinessDirectoryProjector(DispatchingProjector):
@@ -20,54 +28,39 @@ class BusinessDirectoryProjector(DispatchingProjector):
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "Business.Registered": self.registered,
-            "Business.HoursSet": self.hours_set,
-            "Business.ClosureAdded": self.closure_added,
-            "Business.PolicySet": self.policy_set,
+            "slotwise.business.registered": self.registered,
+            "slotwise.business.hours_set": self.hours_set,
+            "slotwise.business.closure_added": self.closure_added,
+            "slotwise.business.policy_set": self.policy_set,
         }
 
-    def registered(self, conn: Connection, event: Any, position: int) -> None:
+    def registered(self, conn: Connection, envelope: Envelope) -> None:
         conn.execute(
             insert(businesses).values(
-                id=str(event.originator_id),
-                owner_id=event.owner_id,
-                name=event.name,
-                slug=event.slug,
-                timezone=event.timezone,
-                capacity=event.capacity,
+                id=envelope.subject,
+                owner_id=envelope.text("owner_id"),
+                name=envelope.text("name"),
+                slug=envelope.text("slug"),
+                timezone=envelope.text("timezone"),
+                capacity=envelope.data["capacity"],
                 weekly=[],
                 closures=[],
-                policy={
-                    "min_notice_minutes": 0,
-                    "max_advance_days": 365,
-                    "cancellation_deadline_hours": 0,
-                    "requires_confirmation": False,
-                },
-                version=event.originator_version,
-                created_at=event.timestamp,
-                updated_at=event.timestamp,
+                policy=policy_of(envelope),
+                version=envelope.aggregateversion,
+                created_at=envelope.occurred_at,
+                updated_at=envelope.occurred_at,
             )
         )
 
-    def hours_set(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(conn, businesses, event, weekly=list(event.weekly))
+    def hours_set(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, businesses, envelope, weekly=list(envelope.data["weekly"]))
 
-    def closure_added(self, conn: Connection, event: Any, position: int) -> None:
+    def closure_added(self, conn: Connection, envelope: Envelope) -> None:
         current = conn.execute(
-            select(businesses.c.closures).where(businesses.c.id == str(event.originator_id))
+            select(businesses.c.closures).where(businesses.c.id == envelope.subject)
         ).scalar_one()
-        closure = {"start": _iso(event.start), "end": _iso(event.end), "reason": event.reason}
-        change_row(conn, businesses, event, closures=[*current, closure])
+        closure = {name: envelope.data[name] for name in ("start", "end", "reason")}
+        change_row(conn, businesses, envelope, closures=[*current, closure])
 
-    def policy_set(self, conn: Connection, event: Any, position: int) -> None:
-        change_row(
-            conn,
-            businesses,
-            event,
-            policy={
-                "min_notice_minutes": event.min_notice_minutes,
-                "max_advance_days": event.max_advance_days,
-                "cancellation_deadline_hours": event.cancellation_deadline_hours,
-                "requires_confirmation": event.requires_confirmation,
-            },
-        )
+    def policy_set(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, businesses, envelope, policy=policy_of(envelope))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler
 from projections.bookings import local_date
 from projections.tables import business_daily_revenue, business_daily_stats, stats_booking_facts
@@ -25,56 +26,58 @@ class BusinessStatsProjector(DispatchingProjector):
 
     def handlers(self) -> dict[str, Handler]:
         return {
-            "Booking.Placed": self.placed,
-            "Booking.Rescheduled": self.rescheduled,
-            "Booking.Cancelled": self.cancelled,
-            "Booking.MarkedNoShow": self.no_show,
+            "slotwise.booking.placed": self.placed,
+            "slotwise.booking.rescheduled": self.rescheduled,
+            "slotwise.booking.cancelled": self.cancelled,
+            "slotwise.booking.marked_no_show": self.no_show,
         }
 
-    def placed(self, conn: Connection, event: Any, position: int) -> None:
-        fact = {
-            "booking_id": str(event.originator_id),
-            "business_id": str(event.business_id),
-            "service_id": str(event.service_id),
-            "day": local_date(event.start, event.timezone),
-            "timezone": event.timezone,
-            "start": event.start,
-            "minutes": int((event.end - event.start).total_seconds() // 60),
-            "amount": str(event.price_amount),
-            "currency": event.currency,
+    def placed(self, conn: Connection, envelope: Envelope) -> None:
+        start, end = envelope.instant("start"), envelope.instant("end")
+        fact: dict[str, Any] = {
+            "booking_id": envelope.subject,
+            "business_id": envelope.text("business_id"),
+            "service_id": envelope.text("service_id"),
+            "day": local_date(start, envelope.text("timezone")),
+            "timezone": envelope.text("timezone"),
+            "start": start,
+            "minutes": int((end - start).total_seconds() // 60),
+            "amount": envelope.text("price_amount"),
+            "currency": envelope.text("currency"),
             "status": "active",
         }
         conn.execute(insert(stats_booking_facts).values(**fact))
         self._count(conn, fact, bookings=1)
         self._earn(conn, fact, Decimal(fact["amount"]))
 
-    def rescheduled(self, conn: Connection, event: Any, position: int) -> None:
-        fact = self._fact(conn, event)
+    def rescheduled(self, conn: Connection, envelope: Envelope) -> None:
+        fact = self._fact(conn, envelope)
         self._count(conn, fact, bookings=-1)
         self._earn(conn, fact, -Decimal(fact["amount"]))
-        day = local_date(event.start, fact["timezone"])
+        start, end = envelope.instant("start"), envelope.instant("end")
+        day = local_date(start, fact["timezone"])
         moved = {
             **fact,
             "day": day,
-            "start": event.start,
-            "minutes": int((event.end - event.start).total_seconds() // 60),
+            "start": start,
+            "minutes": int((end - start).total_seconds() // 60),
         }
         conn.execute(
             update(stats_booking_facts)
             .where(stats_booking_facts.c.booking_id == fact["booking_id"])
-            .values(day=day, start=event.start, minutes=moved["minutes"])
+            .values(day=day, start=start, minutes=moved["minutes"])
         )
         self._count(conn, moved, bookings=1)
         self._earn(conn, moved, Decimal(fact["amount"]))
 
-    def cancelled(self, conn: Connection, event: Any, position: int) -> None:
-        self._leave(conn, event, "cancelled", cancellations=1)
+    def cancelled(self, conn: Connection, envelope: Envelope) -> None:
+        self._leave(conn, envelope, "cancelled", cancellations=1)
 
-    def no_show(self, conn: Connection, event: Any, position: int) -> None:
-        self._leave(conn, event, "no_show", no_shows=1)
+    def no_show(self, conn: Connection, envelope: Envelope) -> None:
+        self._leave(conn, envelope, "no_show", no_shows=1)
 
-    def _leave(self, conn: Connection, event: Any, status: str, **counts: int) -> None:
-        fact = self._fact(conn, event)
+    def _leave(self, conn: Connection, envelope: Envelope, status: str, **counts: int) -> None:
+        fact = self._fact(conn, envelope)
         self._count(conn, fact, **counts)
         self._earn(conn, fact, -Decimal(fact["amount"]))
         conn.execute(
@@ -83,11 +86,9 @@ class BusinessStatsProjector(DispatchingProjector):
             .values(status=status)
         )
 
-    def _fact(self, conn: Connection, event: Any) -> dict[str, Any]:
+    def _fact(self, conn: Connection, envelope: Envelope) -> dict[str, Any]:
         row = conn.execute(
-            select(stats_booking_facts).where(
-                stats_booking_facts.c.booking_id == str(event.originator_id)
-            )
+            select(stats_booking_facts).where(stats_booking_facts.c.booking_id == envelope.subject)
         ).one()
         return dict(row._mapping)
 

@@ -41,13 +41,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
-projection_tracking = Table(
-    "projection_tracking",
-    metadata,
-    Column("projector", String(64), primary_key=True),
-    Column("position", Integer, nullable=False, default=0),
-)
-
 businesses = Table(
     "businesses",
     metadata,

@@ -1,9 +1,16 @@
-"""Read-your-writes: a read carrying X-Consistency-Token waits until projections caught up."""
+"""Read-your-writes: a read carrying X-Consistency-Token waits until its read models caught up.
+
+Each endpoint names the consumers (projectors) whose tables it reads, and waits
+for those alone: a stuck stats projector never delays an availability read.
+A token beyond the end of the log was never issued by the write API and is
+refused at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -13,29 +20,50 @@ from domain.errors import InvalidInput
 from infra.web.deps import ContainerDep
 from infra.web.problems import StaleRead
 
+TOKEN = "X-Consistency-Token"
+DIRECTORY = ("business_directory",)
+CATALOGUE = ("business_directory", "service_catalogue")
+AVAILABILITY = ("business_directory", "service_catalogue", "availability")
+BOOKINGS = ("business_directory", "bookings")
+STATS = ("business_directory", "business_stats")
 
-async def wait_for_token(
-    container: ContainerDep,
-    token: Annotated[str | None, Header(alias="X-Consistency-Token")] = None,
-) -> None:
-    if token is None:
-        return
+
+def parse_token(token: str) -> int:
     if not (token.isascii() and token.isdecimal() and len(token) <= 18):
-        raise InvalidInput(
-            "X-Consistency-Token must be a token returned by the write API",
-            field="X-Consistency-Token",
-        )
-    wanted = int(token)
-    deadline = time.monotonic() + container.settings.consistency_wait_seconds
-    pause = 0.005
-    while await run_in_threadpool(container.runner.low_water_mark) < wanted:
-        if time.monotonic() >= deadline:
-            raise StaleRead("the read models have not caught up with that write yet")
-        if container.follower is not None:
-            container.follower.nudge()
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        raise InvalidInput(f"{TOKEN} must be a token returned by the write API", field=TOKEN)
+    return int(token)
 
 
-Consistent = Depends(wait_for_token)
-ConsistentDep = Annotated[None, Consistent]
+def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
+    """A dependency that waits (bounded) until `consumers` reflect the request's token."""
+
+    async def wait(
+        container: ContainerDep, token: Annotated[str | None, Header(alias=TOKEN)] = None
+    ) -> None:
+        if token is None:
+            return
+        wanted = parse_token(token)
+        if await run_in_threadpool(container.reached, consumers) >= wanted:
+            return
+        written = await run_in_threadpool(container.app.recorder.max_notification_id)
+        if wanted > (written or 0):
+            raise InvalidInput(f"{TOKEN} is beyond the end of the event log", field=TOKEN)
+        deadline = time.monotonic() + container.settings.consistency_wait_seconds
+        pause = 0.005
+        while await run_in_threadpool(container.reached, consumers) < wanted:
+            if time.monotonic() >= deadline:
+                raise StaleRead("the read models have not caught up with that write yet")
+            if container.follower is not None:
+                container.follower.nudge()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    return wait
+
+
+# What each family of reads waits for.
+DirectoryRead = Annotated[None, Depends(consistent_with(*DIRECTORY))]
+CatalogueRead = Annotated[None, Depends(consistent_with(*CATALOGUE))]
+AvailabilityRead = Annotated[None, Depends(consistent_with(*AVAILABILITY))]
+BookingsRead = Annotated[None, Depends(consistent_with(*BOOKINGS))]
+StatsRead = Annotated[None, Depends(consistent_with(*STATS))]

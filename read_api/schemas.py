@@ -99,12 +99,27 @@ class BusinessStats(BaseModel):
     days: list[DayStats]
 
 
+class AuditActor(BaseModel):
+    id: str
+    role: str
+
+
 class AuditEvent(BaseModel):
+    """One recorded event: its envelope's attributes, named for readers."""
+
+    id: str
     aggregate_id: str
-    version: int
+    aggregate_type: str
+    position: int
     type: str
+    version: int
+    schema_version: int
+    time: datetime
     timestamp: datetime
     data: dict[str, Any]
+    actor: AuditActor
+    correlation_id: str
+    causation_id: str
 
 
 class AuditEvents(BaseModel):

@@ -1,22 +1,24 @@
-"""Runs one command for one HTTP request: idempotency, error mapping, consistency token."""
+"""Runs one command for one HTTP request: idempotency, cause, error mapping, consistency token."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable
+import logging
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from commands.messages import Done
+from commands.messages import Command, CommandContext, Done
 from domain.errors import DomainError
 from infra.bootstrap import Container
-from infra.idempotency import StoredResponse
+from infra.idempotency import Claim, StoredResponse
 from infra.web.deps import ActorDep, ContainerDep
 from infra.web.problems import domain_problem
 
+log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
 
 
@@ -34,45 +36,60 @@ def result_body(done: Done, **extra: Any) -> dict[str, Any]:
 
 
 class CommandGateway:
-    def __init__(self, container: Container, scope: str, key: str | None, fingerprint: str) -> None:
+    """Sends a route's command with the request's identity, at most once per Idempotency-Key."""
+
+    def __init__(
+        self,
+        container: Container,
+        scope: str,
+        key: str | None,
+        fingerprint: str,
+        correlation_id: str,
+    ) -> None:
         self.container = container
         self.scope, self.key, self.fingerprint = scope, key, fingerprint
+        self.correlation_id = correlation_id
 
-    def run(self, handler: Callable[[], Done], status: int = 200) -> Response:
+    def send(self, command: Command, status: int = 200) -> Response:
+        if self.key is None:
+            context = CommandContext.new(self.correlation_id)
+            return self._execute(dataclasses.replace(command, context=context), status)
         store = self.container.idempotency
-        if self.key is not None:
-            stored = store.claim(self.scope, self.key, self.fingerprint)
-            if stored is not None:
-                headers = {**stored.headers, "Idempotent-Replayed": "true"}
-                return Response(stored.body, status_code=stored.status, headers=headers)
+        claim = store.claim(self.scope, self.key, self.fingerprint)
+        if isinstance(claim, StoredResponse):
+            headers = {**claim.headers, "Idempotent-Replayed": "true"}
+            return Response(claim.body, status_code=claim.status, headers=headers)
+        command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            response = self._execute(handler, status)
+            response = self._execute(command, status)
         except BaseException:
-            if self.key is not None:
-                store.release(self.scope, self.key)
+            store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
-        if self.key is not None:
-            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-            store.complete(
-                self.scope,
-                self.key,
-                StoredResponse(response.status_code, bytes(response.body), headers),
-            )
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        try:
+            answer = StoredResponse(response.status_code, bytes(response.body), headers)
+            store.complete(self.scope, self.key, answer)
+        except Exception:  # the answer stands; the lease lapses and a retry replays it
+            log.exception("could not store the answer for an Idempotency-Key")
         return response
 
-    def _execute(self, handler: Callable[[], Done], status: int) -> Response:
+    def _keyed_context(self, claim: Claim) -> CommandContext:
+        if claim.replay:
+            return CommandContext.replayable_as(claim.command_id, self.correlation_id)
+        return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
+
+    def _execute(self, command: Command, status: int) -> Response:
         try:
-            done = handler()
+            done = self.container.app.handle(command)
         except DomainError as error:
             return domain_problem(error)
         if self.container.follower is not None:
             self.container.follower.nudge()
-        token = consistency_token(done.position)
         return Response(
             orjson.dumps(result_body(done)),
             status_code=status,
             media_type="application/json",
-            headers={TOKEN_HEADER: token},
+            headers={TOKEN_HEADER: consistency_token(done.position)},
         )
 
 
@@ -88,7 +105,8 @@ def _fingerprint(request: Request, body: bytes) -> str:
 async def get_gateway(request: Request, container: ContainerDep, actor: ActorDep) -> CommandGateway:
     body = await request.body()
     key = request.headers.get("Idempotency-Key")
-    return CommandGateway(container, actor.id, key, _fingerprint(request, body))
+    correlation_id = getattr(request.state, "correlation_id", None) or "-"
+    return CommandGateway(container, actor.id, key, _fingerprint(request, body), correlation_id)
 
 
 GatewayDep = Annotated[CommandGateway, Depends(get_gateway)]

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from infra.bootstrap import Container, bootstrap
 from infra.web import problems
+from infra.web.correlation import CorrelationMiddleware, install_log_correlation
 from infra.web.deps import ContainerDep
 
 
@@ -44,29 +45,38 @@ def liveness() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _check(probe: Callable[[], object]) -> str:
+    try:
+        probe()
+    except Exception as error:  # a dependency being down is the answer, not a crash
+        return f"error: {type(error).__name__}"
+    return "ok"
+
+
 @health.get("/ready", response_model=None)
 def readiness(container: ContainerDep) -> JSONResponse:
-    """Readiness: every configured dependency answers."""
-    checks: dict[str, str] = {}
-    try:
-        container.app.recorder.max_notification_id()
-        checks["event_store"] = "ok"
-    except Exception as error:  # a dependency being down is the answer, not a crash
-        checks["event_store"] = f"error: {error}"
-    try:
+    """Readiness: every configured dependency answers; parked events are counted."""
+
+    def read_db() -> None:
         with container.read_db.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
-        checks["read_db"] = "ok"
-    except Exception as error:
-        checks["read_db"] = f"error: {error}"
+
+    checks = {
+        "event_store": _check(container.app.recorder.max_notification_id),
+        "read_db": _check(read_db),
+    }
     ready = all(v == "ok" for v in checks.values())
+    details: dict[str, Any] = {}
+    if checks["read_db"] == "ok":
+        details["dead_letters"] = container.dead_letters.count()
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
+        {"status": "ready" if ready else "unavailable", "checks": checks, **details},
         status_code=200 if ready else 503,
     )
 
 
 def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
+    install_log_correlation()
     app = FastAPI(
         title=title,
         description=description,
@@ -74,5 +84,6 @@ def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) ->
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(CorrelationMiddleware)
     app.include_router(health)
     return app

@@ -59,7 +59,11 @@ def domain_problem(error: DomainError) -> Response:
     extra: dict[str, Any] = {}
     if error.field:
         extra["errors"] = [{"field": error.field, "message": error.detail}]
-    return problem(status_for(error), error.code, error.title, error.detail, **extra)
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return problem(
+        status_for(error), error.code, error.title, error.detail, headers=headers, **extra
+    )
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -9,13 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
-from domain.actor import Actor, Role
+from domain.access import is_staff
+from domain.actor import Actor
 from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from infra.web.deps import ActorDep, ContainerDep
 from read_api import queries
 from read_api.availability import calendar_from, open_minutes
-from read_api.consistency import ConsistentDep
+from read_api.consistency import BookingsRead, StatsRead
 from read_api.schemas import BookingList, BookingPublic, BusinessStats
 from read_api.views import booking_view
 
@@ -27,7 +28,7 @@ def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> querie
     business = queries.get_business(conn, business_id)
     if business is None:
         raise BusinessNotFound(f"no business with id {business_id}")
-    if not actor.is_admin and not (actor.role is Role.OWNER and business["owner_id"] == actor.id):
+    if not is_staff(actor, business["owner_id"]):
         raise NotYourBusiness("only the business's owner (or an admin) may read this")
     return business
 
@@ -42,7 +43,7 @@ def _range(first: date | None, last: date | None, most: int) -> None:
 
 @router.get("/v1/bookings/{booking_id}", response_model=BookingPublic)
 def get_booking(
-    booking_id: UUID, actor: ActorDep, container: ContainerDep, _: ConsistentDep
+    booking_id: UUID, actor: ActorDep, container: ContainerDep, _: BookingsRead
 ) -> dict[str, Any]:
     """One booking: its customer, its business's owner, or an admin."""
     with container.read_db.reader.connect() as conn:
@@ -62,7 +63,7 @@ def list_business_bookings(
     business_id: UUID,
     actor: ActorDep,
     container: ContainerDep,
-    _: ConsistentDep,
+    _: BookingsRead,
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
@@ -85,7 +86,7 @@ def list_business_bookings(
 def list_my_bookings(
     actor: ActorDep,
     container: ContainerDep,
-    _: ConsistentDep,
+    _: BookingsRead,
     status: BookingStatus | None = None,
 ) -> dict[str, Any]:
     """The caller's own bookings as a customer."""
@@ -101,7 +102,7 @@ def get_stats(
     business_id: UUID,
     actor: ActorDep,
     container: ContainerDep,
-    _: ConsistentDep,
+    _: StatsRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from domain.errors import BusinessNotFound, InvalidInput, ServiceNotFound
 from infra.web.deps import ContainerDep
 from read_api import queries
 from read_api.availability import slots_for
-from read_api.consistency import ConsistentDep
+from read_api.consistency import AvailabilityRead, CatalogueRead, DirectoryRead
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import business_view, service_view
 
@@ -24,7 +24,7 @@ MAX_AVAILABILITY_DAYS = 62
 @router.get("/v1/businesses", response_model=BusinessPage)
 def list_businesses(
     container: ContainerDep,
-    _: ConsistentDep,
+    _: DirectoryRead,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def list_businesses(
 
 
 @router.get("/v1/businesses/by-slug/{slug}", response_model=BusinessPublic)
-def get_business_by_slug(slug: str, container: ContainerDep, _: ConsistentDep) -> dict[str, Any]:
+def get_business_by_slug(slug: str, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
     """One business by its unique slug."""
     with container.read_db.reader.connect() as conn:
         row = queries.get_business_by_slug(conn, slug)
@@ -46,7 +46,7 @@ def get_business_by_slug(slug: str, container: ContainerDep, _: ConsistentDep) -
 
 
 @router.get("/v1/businesses/{business_id}", response_model=BusinessPublic)
-def get_business(business_id: UUID, container: ContainerDep, _: ConsistentDep) -> dict[str, Any]:
+def get_business(business_id: UUID, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
     """One business profile."""
     with container.read_db.reader.connect() as conn:
         row = queries.get_business(conn, business_id)
@@ -57,7 +57,7 @@ def get_business(business_id: UUID, container: ContainerDep, _: ConsistentDep) -
 
 @router.get("/v1/businesses/{business_id}/services", response_model=list[ServicePublic])
 def list_services(
-    business_id: UUID, container: ContainerDep, _: ConsistentDep
+    business_id: UUID, container: ContainerDep, _: CatalogueRead
 ) -> list[dict[str, Any]]:
     """The business's active services."""
     with container.read_db.reader.connect() as conn:
@@ -70,7 +70,7 @@ def list_services(
 def get_availability(
     service_id: UUID,
     container: ContainerDep,
-    _: ConsistentDep,
+    _: AvailabilityRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:

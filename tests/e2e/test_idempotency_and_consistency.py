@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import ANN, BOB, MONDAY, Api, Salon, assert_problem, local
+from tests.e2e.conftest import ANN, BOB, MONDAY, Api, Salon, assert_names, assert_problem, local
 
 
 def test_a_retried_booking_with_the_same_key_is_answered_again_and_booked_once(
@@ -78,19 +78,34 @@ def test_a_read_with_a_fresh_token_sees_the_write_it_names(api: Api, salon: Salo
         assert local(MONDAY, hour) not in api.starts(salon.service_id, MONDAY, consistency=token)
 
 
-def test_a_token_from_the_future_gives_503_with_retry_after_once_the_wait_runs_out(
+def test_a_token_the_projections_have_not_reached_gives_503_with_retry_after(
     api: Api, salon: Salon
 ) -> None:
     settings = api.container.settings
     api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
-    future = str(api.events() + 1_000_000)
-    path = f"/v1/businesses/{salon.business_id}"
+    assert api.container.follower is not None
+    api.container.follower.stop()  # the read side stops following the log
+    placed = api.book(salon.service_id, local(MONDAY, 9), expect=201)
+    path = f"/v1/bookings/{placed.json()['id']}"
 
     started = time.monotonic()
-    response = api.query(path, consistency=future, expect=None)
+    response = api.query(path, ANN, consistency=placed.json()["consistency_token"], expect=None)
     waited = time.monotonic() - started
 
     assert_problem(response, 503)
     assert int(response.headers["Retry-After"]) >= 1
     assert 0.2 <= waited < 2.0
-    assert api.query(path, consistency=salon.token).json()["id"] == salon.business_id
+    business = f"/v1/businesses/{salon.business_id}"
+    assert api.query(business, consistency=salon.token).json()["id"] == salon.business_id
+
+
+def test_a_token_beyond_the_end_of_the_log_is_refused_at_once(api: Api, salon: Salon) -> None:
+    future = str(api.events() + 1_000_000)
+    path = f"/v1/businesses/{salon.business_id}"
+
+    started = time.monotonic()
+    response = api.query(path, consistency=future, expect=None)
+
+    problem = assert_problem(response, 422)
+    assert_names(problem, "X-Consistency-Token")
+    assert time.monotonic() - started < 1.0

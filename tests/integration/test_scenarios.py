@@ -22,7 +22,7 @@ from domain.errors import DuplicateSlug, SlotUnavailable
 from domain.service import ServiceTerms
 from domain.values import Money
 from infra.bootstrap import Container
-from infra.follower import catch_up, deliveries
+from infra.follower import LOG_PARTITION, LOG_SOURCE, catch_up, read_log
 from projections.tables import metadata
 
 OWNER = Actor("owner-1", Role.OWNER)
@@ -42,7 +42,7 @@ def open_salon(container: Container, slug: str = "salon") -> tuple[Any, Any]:
 
 
 def project(container: Container) -> None:
-    catch_up(container.app.recorder, container.app.mapper, container.runner)
+    catch_up(container.app.recorder, container.app.mapper, container.runtime)
 
 
 def table_contents(container: Container) -> dict[str, list[tuple[Any, ...]]]:
@@ -50,7 +50,6 @@ def table_contents(container: Container) -> dict[str, list[tuple[Any, ...]]]:
         return {
             t.name: sorted(tuple(map(repr, r)) for r in conn.execute(select(t)))
             for t in metadata.sorted_tables
-            if t.name != "projection_tracking"
         }
 
 
@@ -105,10 +104,13 @@ def test_read_models_follow_the_log_and_a_redelivery_changes_nothing(
     assert len(before["bookings"]) == 2
     assert len(before["allocations"]) == 1
 
-    container.runner.handle(deliveries(container.app.recorder, container.app.mapper, 0, 1000))
+    everything = read_log(container.app.recorder, container.app.mapper, 0, 1000)
+    container.runtime.deliver(LOG_SOURCE, LOG_PARTITION, everything)
 
     assert table_contents(container) == before
-    assert container.runner.low_water_mark() == container.app.recorder.max_notification_id()
+    checkpoints = container.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
+    end = container.app.recorder.max_notification_id()
+    assert {c.offset for c in checkpoints} == {end}
 
 
 def test_a_rebuild_gives_exactly_the_state_the_live_path_gave(container: Container) -> None:
@@ -122,8 +124,8 @@ def test_a_rebuild_gives_exactly_the_state_the_live_path_gave(container: Contain
     project(container)
     live = table_contents(container)
 
-    for projector in container.runner.projectors:
-        container.runner.reset(projector)
+    for projector in container.runtime.consumers:
+        container.runtime.reset(projector)
     assert table_contents(container)["bookings"] == []
     project(container)
 

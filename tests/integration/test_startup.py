@@ -24,7 +24,7 @@ def test_four_processes_bootstrapping_at_once_on_an_empty_schema_all_start(
     with ThreadPoolExecutor(4) as pool:
         containers = list(pool.map(lambda _: start(), range(4)))
     try:
-        assert all(c.runner.low_water_mark() == 0 for c in containers)
+        assert all(c.reached(("bookings",)) == 0 for c in containers)
     finally:
         for container in containers:
             container.close()

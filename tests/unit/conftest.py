@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
 
 from commands.app import SlotWise
+from domain.cause import Cause, caused_by
 
 from .builders import IN_MEMORY, OWNER, RIVAL, Clock, open_salon, utc
 
 # A Monday, well before every appointment the scenarios book.
 NOW = utc(2027, 3, 1, 12)
+
+
+@pytest.fixture(autouse=True)
+def acting_as_a_unit_test() -> Iterator[Cause]:
+    """Aggregates changed directly by a test record this cause (handlers set their own)."""
+    with caused_by(Cause("unit-test", "system", "unit-test", "unit-test")) as cause:
+        yield cause
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 
 from commands.app import SlotWise
-from commands.messages import CancelBooking, ChangeBookingStatus, RescheduleBooking
+from commands.messages import CancelBooking, CheckInBooking, RescheduleBooking
 from domain.actor import Actor
 from domain.booking import BookingStatus
 from domain.errors import (
@@ -73,4 +73,4 @@ def test_lets_only_staff_check_in_a_customer(
 ) -> None:
     booking_id = book(app, ALICE, salon[1], new_york(2, 9))
     with pytest.raises(error):
-        app.change_booking_status(ChangeBookingStatus(actor, booking_id, "check_in"))
+        app.handle(CheckInBooking(actor, booking_id))

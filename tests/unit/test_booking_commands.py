@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
+from commands import messages
 from commands.app import SlotWise
+from commands.base import HANDLERS
 from commands.messages import (
     CancelBooking,
-    ChangeBookingStatus,
+    CheckInBooking,
+    CompleteBooking,
+    ConfirmBooking,
+    MarkNoShow,
     PlaceBooking,
     RescheduleBooking,
     SetPolicy,
@@ -77,8 +83,8 @@ def test_leaves_a_booking_pending_when_the_business_confirms_by_hand(
     assert booking(app, booking_id).status is BookingStatus.PENDING
     assert booking_id in held_on(app, business_id, TUESDAY)
     with pytest.raises(RoleNotAllowed):
-        app.change_booking_status(ChangeBookingStatus(ALICE, booking_id, "confirm"))
-    app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, "confirm"))
+        app.handle(ConfirmBooking(ALICE, booking_id))
+    app.handle(ConfirmBooking(OWNER, booking_id))
     assert booking(app, booking_id).status is BookingStatus.CONFIRMED
 
 
@@ -192,8 +198,8 @@ def test_walks_a_visit_through_check_in_and_completion(
     app: SlotWise, salon: tuple[UUID, UUID]
 ) -> None:
     booking_id = book(app, ALICE, salon[1], new_york(2, 9))
-    for action in ("check_in", "complete"):
-        app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, action))
+    for command in (CheckInBooking, CompleteBooking):
+        app.handle(command(OWNER, booking_id))
     assert booking(app, booking_id).status is BookingStatus.COMPLETED
 
 
@@ -202,28 +208,29 @@ def test_marks_a_no_show_only_once_the_appointment_has_started(
 ) -> None:
     booking_id = book(app, ALICE, salon[1], new_york(2, 9))
     with pytest.raises(IllegalTransition, match="before the appointment starts"):
-        app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, "mark_no_show"))
+        app.handle(MarkNoShow(OWNER, booking_id))
     clock.now = new_york(2, 9, 10)
-    app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, "mark_no_show"))
+    app.handle(MarkNoShow(OWNER, booking_id))
     assert booking(app, booking_id).status is BookingStatus.NO_SHOW
 
 
-@pytest.mark.parametrize("action", ["expire", "cancel", "reschedule"])
-def test_refuses_an_unknown_status_change(
-    app: SlotWise, salon: tuple[UUID, UUID], action: str
-) -> None:
-    booking_id = book(app, ALICE, salon[1], new_york(2, 9))
-    with pytest.raises(InvalidInput, match="unknown booking action"):
-        app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, action))
+def test_every_command_has_exactly_one_handler() -> None:
+    commands = {
+        c
+        for c in vars(messages).values()
+        if isinstance(c, type) and c.__module__ == messages.__name__
+    }
+    concrete = {c for c in commands if issubclass(c, messages.Command) and c.__subclasses__() == []}
+    assert concrete == set(HANDLERS)
 
 
-def test_names_the_action_field_of_an_unknown_status_change(
-    app: SlotWise, salon: tuple[UUID, UUID]
-) -> None:
-    booking_id = book(app, ALICE, salon[1], new_york(2, 9))
-    with pytest.raises(InvalidInput) as refused:
-        app.change_booking_status(ChangeBookingStatus(OWNER, booking_id, "teleport"))
-    assert refused.value.field == "action"
+def test_refuses_a_command_nobody_handles(app: SlotWise) -> None:
+    @dataclass(frozen=True)
+    class Teleport(messages.BookingCommand):
+        pass
+
+    with pytest.raises(TypeError, match="no handler for Teleport"):
+        app.handle(Teleport(OWNER, uuid4()))
 
 
 def test_refuses_the_loser_of_a_race_for_the_same_slot(

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from commands.messages import AddClosure, RegisterBusiness, SetHours, SetPolicy
 from domain.values import BookingPolicy
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from write_api.gateway import GatewayDep
 from write_api.schemas import (
     BusinessCreate,
@@ -24,12 +24,10 @@ RESULT = {"model": CommandResult}
 
 
 @router.post("", status_code=201, responses={201: RESULT})
-def register_business(
-    body: BusinessCreate, actor: ActorDep, container: ContainerDep, gateway: GatewayDep
-) -> Response:
+def register_business(body: BusinessCreate, actor: ActorDep, gateway: GatewayDep) -> Response:
     """Register a business (owner or admin); the caller becomes its owner."""
     command = RegisterBusiness(actor, body.name, body.slug, body.timezone, body.capacity)
-    return gateway.run(lambda: container.app.register_business(command), status=201)
+    return gateway.send(command, status=201)
 
 
 @router.put("/{business_id}/hours", responses={200: RESULT})
@@ -37,12 +35,11 @@ def set_hours(
     business_id: UUID,
     body: HoursUpdate,
     actor: ActorDep,
-    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Replace the weekly opening hours (local times in the business's zone)."""
     command = SetHours(actor, business_id, [w.model_dump() for w in body.weekly])
-    return gateway.run(lambda: container.app.set_hours(command))
+    return gateway.send(command)
 
 
 @router.post("/{business_id}/closures", status_code=201, responses={201: RESULT})
@@ -50,12 +47,11 @@ def add_closure(
     business_id: UUID,
     body: ClosureCreate,
     actor: ActorDep,
-    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Close the business for a period (time off); no appointment may overlap it."""
     command = AddClosure(actor, business_id, body.start, body.end, body.reason)
-    return gateway.run(lambda: container.app.add_closure(command), status=201)
+    return gateway.send(command, status=201)
 
 
 @router.put("/{business_id}/policy", responses={200: RESULT})
@@ -63,9 +59,8 @@ def set_policy(
     business_id: UUID,
     body: PolicyUpdate,
     actor: ActorDep,
-    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Set notice, advance window, cancellation deadline and confirmation policy."""
     command = SetPolicy(actor, business_id, BookingPolicy(**body.model_dump()))
-    return gateway.run(lambda: container.app.set_policy(command))
+    return gateway.send(command)

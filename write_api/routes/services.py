@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 from commands.messages import CreateService, DeactivateService, UpdateService
 from domain.service import ServiceTerms
 from domain.values import Money
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from write_api.gateway import GatewayDep
 from write_api.schemas import CommandResult, ServiceCreate, ServicePatch
 
@@ -24,24 +23,19 @@ def create_service(
     business_id: UUID,
     body: ServiceCreate,
     actor: ActorDep,
-    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Publish a bookable service of the business."""
-
-    def handle() -> Any:
-        terms = ServiceTerms(
-            name=body.name,
-            duration_minutes=body.duration_minutes,
-            price=Money.of(body.price.amount, body.price.currency),
-            seats=body.seats,
-            buffer_before_minutes=body.buffer_before_minutes,
-            buffer_after_minutes=body.buffer_after_minutes,
-            slot_interval_minutes=body.slot_interval_minutes,
-        )
-        return container.app.create_service(CreateService(actor, business_id, terms))
-
-    return gateway.run(handle, status=201)
+    terms = ServiceTerms(
+        name=body.name,
+        duration_minutes=body.duration_minutes,
+        price=Money.of(body.price.amount, body.price.currency),
+        seats=body.seats,
+        buffer_before_minutes=body.buffer_before_minutes,
+        buffer_after_minutes=body.buffer_after_minutes,
+        slot_interval_minutes=body.slot_interval_minutes,
+    )
+    return gateway.send(CreateService(actor, business_id, terms), status=201)
 
 
 @router.patch("/v1/services/{service_id}", responses={200: RESULT})
@@ -49,24 +43,17 @@ def update_service(
     service_id: UUID,
     body: ServicePatch,
     actor: ActorDep,
-    container: ContainerDep,
     gateway: GatewayDep,
 ) -> Response:
     """Change any of the service's terms; bookings keep the price they were made at."""
 
-    def handle() -> Any:
-        changes = body.model_dump(exclude_unset=True, exclude={"price"})
-        if body.price is not None:
-            changes["price"] = Money.of(body.price.amount, body.price.currency)
-        return container.app.update_service(UpdateService(actor, service_id, changes))
-
-    return gateway.run(handle)
+    changes = body.model_dump(exclude_unset=True, exclude={"price"})
+    if body.price is not None:
+        changes["price"] = Money.of(body.price.amount, body.price.currency)
+    return gateway.send(UpdateService(actor, service_id, changes))
 
 
 @router.post("/v1/services/{service_id}/deactivate", responses={200: RESULT})
-def deactivate_service(
-    service_id: UUID, actor: ActorDep, container: ContainerDep, gateway: GatewayDep
-) -> Response:
+def deactivate_service(service_id: UUID, actor: ActorDep, gateway: GatewayDep) -> Response:
     """Stop taking bookings for the service; existing bookings stand."""
-    command = DeactivateService(actor, service_id)
-    return gateway.run(lambda: container.app.deactivate_service(command))
+    return gateway.send(DeactivateService(actor, service_id))

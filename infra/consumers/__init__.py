@@ -1,0 +1,1 @@
+"""The consumer runtime: how projectors, the relay, sagas and notifiers consume events."""

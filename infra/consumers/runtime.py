@@ -1,0 +1,310 @@
+"""Delivering envelopes to consumers with exactly-once effects, bounded retries and parking.
+
+A consumer is plain code: `apply(conn, envelope)` makes its effects on `conn`.
+For each consumer and each batch from one (source, partition) the runtime
+opens one transaction that holds the consumer's effects *and* its checkpoint,
+so a crash or a redelivery never loses or doubles an effect. Each consumer has
+its own transaction and its own checkpoints: one failing consumer never holds
+back another.
+
+An event whose `apply` raises is rolled back alone (a savepoint) and retried
+with backoff; after `max_attempts` it is parked in the dead-letter table and
+the consumer goes on. Later events of the same aggregate for that consumer are
+held behind it (also in the dead-letter table), so no consumer applies one
+aggregate's events out of order. Errors of the database itself (it went away,
+it is locked) are not the event's fault: the batch rolls back and is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from domain.envelope import Envelope
+from infra.consumers.tables import checkpoints, dead_letters, metadata
+from infra.envelopes import envelope_to_json
+
+log = logging.getLogger(__name__)
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# The type a delivery gets when its record could not be decoded into an envelope.
+UNDECODABLE = "slotwise.undecodable"
+PARKED, HELD = "parked", "held"
+
+
+class Consumer(Protocol):
+    """What the runtime feeds: projectors today; the relay, sagas and notifiers too."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> Sequence[Table]: ...
+
+    def handles(self, event_type: str) -> bool: ...
+
+    def apply(self, conn: Connection, envelope: Envelope) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One envelope at `offset` of its (source, partition)."""
+
+    offset: int
+    envelope: Envelope
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a failing event is retried before it is parked."""
+
+    max_attempts: int = 5
+    first_backoff: float = 0.05
+    max_backoff: float = 5.0
+
+    def backoff(self, attempts: int) -> float:
+        return float(min(self.first_backoff * 2 ** (attempts - 1), self.max_backoff))
+
+
+@dataclass
+class Failure:
+    attempts: int
+    first_failed_at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    offset: int
+    position: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConsumerRuntime:
+    """Applies deliveries to every consumer, each in its own transaction with its checkpoint."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        consumers: Iterable[Consumer],
+        retry: RetryPolicy | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.consumers = list(consumers)
+        self.retry = retry or RetryPolicy()
+        self.monotonic = monotonic
+        self._failures: dict[tuple[str, str, int, int], Failure] = {}
+        self._paused_until: dict[str, float] = {}
+
+    def setup(self) -> None:
+        metadata.create_all(self.engine)
+
+    def consumer(self, name: str) -> Consumer:
+        for consumer in self.consumers:
+            if consumer.name == name:
+                return consumer
+        known = ", ".join(c.name for c in self.consumers)
+        raise KeyError(f"unknown consumer {name!r}; known: {known}")
+
+    def only(self, names: Iterable[str]) -> ConsumerRuntime:
+        """A runtime over some of these consumers, sharing the database and retry policy."""
+        return ConsumerRuntime(self.engine, [self.consumer(n) for n in names], self.retry)
+
+    # -- delivery ---------------------------------------------------------------------
+
+    def deliver(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> None:
+        for consumer in self.consumers:
+            if self.monotonic() >= self._paused_until.get(consumer.name, 0.0):
+                self._deliver_to(consumer, source, partition, deliveries)
+
+    def _deliver_to(
+        self, consumer: Consumer, source: str, partition: int, deliveries: Sequence[Delivery]
+    ) -> None:
+        with self.engine.begin() as conn:
+            start = lock_checkpoint(conn, consumer.name, source, partition)
+            parked = parked_aggregates(conn, consumer.name)
+            reached = start
+            for delivery in deliveries:
+                if delivery.offset <= reached.offset:
+                    continue  # redelivered: its effect is already in
+                if not self._consume(conn, consumer, source, partition, delivery, parked):
+                    break  # retry it after a pause; keep what came before
+                position = max(reached.position, delivery.envelope.position)
+                reached = Checkpoint(delivery.offset, position)
+            if reached != start:
+                save_checkpoint(conn, consumer.name, source, partition, reached)
+
+    def _consume(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        source: str,
+        partition: int,
+        delivery: Delivery,
+        parked: set[str],
+    ) -> bool:
+        """Apply, hold or park one delivery; False when it must be retried later."""
+        envelope = delivery.envelope
+        undecodable = envelope.type == UNDECODABLE
+        if not undecodable and not consumer.handles(envelope.type):
+            return True
+        if envelope.subject in parked:
+            reason = "waits behind an earlier parked event of the same aggregate"
+            self._park(conn, consumer, source, partition, delivery, HELD, reason, attempts=0)
+            return True
+        key = (consumer.name, source, partition, delivery.offset)
+        try:
+            if undecodable:
+                raise ValueError(str(envelope.data.get("error", "the record could not be decoded")))
+            with conn.begin_nested():
+                consumer.apply(conn, envelope)
+        except TRANSIENT:
+            raise  # the database, not the event: roll the batch back and retry it
+        except Exception as error:
+            failure = self._note_failure(key, error)
+            if failure.attempts < self.retry.max_attempts and not undecodable:
+                pause = self.retry.backoff(failure.attempts)
+                self._paused_until[consumer.name] = self.monotonic() + pause
+                log.warning(
+                    "consumer %s failed on %s (attempt %d): %s",
+                    consumer.name,
+                    envelope.id,
+                    failure.attempts,
+                    failure.error,
+                )
+                return False
+            self._park(
+                conn,
+                consumer,
+                source,
+                partition,
+                delivery,
+                PARKED,
+                failure.error,
+                attempts=failure.attempts,
+                first_failed_at=failure.first_failed_at,
+            )
+            log.error("consumer %s parked %s: %s", consumer.name, envelope.id, failure.error)
+            parked.add(envelope.subject)
+        self._failures.pop(key, None)
+        return True
+
+    def _note_failure(self, key: tuple[str, str, int, int], error: Exception) -> Failure:
+        text = f"{type(error).__name__}: {error}"[:2000]
+        failure = self._failures.get(key)
+        if failure is None:
+            failure = self._failures[key] = Failure(0, utc_now(), text)
+        failure.attempts += 1
+        failure.error = text
+        return failure
+
+    def _park(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        source: str,
+        partition: int,
+        delivery: Delivery,
+        status: str,
+        error: str,
+        *,
+        attempts: int,
+        first_failed_at: datetime | None = None,
+    ) -> None:
+        envelope, now = delivery.envelope, utc_now()
+        conn.execute(
+            dead_letters.insert().values(
+                consumer=consumer.name,
+                source=source,
+                partition=partition,
+                source_offset=delivery.offset,
+                position=envelope.position,
+                event_id=envelope.id,
+                event_type=envelope.type,
+                aggregate_id=envelope.subject,
+                envelope=envelope_to_json(envelope).decode(),
+                status=status,
+                error=error,
+                attempts=attempts,
+                first_failed_at=first_failed_at or now,
+                last_failed_at=now,
+            )
+        )
+
+    # -- reading progress ---------------------------------------------------------------
+
+    def checkpoints(self, source: str, partition: int) -> dict[str, Checkpoint]:
+        """Each consumer's checkpoint in (source, partition); consumers without one are at 0."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoints).where(
+                    (checkpoints.c.source == source) & (checkpoints.c.partition == partition)
+                )
+            ).all()
+        found = {r.consumer: Checkpoint(r.last_offset, r.last_position) for r in rows}
+        return {c.name: found.get(c.name, Checkpoint(0, 0)) for c in self.consumers}
+
+    def reset(self, consumer: Consumer) -> None:
+        """Forget a consumer's effects, checkpoints and dead letters, ready to rebuild it."""
+        with self.engine.begin() as conn:
+            for table in consumer.tables:
+                conn.execute(table.delete())
+            conn.execute(delete(checkpoints).where(checkpoints.c.consumer == consumer.name))
+            conn.execute(delete(dead_letters).where(dead_letters.c.consumer == consumer.name))
+        self._paused_until.pop(consumer.name, None)
+
+
+def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int) -> Checkpoint:
+    """The consumer's checkpoint, locked for this transaction (created at 0 if new)."""
+    row = {"consumer": consumer, "source": source, "partition": partition}
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(checkpoints)
+        .values(**row, last_offset=0, last_position=0, updated_at=utc_now())
+        .on_conflict_do_nothing()
+    )
+    found = conn.execute(
+        select(checkpoints.c.last_offset, checkpoints.c.last_position)
+        .where(
+            (checkpoints.c.consumer == consumer)
+            & (checkpoints.c.source == source)
+            & (checkpoints.c.partition == partition)
+        )
+        .with_for_update()
+    ).one()
+    return Checkpoint(found.last_offset, found.last_position)
+
+
+def save_checkpoint(
+    conn: Connection, consumer: str, source: str, partition: int, reached: Checkpoint
+) -> None:
+    conn.execute(
+        update(checkpoints)
+        .where(
+            (checkpoints.c.consumer == consumer)
+            & (checkpoints.c.source == source)
+            & (checkpoints.c.partition == partition)
+        )
+        .values(last_offset=reached.offset, last_position=reached.position, updated_at=utc_now())
+    )
+
+
+def parked_aggregates(conn: Connection, consumer: str) -> set[str]:
+    """Aggregates with a parked event for `consumer`: their later events wait behind it."""
+    rows = conn.execute(
+        select(dead_letters.c.aggregate_id).distinct().where(dead_letters.c.consumer == consumer)
+    )
+    return set(rows.scalars())
