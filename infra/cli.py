@@ -191,3 +191,7 @@ def dead_letters_discard(
     finally:
         container.close()
     console.print(f"discarded {dead_letter_id}; {remaining} later events of it still parked")
+
+
+if __name__ == "__main__":
+    app()

@@ -63,7 +63,7 @@ def catch_up(
 ) -> int:
     """Deliver everything recorded so far; returns how many records were read."""
     reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
-    cursor = min((c.offset for c in reached), default=0)
+    cursor = max(0, min((c.offset for c in reached), default=0))
     delivered = 0
     while batch := read_log(recorder, mapper, cursor, batch_size):
         runtime.deliver(LOG_SOURCE, LOG_PARTITION, batch)

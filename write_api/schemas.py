@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -15,10 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from domain.text import is_visible, unclean_character
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-CONTROL = frozenset(chr(c) for c in range(32)) - {"\n", "\r", "\t"}
 
 
 class Strict(BaseModel):
@@ -26,15 +26,27 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _printable(cls, value: object) -> object:
-        # NUL and other control characters cannot be stored by every read model.
-        if isinstance(value, str) and not CONTROL.isdisjoint(value):
-            raise ValueError("must not contain control characters (e.g. NUL)")
+    def _storable(cls, value: object) -> object:
+        # What no store or read model accepts (NUL, lone surrogates, controls) is refused here.
+        if isinstance(value, str):
+            problem = unclean_character(value)
+            if problem is not None:
+                raise ValueError(f"must not contain {problem}")
         return value
 
 
+def visible(value: str | None) -> str | None:
+    """A name must show something: not only spaces, byte-order marks or zero-width marks."""
+    if value is not None and not is_visible(value):
+        raise ValueError("must contain visible characters")
+    return value
+
+
+VisibleName = Annotated[str, AfterValidator(visible)]
+
+
 class BusinessCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleName = Field(min_length=1, max_length=200)
     slug: str = Field(min_length=1, max_length=64, examples=["studio-nord"])
     timezone: str = Field(examples=["Europe/Berlin"], description="IANA time zone")
     capacity: int = Field(default=1, ge=1, le=1000, description="parallel appointments")
@@ -69,7 +81,7 @@ class MoneyIn(Strict):
 
 
 class ServiceCreate(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleName = Field(min_length=1, max_length=200)
     duration_minutes: int
     price: MoneyIn
     seats: int = 1
@@ -81,7 +93,7 @@ class ServiceCreate(Strict):
 class ServicePatch(Strict):
     """Only the fields sent change; null is allowed only for slot_interval_minutes."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: VisibleName | None = Field(default=None, min_length=1, max_length=200)
     duration_minutes: int | None = None
     price: MoneyIn | None = None
     seats: int | None = None

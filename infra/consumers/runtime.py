@@ -39,6 +39,8 @@ TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 # The type a delivery gets when its record could not be decoded into an envelope.
 UNDECODABLE = "slotwise.undecodable"
 PARKED, HELD = "parked", "held"
+# The last offset of a consumer that consumed nothing yet (Kafka offsets start at 0).
+NOTHING_YET = -1
 
 
 class Consumer(Protocol):
@@ -247,7 +249,7 @@ class ConsumerRuntime:
     # -- reading progress ---------------------------------------------------------------
 
     def checkpoints(self, source: str, partition: int) -> dict[str, Checkpoint]:
-        """Each consumer's checkpoint in (source, partition); consumers without one are at 0."""
+        """Each consumer's checkpoint in (source, partition), before the first offset if none."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(checkpoints).where(
@@ -255,7 +257,7 @@ class ConsumerRuntime:
                 )
             ).all()
         found = {r.consumer: Checkpoint(r.last_offset, r.last_position) for r in rows}
-        return {c.name: found.get(c.name, Checkpoint(0, 0)) for c in self.consumers}
+        return {c.name: found.get(c.name, Checkpoint(NOTHING_YET, 0)) for c in self.consumers}
 
     def reset(self, consumer: Consumer) -> None:
         """Forget a consumer's effects, checkpoints and dead letters, ready to rebuild it."""
@@ -273,7 +275,7 @@ def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(
         dialect_insert(checkpoints)
-        .values(**row, last_offset=0, last_position=0, updated_at=utc_now())
+        .values(**row, last_offset=NOTHING_YET, last_position=0, updated_at=utc_now())
         .on_conflict_do_nothing()
     )
     found = conn.execute(

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import ANN, BOB, MONDAY, Api, Salon, assert_names, assert_problem, local
+from infra.follower import catch_up
+from read_api.consistency import AVAILABILITY
+from tests.e2e.conftest import (
+    ANN,
+    BOB,
+    MONDAY,
+    OWNER,
+    Api,
+    Salon,
+    assert_names,
+    assert_problem,
+    local,
+)
 
 
 def test_a_retried_booking_with_the_same_key_is_answered_again_and_booked_once(
@@ -83,6 +95,7 @@ def test_a_token_the_projections_have_not_reached_gives_503_with_retry_after(
 ) -> None:
     settings = api.container.settings
     api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
+    api.query(f"/v1/businesses/{salon.business_id}", consistency=salon.token)  # caught up
     assert api.container.follower is not None
     api.container.follower.stop()  # the read side stops following the log
     placed = api.book(salon.service_id, local(MONDAY, 9), expect=201)
@@ -109,3 +122,26 @@ def test_a_token_beyond_the_end_of_the_log_is_refused_at_once(api: Api, salon: S
     problem = assert_problem(response, 422)
     assert_names(problem, "X-Consistency-Token")
     assert time.monotonic() - started < 1.0
+
+
+def test_a_read_waits_only_for_the_projections_it_reads(api: Api, salon: Salon) -> None:
+    settings = api.container.settings
+    api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
+    api.query(f"/v1/businesses/{salon.business_id}", consistency=salon.token)  # caught up
+    assert api.container.follower is not None
+    api.container.follower.stop()
+    placed = api.book(salon.service_id, local(MONDAY, 9), expect=201)
+    token = placed.json()["consistency_token"]
+    container = api.container
+    catch_up(container.app.recorder, container.app.mapper, container.runtime.only(AVAILABILITY))
+
+    assert local(MONDAY, 9) not in api.starts(salon.service_id, MONDAY, consistency=token)
+    stats = api.query(
+        f"/v1/businesses/{salon.business_id}/stats",
+        OWNER,
+        "owner",
+        consistency=token,
+        params={"from": MONDAY.isoformat(), "to": MONDAY.isoformat()},
+        expect=None,
+    )
+    assert_problem(stats, 503)  # the stats projector has not seen the booking yet

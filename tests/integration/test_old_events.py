@@ -1,0 +1,109 @@
+"""Events stored by an older release are upcast on every path that reads them (both stores)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import StoredEvent
+from fastapi.testclient import TestClient
+
+from commands.messages import SetPolicy
+from domain.actor import Actor, Role
+from domain.business import Business
+from domain.values import BookingPolicy
+from infra.bootstrap import Container
+from read_api.queries import get_business
+
+OLD_OWNER = "owner-old"
+WRITTEN = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+V1_DEFAULT_POLICY = {
+    "min_notice_minutes": 0,
+    "max_advance_days": 365,
+    "cancellation_deadline_hours": 0,
+    "requires_confirmation": False,
+}
+
+
+def store_v1(
+    container: Container, aggregate_id: UUID, version: int, event: str, **state: Any
+) -> None:
+    """Write an event exactly as release 0.1 did: no class_version, no cause, no policy."""
+    state = {"timestamp": WRITTEN, **state}
+    if version == 1:
+        state["originator_topic"] = "domain.business:Business"
+    record = StoredEvent(
+        originator_id=aggregate_id,
+        originator_version=version,
+        topic=f"domain.business:Business.{event}",
+        state=container.app.mapper.transcoder.encode(state),
+    )
+    container.app.recorder.insert_events([record])
+
+
+def old_business(container: Container) -> UUID:
+    business_id = uuid4()
+    store_v1(
+        container,
+        business_id,
+        1,
+        "Registered",
+        owner_id=OLD_OWNER,
+        name="Old Salon",
+        slug="old-salon",
+        timezone="Europe/Berlin",
+        capacity=2,
+    )
+    week = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    store_v1(container, business_id, 2, "HoursSet", weekly=week)
+    return business_id
+
+
+def test_an_old_business_loads_with_the_policy_of_its_release(container: Container) -> None:
+    business_id = old_business(container)
+    business = container.app.repository.get(business_id)
+    assert isinstance(business, Business)
+    assert business.policy == V1_DEFAULT_POLICY
+    assert business.capacity == 2 and business.weekly[0]["day"] == "mon"
+
+
+def test_an_old_business_takes_new_commands(container: Container) -> None:
+    business_id = old_business(container)
+    owner = Actor(OLD_OWNER, Role.OWNER)
+    done = container.app.handle(SetPolicy(owner, business_id, BookingPolicy(min_notice_minutes=60)))
+    assert done.version == 3
+    assert container.app.repository.get(business_id).policy["min_notice_minutes"] == 60
+
+
+def test_projectors_read_old_events_through_envelopes(container: Container) -> None:
+    business_id = old_business(container)
+    container.catch_up()
+    with container.read_db.reader.connect() as conn:
+        row = get_business(conn, business_id)
+    assert row is not None
+    assert row["policy"] == V1_DEFAULT_POLICY
+    assert row["owner_id"] == OLD_OWNER and row["weekly"] == [
+        {"day": "mon", "start": "09:00", "end": "17:00"}
+    ]
+    assert container.dead_letters.count() == 0
+
+
+def test_the_audit_api_shows_old_events_with_what_is_known_of_their_cause(
+    container: Container, read_client: TestClient, token: Any
+) -> None:
+    business_id = old_business(container)
+    answer = read_client.get(
+        f"/v1/audit/aggregates/{business_id}/events", headers=token("audit-1", "auditor")
+    )
+    assert answer.status_code == 200, answer.text
+    registered, hours = answer.json()["events"]
+    assert registered["type"] == "slotwise.business.registered"
+    assert registered["schema_version"] == 3
+    assert registered["actor"] == {"id": OLD_OWNER, "role": "unrecorded"}
+    assert registered["correlation_id"] == registered["causation_id"] == "unrecorded"
+    assert registered["data"]["max_advance_days"] == 365
+    assert hours["type"] == "slotwise.business.hours_set"
+    assert hours["actor"]["id"] == "unrecorded"
+    assert registered["position"] < hours["position"]
+    assert datetime.fromisoformat(registered["time"]) == WRITTEN

@@ -1,0 +1,90 @@
+"""Every aggregate type snapshots and reloads to the state its events give."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import pytest
+from eventsourcing.application import project_aggregate
+
+from commands.app import SlotWise
+from commands.messages import AddClosure, CancelBooking, SetPolicy
+from domain.allocation import DayAllocation
+from domain.booking import BookingStatus
+from domain.business import SlugIndex
+from domain.errors import IllegalTransition
+from domain.slots import Occupancy
+from domain.values import BookingPolicy
+
+from .builders import ALICE, BOB, IN_MEMORY, OWNER, Clock, book, new_york, open_salon
+
+
+@pytest.fixture
+def app(clock: Clock) -> SlotWise:
+    """Snapshots on, every third event, on the in-memory store with our transcoder."""
+    return SlotWise(env=dict(IN_MEMORY), clock=clock, snapshot_interval=3)
+
+
+def replayed(app: SlotWise, aggregate_id: UUID) -> Any:
+    """The aggregate from its events alone, ignoring snapshots."""
+    return project_aggregate(None, app.events.get(aggregate_id))
+
+
+def reload_from_snapshot(app: SlotWise, aggregate_id: UUID) -> Any:
+    app.take_snapshot(aggregate_id)
+    assert app.snapshots is not None
+    snapshot = next(iter(app.snapshots.get(aggregate_id, desc=True, limit=1)))
+    return project_aggregate(None, [snapshot])
+
+
+def history(app: SlotWise) -> dict[str, UUID]:
+    business_id, service_id = open_salon(app, OWNER)
+    app.handle(SetPolicy(OWNER, business_id, BookingPolicy(cancellation_deadline_hours=2)))
+    app.handle(AddClosure(OWNER, business_id, new_york(4, 9), new_york(4, 10), "dentist"))
+    kept = book(app, ALICE, service_id, new_york(2, 9))
+    app.handle(CancelBooking(BOB, book(app, BOB, service_id, new_york(2, 11)), "no"))
+    tuesday = DayAllocation.create_id(business_id, date(2027, 3, 2))
+    slug = SlugIndex.create_id("salon")
+    return {
+        "business": business_id,
+        "service": service_id,
+        "booking": kept,
+        "day": tuesday,
+        "slug": slug,
+    }
+
+
+@pytest.mark.parametrize("kind", ["business", "service", "booking", "day", "slug"])
+def test_each_aggregate_type_reloads_equal_from_its_snapshot(app: SlotWise, kind: str) -> None:
+    aggregate_id = history(app)[kind]
+    assert reload_from_snapshot(app, aggregate_id) == replayed(app, aggregate_id)
+
+
+def test_a_booking_snapshot_keeps_its_status_a_status(app: SlotWise) -> None:
+    booking_id = history(app)["booking"]
+    booking = reload_from_snapshot(app, booking_id)
+    assert booking.status is BookingStatus.CONFIRMED
+    with pytest.raises(IllegalTransition):
+        booking.confirm("owner-1")
+
+
+def test_a_day_snapshot_keeps_occupancies_keyed_by_booking_id(app: SlotWise) -> None:
+    ids = history(app)
+    day = reload_from_snapshot(app, ids["day"])
+    assert list(day.held) == [ids["booking"]]
+    assert isinstance(day.held[ids["booking"]], Occupancy)
+
+
+def test_snapshots_are_taken_at_the_interval_and_loads_use_them(app: SlotWise) -> None:
+    business_id = history(app)["business"]
+    assert app.snapshots is not None
+    taken = [s.originator_version for s in app.snapshots.get(business_id)]
+    assert taken == [3]  # four events so far: one snapshot, at every third
+    for hours in (2, 3, 4):
+        app.handle(SetPolicy(OWNER, business_id, BookingPolicy(cancellation_deadline_hours=hours)))
+    assert [s.originator_version for s in app.snapshots.get(business_id)] == [3, 6]
+    loaded = app.repository.get(business_id)
+    assert loaded == replayed(app, business_id)
+    assert loaded.policy["cancellation_deadline_hours"] == 4
