@@ -14,7 +14,14 @@ from commands.app import SlotWise
 from commands.base import utc_now
 from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
-from infra.follower import LOG_PARTITION, LOG_SOURCE, Follower, catch_up, refetch_from_log
+from infra.follower import (
+    LOG_PARTITION,
+    LOG_SOURCE,
+    Follower,
+    adopt_legacy_tracking,
+    catch_up,
+    refetch_from_log,
+)
 from infra.idempotency import IdempotencyStore
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import Settings
@@ -109,6 +116,7 @@ def bootstrap(
         retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
         runtime.setup()
+        adopt_legacy_tracking(runtime)
         read_db.create_tables()
         idempotency = IdempotencyStore(
             event_store_engine(settings),

@@ -12,10 +12,18 @@ from collections.abc import Callable
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from sqlalchemy import inspect, text
 
 from domain.envelope import Envelope, event_id
 from infra.consumers.dead_letters import Refetch
-from infra.consumers.runtime import UNDECODABLE, ConsumerRuntime, Delivery
+from infra.consumers.runtime import (
+    UNDECODABLE,
+    Checkpoint,
+    ConsumerRuntime,
+    Delivery,
+    lock_checkpoint,
+    save_checkpoint,
+)
 from infra.envelopes import envelope_from_record
 
 log = logging.getLogger(__name__)
@@ -72,6 +80,29 @@ def catch_up(
         if progress is not None:
             progress(len(batch))
     return delivered
+
+
+def adopt_legacy_tracking(runtime: ConsumerRuntime) -> int:
+    """Start each projector where release 0.1's `projection_tracking` row left it.
+
+    Without this an upgraded store would replay the whole log onto read models
+    that already hold it. Returns how many checkpoints were adopted.
+    """
+    with runtime.engine.begin() as conn:
+        if not inspect(conn).has_table("projection_tracking"):
+            return 0
+        legacy = conn.execute(text("SELECT projector, position FROM projection_tracking")).all()
+        known = {c.name for c in runtime.consumers}
+        adopted = 0
+        for name, position in legacy:
+            if name in known:
+                current = lock_checkpoint(conn, name, LOG_SOURCE, LOG_PARTITION)
+                if current.offset < position:
+                    reached = Checkpoint(position, position)
+                    save_checkpoint(conn, name, LOG_SOURCE, LOG_PARTITION, reached)
+                    adopted += 1
+        conn.execute(text("DROP TABLE projection_tracking"))
+    return adopted
 
 
 def refetch_from_log(recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> Refetch:

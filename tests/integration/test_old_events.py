@@ -8,12 +8,14 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
 
 from commands.messages import SetPolicy
 from domain.actor import Actor, Role
 from domain.business import Business
 from domain.values import BookingPolicy
 from infra.bootstrap import Container
+from infra.follower import adopt_legacy_tracking
 from read_api.queries import get_business
 
 OLD_OWNER = "owner-old"
@@ -107,3 +109,19 @@ def test_the_audit_api_shows_old_events_with_what_is_known_of_their_cause(
     assert hours["actor"]["id"] == "unrecorded"
     assert registered["position"] < hours["position"]
     assert datetime.fromisoformat(registered["time"]) == WRITTEN
+
+
+def test_an_upgraded_read_database_resumes_where_release_0_1_left_it(
+    container: Container,
+) -> None:
+    with container.read_db.writer.begin() as conn:
+        conn.execute(text("CREATE TABLE projection_tracking (projector VARCHAR(64), position INT)"))
+        conn.execute(text("INSERT INTO projection_tracking VALUES ('bookings', 7), ('gone', 3)"))
+
+    assert adopt_legacy_tracking(container.runtime) == 1
+
+    reached = container.runtime.checkpoints("log", 0)
+    assert reached["bookings"].offset == 7 and reached["bookings"].position == 7
+    assert reached["availability"].offset == -1
+    with container.read_db.reader.connect() as conn:
+        assert not inspect(conn).has_table("projection_tracking")
