@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from domain.errors import Conflict, InvalidInput
+from domain.text import require_clean_text
 from projections.tables import UTCDateTime
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/idempotency-key")
@@ -114,6 +115,7 @@ class IdempotencyStore:
             raise InvalidInput(
                 "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
             )
+        require_clean_text(key, "Idempotency-Key", single_line=True)
         self._prune_now_and_then()
         for _ in range(3):  # a concurrent claim may change the row under us
             now = utc_now()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+
+import pytest
 
 from infra.follower import catch_up
+from infra.idempotency import command_keys
 from read_api.consistency import AVAILABILITY
 from tests.e2e.conftest import (
     ANN,
@@ -78,6 +82,32 @@ def test_the_same_key_with_a_different_body_is_refused_and_appends_nothing(
     assert "Idempotency-Key" in body["detail"] or any(
         e["field"] == "Idempotency-Key" for e in body.get("errors", [])
     )
+    assert api.events() == before
+
+
+@pytest.mark.parametrize("key", [b"k\x7fey", b"k\x85ey", b"x" * 256], ids=["DEL", "C1", "long"])
+def test_an_unusable_key_is_refused_naming_the_header(api: Api, salon: Salon, key: bytes) -> None:
+    before = api.events()
+    body = {"service_id": salon.service_id, "start": local(MONDAY, 10).isoformat()}
+    headers = {**api.auth(ANN, "customer"), "Idempotency-Key": key}
+    answer = api.write.post("/v1/bookings", json=body, headers=headers)
+    assert_names(assert_problem(answer, 422), "Idempotency-Key")
+    assert api.events() == before
+
+
+def test_a_retry_after_the_answer_expired_books_nothing_new(api: Api, salon: Salon) -> None:
+    key = {"Idempotency-Key": "old-key"}
+    first = api.book(salon.service_id, local(MONDAY, 10), expect=201, **key).json()
+    store = api.container.idempotency
+    with store.engine.begin() as conn:  # the answer's TTL ran out and it was pruned
+        conn.execute(command_keys.update().values(expires_at=datetime.now(UTC)))
+    assert store.prune() == 1
+    before = api.events()
+
+    again = api.book(salon.service_id, local(MONDAY, 10), **key)
+
+    assert again.status_code == 201, again.text  # the same command, found in the log
+    assert again.json()["id"] == first["id"]
     assert api.events() == before
 
 
