@@ -8,6 +8,8 @@ class DomainError(Exception):
 
     code = "domain-error"
     title = "Request refused"
+    # True when the same request may well succeed if sent again (nothing was done).
+    transient = False
 
     def __init__(self, detail: str, *, field: str | None = None) -> None:
         super().__init__(detail)
@@ -131,5 +133,8 @@ class CancellationDeadlinePassed(Conflict):
 
 
 class ConcurrencyConflict(Conflict):
+    """Concurrent writers won every attempt: nothing was done, and a retry may succeed."""
+
     code = "version-conflict"
     title = "Concurrent update conflict"
+    transient = True

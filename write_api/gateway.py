@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
@@ -35,6 +36,14 @@ def result_body(done: Done, **extra: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A command's answer, and whether it is final (a key keeps answering with it)."""
+
+    response: Response
+    final: bool
+
+
 class CommandGateway:
     """Sends a route's command with the request's identity, at most once per Idempotency-Key."""
 
@@ -53,7 +62,7 @@ class CommandGateway:
     def send(self, command: Command, status: int = 200) -> Response:
         if self.key is None:
             context = CommandContext.new(self.correlation_id)
-            return self._execute(dataclasses.replace(command, context=context), status)
+            return self._execute(dataclasses.replace(command, context=context), status).response
         store = self.container.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
@@ -61,10 +70,14 @@ class CommandGateway:
             return Response(claim.body, status_code=claim.status, headers=headers)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            response = self._execute(command, status)
+            outcome = self._execute(command, status)
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
+        response = outcome.response
+        if not outcome.final:
+            store.abandon(self.scope, self.key)  # "try again" is no answer to keep for good
+            return response
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         try:
             answer = StoredResponse(response.status_code, bytes(response.body), headers)
@@ -78,19 +91,20 @@ class CommandGateway:
             return CommandContext.replayable_as(claim.command_id, self.correlation_id)
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
-    def _execute(self, command: Command, status: int) -> Response:
+    def _execute(self, command: Command, status: int) -> Outcome:
         try:
             done = self.container.app.handle(command)
         except DomainError as error:
-            return domain_problem(error)
+            return Outcome(domain_problem(error), final=not error.transient)
         if self.container.follower is not None:
             self.container.follower.nudge()
-        return Response(
+        answer = Response(
             orjson.dumps(result_body(done)),
             status_code=status,
             media_type="application/json",
             headers={TOKEN_HEADER: consistency_token(done.position)},
         )
+        return Outcome(answer, final=True)
 
 
 def _fingerprint(request: Request, body: bytes) -> str:

@@ -175,3 +175,18 @@ def test_a_read_waits_only_for_the_projections_it_reads(api: Api, salon: Salon) 
         expect=None,
     )
     assert_problem(stats, 503)  # the stats projector has not seen the booking yet
+
+
+def test_a_conflict_that_asks_for_a_retry_is_not_kept_as_the_keys_answer(
+    api: Api, salon: Salon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = {"Idempotency-Key": "busy-moment"}
+    monkeypatch.setattr(type(api.container.app), "max_attempts", 0)  # every attempt loses
+    lost = api.book(salon.service_id, local(MONDAY, 10), **key)
+    assert_problem(lost, 409, "version-conflict")
+    monkeypatch.undo()
+
+    again = api.book(salon.service_id, local(MONDAY, 10), **key)
+
+    assert again.status_code == 201, again.text
+    assert "Idempotent-Replayed" not in again.headers
