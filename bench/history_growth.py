@@ -182,7 +182,7 @@ def write_history(app: SlotWise, events: int, midnight: datetime) -> Subject:
             alloc.release(booking.id)
             return [booking]
 
-        grow(app, alloc, events - 1, churn_step)  # each step adds two events
+        grow(app, alloc, events - 1, churn_step)  # two events a step: ends on `events` if even
     return Subject(business.id, service.id, midnight)
 
 
