@@ -420,7 +420,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated")
     parser.add_argument("--events", type=int, default=10_000, help="per old aggregate")
     parser.add_argument("--commands", type=int, default=200, help="timed rounds")
-    parser.add_argument("--snapshot-interval", type=int, default=50, help="0: never")
+    parser.add_argument(
+        "--snapshot-interval",
+        type=int,
+        default=Settings.model_fields["snapshot_interval"].default,
+        help="0: never (default: SLOTWISE_SNAPSHOT_INTERVAL's default)",
+    )
     parser.add_argument(
         "--unsnapshotted-commands", type=int, default=10, help="rounds with snapshots off (0: skip)"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -42,6 +42,14 @@ SNAPSHOTTED: tuple[type[Aggregate], ...] = (Business, Service, DayAllocation)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply `events` in order: the library's projector, minus an isinstance check against a
+    runtime-checkable Protocol that costs about 10 µs per event (more than applying it)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def handles(command_type: type[C]) -> Callable[[Handler[C]], Handler[C]]:
@@ -119,7 +127,7 @@ class Handlers(Application[UUID]):
 
     def load_or_none(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=replay)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
     # Take a snapshot of a business, service or day allocation every N events (0: never).
-    snapshot_interval: int = Field(default=50, ge=0, le=100_000)
+    snapshot_interval: int = Field(default=20, ge=0, le=100_000)
     # An Idempotency-Key claim is a lease: a crashed request's key is free again after it.
     idempotency_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How long a completed key keeps answering with its stored response.
