@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from projections.availability import AvailabilityProjector
-from projections.base import Projector
+from projections.base import DispatchingProjector
 from projections.bookings import BookingsProjector
 from projections.catalogue import ServiceCatalogueProjector
 from projections.directory import BusinessDirectoryProjector
 from projections.stats import BusinessStatsProjector
 
 
-def all_projectors() -> list[Projector]:
+def all_projectors() -> list[DispatchingProjector]:
     """Every projector of the read side, in a stable order."""
     return [
         BusinessDirectoryProjector(),

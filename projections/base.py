@@ -9,7 +9,7 @@ checkpoints, retries and dead letters. Projectors read envelopes only
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Table, update
 
@@ -25,18 +25,6 @@ def change_row(conn: Connection, table: Table, envelope: Envelope, **values: Any
         .where(table.c.id == envelope.subject)
         .values(version=envelope.aggregateversion, updated_at=envelope.occurred_at, **values)
     )
-
-
-class Projector(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def tables(self) -> Sequence[Table]: ...
-
-    def handles(self, event_type: str) -> bool: ...
-
-    def apply(self, conn: Connection, envelope: Envelope) -> None: ...
 
 
 class DispatchingProjector:

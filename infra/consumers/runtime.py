@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -269,6 +269,14 @@ class ConsumerRuntime:
         self._paused_until.pop(consumer.name, None)
 
 
+def checkpoint_of(consumer: str, source: str, partition: int) -> ColumnElement[bool]:
+    return (
+        (checkpoints.c.consumer == consumer)
+        & (checkpoints.c.source == source)
+        & (checkpoints.c.partition == partition)
+    )
+
+
 def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int) -> Checkpoint:
     """The consumer's checkpoint, locked for this transaction (created at 0 if new)."""
     row = {"consumer": consumer, "source": source, "partition": partition}
@@ -280,11 +288,7 @@ def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int
     )
     found = conn.execute(
         select(checkpoints.c.last_offset, checkpoints.c.last_position)
-        .where(
-            (checkpoints.c.consumer == consumer)
-            & (checkpoints.c.source == source)
-            & (checkpoints.c.partition == partition)
-        )
+        .where(checkpoint_of(consumer, source, partition))
         .with_for_update()
     ).one()
     return Checkpoint(found.last_offset, found.last_position)
@@ -295,11 +299,7 @@ def save_checkpoint(
 ) -> None:
     conn.execute(
         update(checkpoints)
-        .where(
-            (checkpoints.c.consumer == consumer)
-            & (checkpoints.c.source == source)
-            & (checkpoints.c.partition == partition)
-        )
+        .where(checkpoint_of(consumer, source, partition))
         .values(last_offset=reached.offset, last_position=reached.position, updated_at=utc_now())
     )
 
