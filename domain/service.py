@@ -127,6 +127,14 @@ class Service(Aggregate):
         )
 
     def update(self, terms: ServiceTerms) -> None:
+        # Allocations remember bookings, not seats: reading one-to-one bookings at one
+        # start as a group session would free places that are taken (and back).
+        if (terms.seats > 1) != (self.seats > 1):
+            raise InvalidService(
+                "seats cannot turn a one-to-one service (1 seat) into a group session or back; "
+                "publish a new service instead",
+                field="seats",
+            )
         self._update(**terms.as_event_fields())
 
     @event("Updated")

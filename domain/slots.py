@@ -7,7 +7,8 @@ of each open interval, so DST days get the right number of slots.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
@@ -152,30 +153,86 @@ def _peak(intervals: Sequence[tuple[datetime, datetime]], lo: datetime, hi: date
     return peak
 
 
-def seats_left(
-    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
-) -> int:
-    """Seats a new booking at `start` could still take (0 = full or no capacity)."""
-    wanted = occupancy_for(service, UUID(int=0), start)
-    occurrences: dict[tuple[UUID, datetime], tuple[datetime, datetime]] = {}
-    taken = 0
+@dataclass(frozen=True)
+class Occurrence:
+    """What takes one of the business's places: an appointment, or a group session."""
+
+    occupied_start: datetime
+    occupied_end: datetime
+    bookings: int
+
+
+OccurrenceKey = UUID | tuple[UUID, datetime]
+
+
+def occurrence_key(occupancy: Occupancy, seats: int) -> OccurrenceKey:
+    """A group session's bookings at one start share it; a one-to-one booking is its own."""
+    return occupancy.occurrence if seats > 1 else occupancy.booking_id
+
+
+def occurrences(
+    held: Iterable[Occupancy], seats_of: Mapping[UUID, int]
+) -> dict[OccurrenceKey, Occurrence]:
+    """The occurrences the held bookings make up.
+
+    A service missing from `seats_of` counts as one-to-one: each of its
+    bookings is then its own occurrence, which can only overstate what runs.
+    """
+    found: dict[OccurrenceKey, Occurrence] = {}
     for occupancy in held:
-        occurrences.setdefault(
-            occupancy.occurrence, (occupancy.occupied_start, occupancy.occupied_end)
-        )
-        if occupancy.occurrence == wanted.occurrence:
-            taken += 1
-    if wanted.occurrence in occurrences:  # joining an occurrence that already fits
-        return max(service.seats - taken, 0)
-    running = _peak(list(occurrences.values()), wanted.occupied_start, wanted.occupied_end)
-    return service.seats if running < capacity else 0
+        key = occurrence_key(occupancy, seats_of.get(occupancy.service_id, 1))
+        known = found.get(key)
+        if known is None:
+            found[key] = Occurrence(occupancy.occupied_start, occupancy.occupied_end, 1)
+        else:  # buffers may have changed between bookings: keep the widest span
+            found[key] = Occurrence(
+                min(known.occupied_start, occupancy.occupied_start),
+                max(known.occupied_end, occupancy.occupied_end),
+                known.bookings + 1,
+            )
+    return found
+
+
+def services_sharing_a_start(held: Iterable[Occupancy]) -> set[UUID]:
+    """Services with several bookings at one start: only their seats decide what runs."""
+    starts = Counter(o.occurrence for o in {o.booking_id: o for o in held}.values())
+    return {service_id for (service_id, _), n in starts.items() if n > 1}
+
+
+def seats_left(
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    held: Iterable[Occupancy],
+    seats_of: Mapping[UUID, int] | None = None,
+) -> int:
+    """Bookings `start` can still take (0 = full or no capacity).
+
+    For a one-to-one service that is how many more appointments could run in
+    parallel; for a group session, the seats left in its occurrence at `start`,
+    or all its seats when a new occurrence fits.
+    """
+    seats = {**(seats_of or {}), service.service_id: service.seats}
+    running = occurrences(held, seats)
+    wanted = occupancy_for(service, UUID(int=0), start)
+    if service.seats > 1 and wanted.occurrence in running:  # joining a session that fits
+        return max(service.seats - running[wanted.occurrence].bookings, 0)
+    spans = [(o.occupied_start, o.occupied_end) for o in running.values()]
+    free = max(capacity - _peak(spans, wanted.occupied_start, wanted.occupied_end), 0)
+    if service.seats > 1:
+        return service.seats if free else 0
+    return free
 
 
 def require_allocation(
-    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    held: Iterable[Occupancy],
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> None:
     """Raise SlotUnavailable unless one more booking at `start` keeps capacity and seats."""
-    if seats_left(capacity, service, start, held) <= 0:
+    if seats_left(capacity, service, start, held, seats_of) <= 0:
         raise SlotUnavailable(
             f"the slot starting {start.isoformat()} is fully booked", field="start"
         )
@@ -212,6 +269,7 @@ def available_slots(
     last: date,
     held: Sequence[Occupancy],
     now: datetime,
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> list[Slot]:
     """Bookable slots with local dates first..last, given what is already held."""
     earliest = now + calendar.policy.min_notice
@@ -220,7 +278,7 @@ def available_slots(
     for start in candidate_starts(calendar, service, first, last):
         if not earliest <= start <= latest:
             continue
-        left = seats_left(calendar.capacity, service, start, held)
+        left = seats_left(calendar.capacity, service, start, held, seats_of)
         if left > 0:
             slots.append(Slot(start, start + service.duration, left))
     return slots

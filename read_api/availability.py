@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from domain.business import calendar_of
 from domain.service import shape_of
 from domain.slots import Calendar, Occupancy, Slot, available_slots, local_instant, open_intervals
-from read_api.queries import Row, list_held
+from read_api.queries import Row, list_held, service_seats
 
 
 def calendar_from(business: Row) -> Calendar:
@@ -48,7 +48,8 @@ def slots_for(
         )
         for r in list_held(conn, business["id"], lo, hi)
     ]
-    return available_slots(calendar, shape, first, last, held, now)
+    seats = service_seats(conn, business["id"])
+    return available_slots(calendar, shape, first, last, held, now, seats)
 
 
 def open_minutes(calendar: Calendar, day: date) -> int:
