@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.slots import Calendar
+from domain.text import require_visible
 from domain.values import BookingPolicy, Closure, parse_weekly, zone
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -46,8 +47,7 @@ class Business(Aggregate):
     ) -> Business:
         zone(timezone)
         require_slug(slug)
-        if not name.strip():
-            raise InvalidInput("name must not be empty", field="name")
+        require_visible(name, "name")
         if not 1 <= capacity <= MAX_CAPACITY:
             raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
         return cls(owner_id, name.strip(), slug, timezone, capacity)

@@ -10,8 +10,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidService, ServiceInactive
+from domain.errors import InvalidInput, InvalidService, ServiceInactive
 from domain.slots import ServiceShape
+from domain.text import require_visible
 from domain.values import Money
 
 MAX_MINUTES = 24 * 60
@@ -31,8 +32,10 @@ class ServiceTerms:
     slot_interval_minutes: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise InvalidService("name must not be empty", field="name")
+        try:
+            require_visible(self.name, "name")
+        except InvalidInput as error:
+            raise InvalidService(error.detail, field="name") from None
         if not 1 <= self.duration_minutes <= MAX_MINUTES:
             raise InvalidService(
                 f"duration_minutes must be between 1 and {MAX_MINUTES}", field="duration_minutes"
