@@ -41,6 +41,7 @@ def get_business_by_slug(conn: Connection, slug: str) -> Row | None:
 
 
 def list_businesses(conn: Connection, limit: int, after: str | None) -> list[Row]:
+    """Businesses by id, the first `limit` after the id `after`."""
     query = select(businesses).order_by(businesses.c.id).limit(limit)
     if after:
         query = query.where(businesses.c.id > after)
@@ -92,9 +93,17 @@ def list_bookings(
     first: date | None = None,
     last: date | None = None,
     status: str | None = None,
-    limit: int = 500,
+    limit: int = 50,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Row]:
+    """Bookings by start, then id: the first `limit` after the key `after`."""
     query = select(bookings).order_by(bookings.c.start, bookings.c.id).limit(limit)
+    if after is not None:
+        start, booking_id = after
+        query = query.where(
+            (bookings.c.start > start)
+            | ((bookings.c.start == start) & (bookings.c.id > booking_id))
+        )
     if business_id is not None:
         query = query.where(bookings.c.business_id == str(business_id))
     if customer_id is not None:

@@ -14,25 +14,36 @@ from infra.web.deps import ContainerDep
 from read_api import queries
 from read_api.availability import slots_for
 from read_api.consistency import ConsistentDep
+from read_api.paging import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    encode_cursor,
+    page,
+    parse_key,
+    uuid_text,
+)
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import business_view, service_view
 
 router = APIRouter(tags=["catalogue"])
 MAX_AVAILABILITY_DAYS = 62
+BUSINESS_CURSOR = "business"
 
 
 @router.get("/v1/businesses", response_model=BusinessPage)
 def list_businesses(
     container: ContainerDep,
     _: ConsistentDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """Business directory, paged by an opaque cursor."""
+    after = parse_key(cursor, BUSINESS_CURSOR, uuid_text)[0] if cursor is not None else None
     with container.read_db.reader.connect() as conn:
-        rows = queries.list_businesses(conn, limit, cursor)
-    next_cursor = rows[-1]["id"] if len(rows) == limit else None
-    return {"items": [business_view(r) for r in rows], "next_cursor": next_cursor}
+        rows = queries.list_businesses(conn, limit + 1, after)
+    shown, next_cursor = page(rows, limit, lambda r: encode_cursor(BUSINESS_CURSOR, r["id"]))
+    return {"items": [business_view(r) for r in shown], "next_cursor": next_cursor}
 
 
 @router.get("/v1/businesses/by-slug/{slug}", response_model=BusinessPublic)
