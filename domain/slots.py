@@ -213,7 +213,15 @@ def seats_left(
     or all its seats when a new occurrence fits.
     """
     seats = {**(seats_of or {}), service.service_id: service.seats}
-    running = occurrences(held, seats)
+    return _seats_left_among(capacity, service, start, occurrences(held, seats))
+
+
+def _seats_left_among(
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    running: Mapping[OccurrenceKey, Occurrence],
+) -> int:
     wanted = occupancy_for(service, UUID(int=0), start)
     if service.seats > 1 and wanted.occurrence in running:  # joining a session that fits
         return max(service.seats - running[wanted.occurrence].bookings, 0)
@@ -262,6 +270,17 @@ def require_offered(
         )
 
 
+def offered_starts(
+    calendar: Calendar, service: ServiceShape, first: date, last: date, now: datetime
+) -> Iterator[datetime]:
+    """Starts with local dates first..last that the policy lets customers book from `now`."""
+    earliest = now + calendar.policy.min_notice
+    latest = now + calendar.policy.max_advance
+    for start in candidate_starts(calendar, service, first, last):
+        if earliest <= start <= latest:
+            yield start
+
+
 def available_slots(
     calendar: Calendar,
     service: ServiceShape,
@@ -272,13 +291,10 @@ def available_slots(
     seats_of: Mapping[UUID, int] | None = None,
 ) -> list[Slot]:
     """Bookable slots with local dates first..last, given what is already held."""
-    earliest = now + calendar.policy.min_notice
-    latest = now + calendar.policy.max_advance
+    running = occurrences(held, {**(seats_of or {}), service.service_id: service.seats})
     slots = []
-    for start in candidate_starts(calendar, service, first, last):
-        if not earliest <= start <= latest:
-            continue
-        left = seats_left(calendar.capacity, service, start, held, seats_of)
+    for start in offered_starts(calendar, service, first, last, now):
+        left = _seats_left_among(calendar.capacity, service, start, running)
         if left > 0:
             slots.append(Slot(start, start + service.duration, left))
     return slots

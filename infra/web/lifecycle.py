@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from infra.bootstrap import Container, bootstrap
 from infra.web import problems
 from infra.web.deps import ContainerDep
+from infra.web.parameters import require_clean_parameters
 
 
 def lifespan_for(
@@ -72,6 +73,7 @@ def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) ->
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(require_clean_parameters)],
     )
     problems.install(app)
     app.include_router(health)

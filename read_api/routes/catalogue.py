@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
-from domain.errors import BusinessNotFound, InvalidInput, ServiceNotFound
+from domain.errors import BusinessNotFound, ServiceNotFound
 from infra.web.deps import ContainerDep
 from read_api import queries
-from read_api.availability import slots_for
+from read_api.availability import require_bounded, slots_for
 from read_api.consistency import ConsistentDep
 from read_api.paging import (
     DEFAULT_LIMIT,
@@ -27,7 +27,6 @@ from read_api.schemas import Availability, BusinessPage, BusinessPublic, Service
 from read_api.views import business_view, service_view
 
 router = APIRouter(tags=["catalogue"])
-MAX_AVAILABILITY_DAYS = 62
 BUSINESS_CURSOR = "business"
 
 
@@ -85,12 +84,13 @@ def get_availability(
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
-    """Bookable slots with their local dates in from..to (inclusive), with seats left."""
-    queries.require_dates(first, last)
-    if last < first:
-        raise InvalidInput("'to' must not be before 'from'", field="to")
-    if (last - first).days >= MAX_AVAILABILITY_DAYS:
-        raise InvalidInput(f"ask for at most {MAX_AVAILABILITY_DAYS} days at once", field="to")
+    """Bookable slots with their local dates in from..to (inclusive), with seats left.
+
+    At most 62 days and 3,000 start times per request (422 naming `to` beyond).
+    `seats_left`: for a one-to-one service, how many more appointments can start
+    then in parallel; for a group service, the seats left in that session.
+    """
+    require_bounded(first, last)
     with container.read_db.reader.connect() as conn:
         service = queries.get_service(conn, service_id)
         if service is None or not service["active"]:
