@@ -15,7 +15,7 @@ from commands.base import utc_now
 from infra.follower import Follower
 from infra.idempotency import IdempotencyStore
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
-from infra.settings import Settings
+from infra.settings import Settings, pool_options
 from projections import all_projectors
 from projections.base import ProjectionRunner
 
@@ -57,7 +57,8 @@ def event_store_engine(settings: Settings) -> Engine:
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    return create_engine(url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+    options = pool_options(settings.event_store_url, pool_size=5)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory lock that serialises table creation

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", "20"),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
+        if "connect_timeout" in query:  # also how long a request waits for a pooled connection
+            env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env
 
     def event_store_sqlalchemy_url(self) -> str:
@@ -89,7 +91,30 @@ class Settings(BaseSettings):
         return sqlalchemy_url(self.event_store_url)
 
 
-OUR_OPTIONS = ("schema", "pool_size", "max_overflow", "lock_timeout")
+OUR_OPTIONS = (
+    "schema",
+    "pool_size",
+    "max_overflow",
+    "lock_timeout",
+    "pool_timeout",
+    "connect_timeout",
+)
+POOL_DEFAULTS = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 10.0}
+
+
+def pool_options(url: str, **defaults: float) -> dict[str, float]:
+    """SQLAlchemy pool settings from a PostgreSQL URL's query (`pool_size`, `max_overflow`,
+    `pool_timeout` seconds a request waits for a connection before answering 503)."""
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    chosen = {**POOL_DEFAULTS, **defaults}
+    try:
+        return {
+            "pool_size": int(query.get("pool_size", chosen["pool_size"])),
+            "max_overflow": int(query.get("max_overflow", chosen["max_overflow"])),
+            "pool_timeout": float(query.get("pool_timeout", chosen["pool_timeout"])),
+        }
+    except ValueError:
+        raise ValueError("pool_size, max_overflow and pool_timeout must be numbers") from None
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -26,6 +28,23 @@ STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
 
 class StaleRead(Exception):
     """A read asked for a write the read models do not reflect yet; try again shortly."""
+
+
+def _unavailable() -> tuple[type[Exception], ...]:
+    """Errors that mean a database is out of reach or out of connections, not a bug."""
+    kinds: list[type[Exception]] = [
+        sqlalchemy_exc.TimeoutError,  # a pool's wait for a free connection ran out
+        sqlalchemy_exc.OperationalError,  # unreachable, too many connections, locked
+        PersistenceOperationalError,  # the event store's, after its own retries
+    ]
+    try:
+        import psycopg  # only with the postgres extra
+    except ImportError:
+        return tuple(kinds)
+    return (*kinds, psycopg.OperationalError)  # PoolTimeout is one
+
+
+DATABASE_UNAVAILABLE = _unavailable()
 
 
 def problem(
@@ -112,6 +131,19 @@ def install(app: FastAPI) -> None:
             str(error),
             headers={"Retry-After": "1"},
         )
+
+    async def _database_unavailable(_: Request, error: Exception) -> Response:
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database is busy or out of reach; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> Response:

@@ -18,7 +18,7 @@ START = "2027-03-08T11:00:00+01:00"
 
 
 def case(method: str, path: str, body: Any, name: str, role: str = "owner") -> Any:
-    return pytest.param(method, path, body, name, role, id=f"{method} {path} {name} {body}")
+    return (method, path, body, name, role)
 
 
 def price(**changes: Any) -> dict[str, Any]:
@@ -77,16 +77,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "name", "role"), CASES)
 def test_loose_input_is_refused_naming_the_field_and_appends_nothing(
-    api: Api, world: dict[str, str], method: str, path: str, body: Any, name: str, role: str
+    api: Api, world: dict[str, str]
 ) -> None:
-    sub, role = (ANN, "customer") if role == "c" else (OWNER, "owner")
+    # One test walks every case: each would otherwise pay for its own world on both stores.
     before = api.events()
+    for method, path, body, name, role in CASES:
+        sub, role = (ANN, "customer") if role == "c" else (OWNER, "owner")
 
-    response = api.command(method, fill(path, world), sub, role, fill(body, world))
+        response = api.command(method, fill(path, world), sub, role, fill(body, world))
 
-    assert_names(assert_problem(response, 422), name)
+        assert response.status_code == 422, (method, path, body, response.text)
+        assert_names(assert_problem(response, 422), name)
     assert api.events() == before
 
 
