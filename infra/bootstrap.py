@@ -12,10 +12,12 @@ from sqlalchemy.pool import NullPool
 
 from commands.app import SlotWise
 from commands.base import utc_now
+from infra.auth import TokenPolicy, TokenVerifier
 from infra.follower import Follower
 from infra.idempotency import IdempotencyStore
+from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
-from infra.settings import Settings, pool_options
+from infra.settings import DEV_JWT_SECRET, Settings, pool_options
 from projections import all_projectors
 from projections.base import ProjectionRunner
 
@@ -31,6 +33,7 @@ class Container:
     idempotency: IdempotencyStore
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
+    verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -82,10 +85,27 @@ def setup_lock(settings: Settings) -> Iterator[None]:
         engine.dispose()
 
 
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """HS256 with the configured (or development) secret, RS256/ES256 from a JWKS if set."""
+    keys: SigningKeys | None = None
+    if settings.jwt_jwks_file is not None:
+        keys = JwksFile(settings.jwt_jwks_file)
+    elif settings.jwt_jwks_url:
+        keys = JwksUrl(settings.jwt_jwks_url, settings.jwt_jwks_cooldown_seconds)
+    policy = TokenPolicy(
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+        leeway_seconds=settings.jwt_leeway_seconds,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return TokenVerifier(settings.jwt_key or None, keys, policy)
+
+
 def bootstrap(
     settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Container:
     settings = settings or Settings()
+    verifier = token_verifier(settings)  # a broken JWKS file fails here, before any database
     with setup_lock(settings):
         app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
         read_db = open_read_database(settings.read_db_url)
@@ -93,4 +113,12 @@ def bootstrap(
         runner.setup()
         idempotency = IdempotencyStore(event_store_engine(settings))
         idempotency.setup()
-    return Container(settings, app, read_db, runner, idempotency, clock)
+    return Container(
+        settings,
+        app,
+        read_db,
+        runner,
+        idempotency,
+        clock,
+        verifier=verifier,
+    )

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     stripe_webhook_secret: str = ""
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+    # Tokens from an identity provider (RS256/ES256); HS256 needs jwt_secret.
+    jwt_jwks_url: str = ""
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_cooldown_seconds: float = Field(default=30, ge=0, le=3600)
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -36,9 +44,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SLOTWISE_EVENT_STORE must be sqlite:///PATH or postgresql://..., got {scheme!r}"
             )
-        if self.uses_postgres and not self.jwt_secret:
-            raise ValueError("SLOTWISE_JWT_SECRET is required outside the embedded stack")
+        if self.uses_postgres and not self.jwt_secret and not self.uses_jwks:
+            raise ValueError(
+                "SLOTWISE_JWT_SECRET (or SLOTWISE_JWT_JWKS_URL / _FILE) is required "
+                "outside the embedded stack"
+            )
         return self
+
+    @property
+    def uses_jwks(self) -> bool:
+        return bool(self.jwt_jwks_url or self.jwt_jwks_file)
+
+    @property
+    def development_secret_in_use(self) -> bool:
+        """HS256 tokens are checked with the public development secret."""
+        return not self.jwt_secret and not self.uses_jwks
 
     @property
     def event_store_url(self) -> str:
@@ -54,7 +74,8 @@ class Settings(BaseSettings):
 
     @property
     def jwt_key(self) -> str:
-        return self.jwt_secret or DEV_JWT_SECRET
+        """The HS256 secret: the configured one, else (embedded, no JWKS) the development one."""
+        return self.jwt_secret or ("" if self.uses_jwks else DEV_JWT_SECRET)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment the eventsourcing library reads to build its recorder."""

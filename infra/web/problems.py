@@ -14,7 +14,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from infra.auth import Unauthenticated
+from infra.auth import KeysUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://slotwise.dev/problems/"
@@ -120,6 +120,17 @@ def install(app: FastAPI) -> None:
             "Unauthenticated",
             str(error),
             headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(KeysUnavailable)
+    async def _keys(_: Request, error: KeysUnavailable) -> Response:
+        return problem(
+            503,
+            "identity-provider-unavailable",
+            "Identity provider unavailable",
+            "bearer tokens cannot be checked right now: the identity provider's keys "
+            "cannot be fetched; retry shortly",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(StaleRead)
