@@ -18,6 +18,7 @@ from infra.idempotency import IdempotencyStore
 from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, pool_options
+from infra.web.ratelimit import RateLimiter, rate_limiter_for
 from projections import all_projectors
 from projections.base import ProjectionRunner
 
@@ -34,6 +35,7 @@ class Container:
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
     verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -106,6 +108,12 @@ def bootstrap(
 ) -> Container:
     settings = settings or Settings()
     verifier = token_verifier(settings)  # a broken JWKS file fails here, before any database
+    limiter = rate_limiter_for(
+        settings.redis,
+        settings.rate_limit_per_token,
+        settings.rate_limit_per_address,
+        settings.redis_prefix,
+    )
     with setup_lock(settings):
         app = SlotWise(env=settings.eventsourcing_env(), clock=clock)
         read_db = open_read_database(settings.read_db_url)
@@ -121,4 +129,5 @@ def bootstrap(
         idempotency,
         clock,
         verifier=verifier,
+        rate_limiter=limiter,
     )

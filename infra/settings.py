@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from pydantic import Field, model_validator
+import limits
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "slotwise-development-secret-change-me"
@@ -36,6 +37,22 @@ class Settings(BaseSettings):
     jwt_audience: str = ""
     jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Abuse limits: "N/second|minute|hour|day" (limits' notation); "off" disables one.
+    rate_limit_per_token: str = "600/minute"
+    rate_limit_per_address: str = "1200/minute"
+    redis_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("rate_limit_per_token", "rate_limit_per_address")
+    @classmethod
+    def _limit(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip().lower() not in ("", "off"):
+            try:
+                limits.parse(value)
+            except ValueError:
+                name = f"SLOTWISE_{(info.field_name or '').upper()}"
+                raise ValueError(f"{name} must be like 600/minute or off, not {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -49,6 +66,8 @@ class Settings(BaseSettings):
                 "SLOTWISE_JWT_SECRET (or SLOTWISE_JWT_JWKS_URL / _FILE) is required "
                 "outside the embedded stack"
             )
+        if self.redis and urlsplit(self.redis).scheme not in ("redis", "rediss"):
+            raise ValueError("SLOTWISE_REDIS must be a redis:// or rediss:// URL")
         return self
 
     @property

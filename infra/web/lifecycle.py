@@ -9,11 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.types import Scope
 
 from infra.bootstrap import Container, bootstrap
 from infra.web import problems
+from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.deps import ContainerDep
 from infra.web.parameters import require_clean_parameters
+from infra.web.throttle import RateLimitMiddleware
 
 
 def lifespan_for(
@@ -67,7 +70,18 @@ def readiness(container: ContainerDep) -> JSONResponse:
     )
 
 
-def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
+def _body_limit(scope: Scope) -> int:
+    limit: int = scope["app"].state.container.settings.max_body_bytes
+    return limit
+
+
+def new_app(
+    title: str, description: str, lifespan: Callable[[FastAPI], Any], api: str = "api"
+) -> FastAPI:
+    """An app with problem+json errors, health and abuse limits.
+
+    Middleware, outermost first: rate limits, body limit.
+    """
     app = FastAPI(
         title=title,
         description=description,
@@ -77,4 +91,6 @@ def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) ->
     )
     problems.install(app)
     app.include_router(health)
+    app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
+    app.add_middleware(RateLimitMiddleware, api=api)
     return app
