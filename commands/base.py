@@ -43,6 +43,7 @@ class Handlers(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        self.on_conflict_retry: Callable[[], None] = lambda: None  # metrics hook
 
     def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
         """The aggregate, or `missing` when no aggregate of that type has that id."""
@@ -75,6 +76,7 @@ class Handlers(Application[UUID]):
             try:
                 return attempt()
             except IntegrityError:
+                self.on_conflict_retry()
                 if on_conflict is not None:
                     on_conflict()
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(n, 6)))

@@ -16,6 +16,7 @@ from infra.auth import TokenPolicy, TokenVerifier
 from infra.follower import Follower
 from infra.idempotency import IdempotencyStore
 from infra.jwks import JwksFile, JwksUrl, SigningKeys
+from infra.metrics import Metrics
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, pool_options
 from infra.web.ratelimit import RateLimiter, rate_limiter_for
@@ -36,6 +37,7 @@ class Container:
     follower: Follower | None = field(default=None)
     verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -121,6 +123,9 @@ def bootstrap(
         runner.setup()
         idempotency = IdempotencyStore(event_store_engine(settings))
         idempotency.setup()
+    metrics = Metrics()
+    metrics.watch_projections(runner.positions, app.recorder.max_notification_id)
+    app.on_conflict_retry = metrics.conflict_retries.inc
     return Container(
         settings,
         app,
@@ -130,4 +135,5 @@ def bootstrap(
         clock,
         verifier=verifier,
         rate_limiter=limiter,
+        metrics=metrics,
     )

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import Scope
 
@@ -15,6 +16,7 @@ from infra.bootstrap import Container, bootstrap
 from infra.web import problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.deps import ContainerDep
+from infra.web.observe import ObserveMiddleware
 from infra.web.parameters import require_clean_parameters
 from infra.web.throttle import RateLimitMiddleware
 
@@ -70,6 +72,12 @@ def readiness(container: ContainerDep) -> JSONResponse:
     )
 
 
+@health.get("/metrics", response_class=Response, include_in_schema=True)
+def metrics(container: ContainerDep) -> Response:
+    """Prometheus metrics of this process (text exposition format)."""
+    return Response(container.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
 def _body_limit(scope: Scope) -> int:
     limit: int = scope["app"].state.container.settings.max_body_bytes
     return limit
@@ -78,9 +86,9 @@ def _body_limit(scope: Scope) -> int:
 def new_app(
     title: str, description: str, lifespan: Callable[[FastAPI], Any], api: str = "api"
 ) -> FastAPI:
-    """An app with problem+json errors, health and abuse limits.
+    """An app with problem+json errors, health, metrics, limits and request logs.
 
-    Middleware, outermost first: rate limits, body limit.
+    Middleware, outermost first: request log and metrics, rate limits, body limit.
     """
     app = FastAPI(
         title=title,
@@ -93,4 +101,5 @@ def new_app(
     app.include_router(health)
     app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
     app.add_middleware(RateLimitMiddleware, api=api)
+    app.add_middleware(ObserveMiddleware, api=api)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -17,6 +18,8 @@ from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFou
 from infra.auth import KeysUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
+# The problem types a request answered with, for the command-outcome metric (set per request).
+PROBLEM_CODES: ContextVar[list[str] | None] = ContextVar("slotwise_problem_codes", default=None)
 PROBLEM_BASE = "https://slotwise.dev/problems/"
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 422),
@@ -55,6 +58,9 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    codes = PROBLEM_CODES.get()
+    if codes is not None:
+        codes.append(code)
     body = {
         "type": PROBLEM_BASE + code,
         "title": title,

@@ -40,6 +40,7 @@ class RateLimitMiddleware:
         if quota is None:
             await self.app(scope, receive, send)
         elif not quota.allowed:
+            container.metrics.rate_limited.labels(self.api, quota.scope).inc()
             await _too_many(quota)(scope, receive, send)
         else:
             await self.app(scope, receive, _with_headers(send, quota))
