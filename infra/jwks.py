@@ -16,6 +16,8 @@ from typing import Any
 import jwt
 import orjson
 
+from infra.settings import ConfigurationError
+
 
 class KeysUnavailable(Exception):
     """The identity provider's keys cannot be fetched: tokens cannot be checked (503)."""
@@ -43,7 +45,7 @@ class JwksFile(SigningKeys):
             stamp = self.path.stat().st_mtime
             keys = jwt.PyJWKSet.from_dict(orjson.loads(self.path.read_bytes())).keys
         except (OSError, ValueError, jwt.PyJWTError) as error:
-            raise ValueError(
+            raise ConfigurationError(
                 f"SLOTWISE_JWT_JWKS_FILE {self.path} is not a readable JWKS file "
                 f"({error.__class__.__name__})"
             ) from None
@@ -80,7 +82,7 @@ class JwksUrl(SigningKeys):
                 cooldown_duration=cooldown_seconds,
             )
         except jwt.PyJWKClientError:
-            raise ValueError("SLOTWISE_JWT_JWKS_URL must be an http(s) URL") from None
+            raise ConfigurationError("SLOTWISE_JWT_JWKS_URL must be an http(s) URL") from None
 
     def key_for(self, token: str) -> jwt.PyJWK | None:
         try:

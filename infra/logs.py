@@ -16,7 +16,12 @@ from typing import Any
 import orjson
 
 SERVER: ContextVar[str | None] = ContextVar("slotwise_server", default=None)
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's terminal colours
+}
 
 
 class JsonFormatter(logging.Formatter):

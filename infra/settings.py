@@ -7,10 +7,14 @@ from typing import Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import limits
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "slotwise-development-secret-change-me"
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot work; the CLI says it in one sentence."""
 
 
 class Settings(BaseSettings):
@@ -45,13 +49,12 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_per_token", "rate_limit_per_address")
     @classmethod
-    def _limit(cls, value: str, info: ValidationInfo) -> str:
+    def _limit(cls, value: str) -> str:
         if value.strip().lower() not in ("", "off"):
             try:
                 limits.parse(value)
             except ValueError:
-                name = f"SLOTWISE_{(info.field_name or '').upper()}"
-                raise ValueError(f"{name} must be like 600/minute or off, not {value!r}") from None
+                raise ValueError(f"must be like 600/minute or off, not {value!r}") from None
         return value
 
     @model_validator(mode="after")
@@ -154,7 +157,9 @@ def pool_options(url: str, **defaults: float) -> dict[str, float]:
             "pool_timeout": float(query.get("pool_timeout", chosen["pool_timeout"])),
         }
     except ValueError:
-        raise ValueError("pool_size, max_overflow and pool_timeout must be numbers") from None
+        raise ConfigurationError(
+            "pool_size, max_overflow and pool_timeout must be numbers"
+        ) from None
 
 
 def sqlalchemy_url(url: str) -> str:
