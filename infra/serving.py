@@ -26,10 +26,12 @@ class CommandFailed(Exception):
 def bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket on host:port, or CommandFailed saying why not."""
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        family, kind, proto, _, _ = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror:
         raise CommandFailed(f"cannot listen on {host}:{port}: unknown host {host!r}") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must say TCP: asyncio sets TCP_NODELAY only on sockets that do, and without it
+    # Nagle's algorithm meets delayed ACKs and each keep-alive answer waits ~40 ms.
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
