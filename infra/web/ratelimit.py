@@ -50,7 +50,8 @@ class RateLimiter:
 
     blocking = False  # whether `check` may wait on the network
 
-    def check(self, address: str | None, subject: str | None) -> Quota | None:
+    def check(self, address: str | None, subject: str | None, api: str = "api") -> Quota | None:
+        """Count one request of `api` against its address and subject; None: no limits."""
         return None
 
 
@@ -72,14 +73,14 @@ class WindowRateLimiter(RateLimiter):
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.per_token, self.per_address = _item(per_token), _item(per_address)
 
-    def check(self, address: str | None, subject: str | None) -> Quota | None:
+    def check(self, address: str | None, subject: str | None, api: str = "api") -> Quota | None:
         try:
-            return self._check(address, subject)
+            return self._check(address, subject, api)
         except limits.errors.StorageError as error:
             log.warning("rate limiter unavailable, letting requests through: %s", error)
             return None
 
-    def _check(self, address: str | None, subject: str | None) -> Quota | None:
+    def _check(self, address: str | None, subject: str | None, api: str) -> Quota | None:
         tightest: Quota | None = None
         for scope, item, key in (
             ("address", self.per_address, address),
@@ -87,16 +88,18 @@ class WindowRateLimiter(RateLimiter):
         ):
             if item is None or key is None:
                 continue
-            allowed = self.strategy.hit(item, scope, key)
-            quota = self._quota(scope, item, key, allowed)
+            allowed = self.strategy.hit(item, api, scope, key)  # each API has its own budgets
+            quota = self._quota(item, allowed, api, scope, key)
             if not allowed:
                 return quota
             if tightest is None or quota.remaining < tightest.remaining:
                 tightest = quota
         return tightest
 
-    def _quota(self, scope: str, item: limits.RateLimitItem, key: str, allowed: bool) -> Quota:
-        stats = self.strategy.get_window_stats(item, scope, key)
+    def _quota(
+        self, item: limits.RateLimitItem, allowed: bool, api: str, scope: str, key: str
+    ) -> Quota:
+        stats = self.strategy.get_window_stats(item, api, scope, key)
         reset = max(math.ceil(stats.reset_time - time.time()), 0)
         window = f"{item.multiples} {item.GRANULARITY.name}"
         return Quota(allowed, item.amount, stats.remaining, reset, scope, window)

@@ -34,9 +34,9 @@ class RateLimitMiddleware:
         address = scope["client"][0] if scope.get("client") else None
         subject = await _subject(scope, container.verifier)
         if limiter.blocking:
-            quota = await to_thread.run_sync(limiter.check, address, subject)
+            quota = await to_thread.run_sync(limiter.check, address, subject, self.api)
         else:
-            quota = limiter.check(address, subject)
+            quota = limiter.check(address, subject, self.api)
         if quota is None:
             await self.app(scope, receive, send)
         elif not quota.allowed:

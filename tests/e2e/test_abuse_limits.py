@@ -149,6 +149,22 @@ def test_the_write_api_is_limited_too_and_a_refused_command_appends_nothing(
         assert container.app.recorder.max_notification_id() == 2  # the business and its slug
 
 
+def test_the_write_and_read_apis_keep_separate_budgets(
+    tmp_path: Path, limiter_store: str, token: Headers
+) -> None:
+    with (
+        limited(tmp_path, limiter_store, rate_limit_per_token="2/minute") as container,
+        read_client(container) as reads,
+        TestClient(create_write_app(container), raise_server_exceptions=False) as writes,
+    ):
+        ann = token("ann", "customer")
+        read = [reads.get("/v1/me/bookings", headers=ann).status_code for _ in range(3)]
+        write = writes.post("/v1/bookings/not-a-uuid/cancel", headers=ann)
+    assert read == [200, 200, 429]
+    assert write.status_code == 422  # refused for its path, not for the reads' budget
+    assert write.headers["RateLimit-Remaining"] == "1"
+
+
 def test_limits_can_be_switched_off(tmp_path: Path, token: Headers) -> None:
     with (
         limited(tmp_path, "memory", rate_limit_per_token="off", rate_limit_per_address="off") as c,
