@@ -42,6 +42,13 @@ def lifespan_for(
 
 
 health = APIRouter(tags=["health"])
+LIMITS = (
+    "Every request but /health is rate-limited per client address and per token subject "
+    "(429 problem+json with Retry-After; RateLimit-Limit, -Remaining and -Reset on every "
+    "limited answer). Request bodies over the configured maximum (64 KiB by default) get 413 "
+    "before they are parsed. Path, query and header parameters with NUL, control characters "
+    "or lone surrogates get 422 naming the parameter. Metrics: GET /metrics (Prometheus)."
+)
 
 
 @health.get("/health")
@@ -92,7 +99,7 @@ def new_app(
     """
     app = FastAPI(
         title=title,
-        description=description,
+        description=f"{description}\n\n{LIMITS}",
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(require_clean_parameters)],
