@@ -241,6 +241,16 @@ def test_fetches_the_jwks_once_and_again_only_for_an_unknown_kid(
     assert provider.fetches == 2
 
 
+def test_takes_rsa_and_ec_keys_from_one_jwks_url(
+    provider: Provider, rsa_key: SigningKey, ec_key: SigningKey
+) -> None:
+    provider.keys = [rsa_key, ec_key]
+    verifier = TokenVerifier(None, JwksUrl(provider.url), POLICY)
+    assert verifier.verify(rsa_key.token(role="owner")).role is Role.OWNER
+    assert verifier.verify(ec_key.token(role="auditor")).role is Role.AUDITOR
+    assert provider.fetches == 1
+
+
 def test_an_unknown_kid_within_the_cooldown_does_not_refetch(
     provider: Provider, rsa_key: SigningKey, ec_key: SigningKey
 ) -> None:
