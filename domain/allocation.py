@@ -14,13 +14,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.slots import (
-    Occupancy,
-    ServiceShape,
-    occupancy_for,
-    require_allocation,
-    services_sharing_a_start,
-)
+from domain.occurrences import services_sharing_a_start
+from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
 
 ALLOCATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/allocation")
 

@@ -15,14 +15,9 @@ import pytest
 from commands.app import SlotWise
 from commands.messages import CreateService, UpdateService
 from domain.errors import InvalidService, SlotUnavailable
+from domain.occurrences import services_sharing_a_start
 from domain.service import ServiceTerms
-from domain.slots import (
-    Occupancy,
-    available_slots,
-    require_allocation,
-    seats_left,
-    services_sharing_a_start,
-)
+from domain.slots import Occupancy, available_slots, require_allocation, seats_left
 from domain.values import Money
 
 from .builders import (
