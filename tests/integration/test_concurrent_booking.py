@@ -168,7 +168,8 @@ def cluster(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     log_dir = tmp_path_factory.mktemp("write-api-logs")
-    built = Cluster(store_url=f"{postgres_dsn}?schema={schema}")
+    # Pools big enough for a burst of 32, small enough for the machine's 100 connections.
+    built = Cluster(store_url=f"{postgres_dsn}?schema={schema}&pool_size=4&max_overflow=12")
     try:
         for _ in range(2):  # one after the other: see the module docstring
             server = start_server(built.store_url, log_dir)
