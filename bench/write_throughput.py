@@ -312,6 +312,11 @@ def bench_backend(name: str, settings: dict[str, str], args: argparse.Namespace)
     }
 
 
+# Throughput is measured here, not the rate limiter (bench/ratelimit_overhead.py does that):
+# one client address sending thousands of bookings a minute would be refused with 429.
+UNLIMITED = {"SLOTWISE_RATE_LIMIT_PER_TOKEN": "off", "SLOTWISE_RATE_LIMIT_PER_ADDRESS": "off"}
+
+
 def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp:
         settings = {
@@ -319,6 +324,7 @@ def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
             "SLOTWISE_EVENT_STORE": f"sqlite:///{tmp}/events.sqlite",
             "SLOTWISE_READ_DB": f"sqlite:///{tmp}/read.sqlite",
             "SLOTWISE_JWT_SECRET": secrets.token_hex(16),
+            **UNLIMITED,
         }
         return bench_backend("sqlite", settings, args)
 
@@ -331,6 +337,7 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
             "SLOTWISE_EVENT_STORE": url,
             "SLOTWISE_READ_DB": url,
             "SLOTWISE_JWT_SECRET": secrets.token_hex(16),
+            **UNLIMITED,
         }
         return bench_backend("postgres", settings, args)
 

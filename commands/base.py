@@ -83,6 +83,7 @@ def retry_on_conflict(method: Handler[C]) -> Handler[C]:
                 earlier = self.earlier_effect(command)  # our own id from an earlier try?
                 if earlier is not None:
                     return earlier
+                self.on_conflict_retry()
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(n, 6)))
         raise ConcurrencyConflict(
             f"gave up after {self.max_attempts} attempts against concurrent writers; retry"
@@ -108,6 +109,7 @@ class Handlers(Application[UUID]):
             env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.clock = clock
+        self.on_conflict_retry: Callable[[], None] = lambda: None  # metrics hook
 
     def handle(self, command: Command) -> Done:
         """Run `command` through its registered handler (routes, sagas and timers all do)."""

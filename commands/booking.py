@@ -24,7 +24,7 @@ from commands.messages import (
 )
 from domain.access import STAFF_ROLES, is_staff, require_role
 from domain.actor import Actor, Role
-from domain.allocation import DayAllocation, allocate
+from domain.allocation import DayAllocation, allocate, held_services_to_look_up
 from domain.booking import Booking, BookingStatus
 from domain.business import Business
 from domain.errors import (
@@ -37,7 +37,7 @@ from domain.errors import (
     ServiceNotFound,
 )
 from domain.service import Service
-from domain.slots import allocation_days, occupancy_for, require_offered
+from domain.slots import ServiceShape, allocation_days, occupancy_for, require_offered
 from domain.values import require_aware
 
 BOOKERS = frozenset({Role.CUSTOMER, Role.OWNER, Role.ADMIN, Role.SYSTEM})
@@ -53,6 +53,11 @@ class BookingHandlers(Handlers):
             found.append(existing or DayAllocation(business_id=business_id, day=day))
         return found
 
+    def seats_of(self, days: list[DayAllocation], shape: ServiceShape) -> dict[UUID, int]:
+        """Seats of the other services whose bookings share a start in `days`."""
+        others = (self.load_or_none(Service, s) for s in held_services_to_look_up(days, shape))
+        return {other.id: other.seats for other in others if other is not None}
+
     @handles(PlaceBooking)
     @retry_on_conflict
     def place_booking(self, cmd: PlaceBooking) -> Done:
@@ -67,7 +72,7 @@ class BookingHandlers(Handlers):
         require_offered(calendar, shape, start, self.clock())
         wanted = occupancy_for(shape, booking_id, start)
         days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
-        allocate(days, business.capacity, shape, booking_id, start)
+        allocate(days, business.capacity, shape, booking_id, start, self.seats_of(days, shape))
         confirming = business.policy["requires_confirmation"]
         booking = Booking(
             id=booking_id,
@@ -132,7 +137,7 @@ class BookingHandlers(Handlers):
         fresh = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
         by_id = {a.id: a for a in old}
         days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
-        allocate(days, business.capacity, shape, booking.id, start)
+        allocate(days, business.capacity, shape, booking.id, start, self.seats_of(days, shape))
         booking.reschedule(
             cmd.actor.id,
             wanted.start,

@@ -8,12 +8,14 @@ optimistic concurrency refuses the second, which then retries and re-checks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
+from domain.occurrences import services_sharing_a_start
 from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
 
 ALLOCATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/allocation")
@@ -61,11 +63,16 @@ def allocate(
     service: ServiceShape,
     booking_id: UUID,
     start: datetime,
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> Occupancy:
-    """Check capacity and seats across `allocations`, then hold the booking in each."""
+    """Check capacity and seats across `allocations`, then hold the booking in each.
+
+    `seats_of` gives the seats of the other services held there (see
+    `held_services_to_look_up`); without it their bookings count one-to-one.
+    """
     held = {o.booking_id: o for a in allocations for o in a.held.values()}
     held.pop(booking_id, None)  # a reschedule does not compete with itself
-    require_allocation(capacity, service, start, held.values())
+    require_allocation(capacity, service, start, held.values(), seats_of)
     occupancy = occupancy_for(service, booking_id, start)
     for allocation in allocations:
         allocation.hold(
@@ -77,3 +84,14 @@ def allocate(
             occupancy.occupied_end,
         )
     return occupancy
+
+
+def held_services_to_look_up(allocations: list[DayAllocation], service: ServiceShape) -> set[UUID]:
+    """Other services whose seats decide how their held bookings count against capacity.
+
+    Allocations record occupancies, not seats: a service with several bookings
+    at one start is either a group session (one occurrence) or one-to-one
+    (one occurrence each), and only its seats tell which.
+    """
+    held = [o for a in allocations for o in a.held.values()]
+    return services_sharing_a_start(held) - {service.service_id}

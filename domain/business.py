@@ -12,6 +12,7 @@ from eventsourcing.domain import event
 from domain.base import Aggregate
 from domain.errors import InvalidInput
 from domain.slots import Calendar
+from domain.text import require_visible
 from domain.values import BookingPolicy, Closure, parse_weekly, zone
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -99,8 +100,7 @@ class Business(Aggregate):
     ) -> Business:
         zone(timezone)
         require_slug(slug)
-        if not name.strip():
-            raise InvalidInput("name must not be empty", field="name")
+        require_visible(name, "name")
         if not 1 <= capacity <= MAX_CAPACITY:
             raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
         return cls(

@@ -11,8 +11,9 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
-from domain.errors import InvalidService, ServiceInactive
+from domain.errors import InvalidInput, InvalidService, ServiceInactive
 from domain.slots import ServiceShape
+from domain.text import require_visible
 from domain.values import Money
 
 MAX_MINUTES = 24 * 60
@@ -32,8 +33,10 @@ class ServiceTerms:
     slot_interval_minutes: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise InvalidService("name must not be empty", field="name")
+        try:
+            require_visible(self.name, "name")
+        except InvalidInput as error:
+            raise InvalidService(error.detail, field="name") from None
         if not 1 <= self.duration_minutes <= MAX_MINUTES:
             raise InvalidService(
                 f"duration_minutes must be between 1 and {MAX_MINUTES}", field="duration_minutes"
@@ -128,6 +131,14 @@ class Service(Aggregate):
         )
 
     def update(self, terms: ServiceTerms) -> None:
+        # Allocations remember bookings, not seats: reading one-to-one bookings at one
+        # start as a group session would free places that are taken (and back).
+        if (terms.seats > 1) != (self.seats > 1):
+            raise InvalidService(
+                "seats cannot turn a one-to-one service (1 seat) into a group session or back; "
+                "publish a new service instead",
+                field="seats",
+            )
         self._update(**terms.as_event_fields())
 
     @event("Updated")

@@ -7,13 +7,14 @@ of each open interval, so DST days get the right number of slots.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.errors import SlotUnavailable, StartNotOffered, TooFarAhead, TooLittleNotice
+from domain.occurrences import Occurrence, OccurrenceKey, occurrences
 from domain.values import BookingPolicy, Closure, OpeningWindow
 
 
@@ -153,29 +154,47 @@ def _peak(intervals: Sequence[tuple[datetime, datetime]], lo: datetime, hi: date
 
 
 def seats_left(
-    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    held: Iterable[Occupancy],
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> int:
-    """Seats a new booking at `start` could still take (0 = full or no capacity)."""
+    """Bookings `start` can still take (0 = full or no capacity).
+
+    For a one-to-one service that is how many more appointments could run in
+    parallel; for a group session, the seats left in its occurrence at `start`,
+    or all its seats when a new occurrence fits.
+    """
+    seats = {**(seats_of or {}), service.service_id: service.seats}
+    return _seats_left_among(capacity, service, start, occurrences(held, seats))
+
+
+def _seats_left_among(
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    running: Mapping[OccurrenceKey, Occurrence],
+) -> int:
     wanted = occupancy_for(service, UUID(int=0), start)
-    occurrences: dict[tuple[UUID, datetime], tuple[datetime, datetime]] = {}
-    taken = 0
-    for occupancy in held:
-        occurrences.setdefault(
-            occupancy.occurrence, (occupancy.occupied_start, occupancy.occupied_end)
-        )
-        if occupancy.occurrence == wanted.occurrence:
-            taken += 1
-    if wanted.occurrence in occurrences:  # joining an occurrence that already fits
-        return max(service.seats - taken, 0)
-    running = _peak(list(occurrences.values()), wanted.occupied_start, wanted.occupied_end)
-    return service.seats if running < capacity else 0
+    if service.seats > 1 and wanted.occurrence in running:  # joining a session that fits
+        return max(service.seats - running[wanted.occurrence].bookings, 0)
+    spans = [(o.occupied_start, o.occupied_end) for o in running.values()]
+    free = max(capacity - _peak(spans, wanted.occupied_start, wanted.occupied_end), 0)
+    if service.seats > 1:
+        return service.seats if free else 0
+    return free
 
 
 def require_allocation(
-    capacity: int, service: ServiceShape, start: datetime, held: Iterable[Occupancy]
+    capacity: int,
+    service: ServiceShape,
+    start: datetime,
+    held: Iterable[Occupancy],
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> None:
     """Raise SlotUnavailable unless one more booking at `start` keeps capacity and seats."""
-    if seats_left(capacity, service, start, held) <= 0:
+    if seats_left(capacity, service, start, held, seats_of) <= 0:
         raise SlotUnavailable(
             f"the slot starting {start.isoformat()} is fully booked", field="start"
         )
@@ -205,6 +224,17 @@ def require_offered(
         )
 
 
+def offered_starts(
+    calendar: Calendar, service: ServiceShape, first: date, last: date, now: datetime
+) -> Iterator[datetime]:
+    """Starts with local dates first..last that the policy lets customers book from `now`."""
+    earliest = now + calendar.policy.min_notice
+    latest = now + calendar.policy.max_advance
+    for start in candidate_starts(calendar, service, first, last):
+        if earliest <= start <= latest:
+            yield start
+
+
 def available_slots(
     calendar: Calendar,
     service: ServiceShape,
@@ -212,15 +242,13 @@ def available_slots(
     last: date,
     held: Sequence[Occupancy],
     now: datetime,
+    seats_of: Mapping[UUID, int] | None = None,
 ) -> list[Slot]:
     """Bookable slots with local dates first..last, given what is already held."""
-    earliest = now + calendar.policy.min_notice
-    latest = now + calendar.policy.max_advance
+    running = occurrences(held, {**(seats_of or {}), service.service_id: service.seats})
     slots = []
-    for start in candidate_starts(calendar, service, first, last):
-        if not earliest <= start <= latest:
-            continue
-        left = seats_left(calendar.capacity, service, start, held)
+    for start in offered_starts(calendar, service, first, last, now):
+        left = _seats_left_among(calendar.capacity, service, start, running)
         if left > 0:
             slots.append(Slot(start, start + service.duration, left))
     return slots

@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from domain.currencies import minor_units
 from domain.errors import (
     InvalidClosure,
     InvalidHours,
@@ -20,7 +21,6 @@ from domain.errors import (
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 MINUTES_PER_DAY = 24 * 60
 MAX_AMOUNT = Decimal("1e12")
 NOT_IANA = frozenset({"localtime", "posixrules", "Factory"})  # host-dependent entries
@@ -69,6 +69,7 @@ class Money:
 
     @classmethod
     def of(cls, amount: Decimal | str, currency: str) -> Money:
+        """A validated price: a known currency, and no finer than its minor unit."""
         try:
             value = Decimal(str(amount))
         except InvalidOperation:
@@ -77,13 +78,12 @@ class Money:
             raise InvalidMoney("price amount must be zero or positive", field="price.amount")
         if value >= MAX_AMOUNT:
             raise InvalidMoney(f"price amount must be below {MAX_AMOUNT}", field="price.amount")
-        if value.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise InvalidMoney("price amount has more than 2 decimals", field="price.amount")
-        if not _CURRENCY.fullmatch(currency):
-            raise InvalidMoney(
-                f"currency {currency!r} is not an ISO 4217 code", field="price.currency"
-            )
-        return cls(abs(value).quantize(Decimal("0.01")), currency)  # abs: no "-0.00"
+        units = minor_units(currency, field="price.currency")
+        if value.as_tuple().exponent < -units:  # type: ignore[operator]
+            places = f"at most {units} decimals" if units else "no decimals"
+            raise InvalidMoney(f"price amounts in {currency} take {places}", field="price.amount")
+        quantum = Decimal(1).scaleb(-units)
+        return cls(abs(value).quantize(quantum), currency)  # abs: no "-0.00"
 
     def as_dict(self) -> dict[str, str]:
         return {"amount": str(self.amount), "currency": self.currency}

@@ -1,44 +1,177 @@
-"""Bearer JWTs (HS256): issuing for development and scripts, verifying for the APIs."""
+"""Bearer JWTs: HS256 for development and scripts, RS256/ES256 from an identity provider's JWKS.
+
+What a token must be, whichever key signed it: unexpired (within a bounded
+clock skew), no longer-lived than the configured maximum, from the configured
+issuer and for the configured audience when those are set, with a clean `sub`
+and one of the four token roles (`system` is the application's own actor and
+never comes from a token). Refusals say what is wrong in our words; the
+library's messages stay out of answers.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
-from domain.actor import TOKEN_ROLES, Actor, Role
-from domain.text import unclean_character
+from domain.actor import TOKEN_ROLES as ACTOR_TOKEN_ROLES
+from domain.actor import Actor, Role
+from domain.errors import InvalidInput
+from domain.text import require_clean_text, require_visible
+from infra.jwks import KeysUnavailable, SigningKeys
+
+__all__ = ["KeysUnavailable", "TokenPolicy", "TokenVerifier", "Unauthenticated"]
 
 MAX_SUBJECT = 200  # the width of owner and customer ids in the read models
+# Roles a token may carry (`system` belongs to SlotWise's own processes).
+TOKEN_ROLES = frozenset(role.value for role in ACTOR_TOKEN_ROLES)
+ASYMMETRIC = frozenset({"RS256", "ES256"})
 
 
 class Unauthenticated(Exception):
     """No usable bearer token; the APIs answer 401."""
 
 
+@dataclass(frozen=True)
+class TokenPolicy:
+    """What every accepted token must satisfy besides its signature."""
+
+    max_lifetime_seconds: int = 86_400
+    leeway_seconds: int = 30
+    issuer: str = ""
+    audience: str = ""
+
+
 def issue_token(secret: str, sub: str, role: Role, ttl_seconds: int = 3600) -> str:
+    """An HS256 token (development and scripts; `slotwise token` checks its inputs first)."""
     now = int(time.time())
     claims = {"sub": sub, "role": role.value, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def verify_token(secret: str, token: str) -> Actor:
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+    """The Actor of an HS256 token signed with `secret` (scripts and tests)."""
+    return TokenVerifier(secret).verify(token)
+
+
+def require_issuable(sub: str, role: str, ttl_seconds: int, policy: TokenPolicy) -> None:
+    """Refuse, with InvalidInput naming the field, what `TokenVerifier` would refuse."""
+    _require_subject(sub, InvalidInput)
+    if role not in TOKEN_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(sorted(TOKEN_ROLES))}", field="role")
+    if not 1 <= ttl_seconds <= policy.max_lifetime_seconds:
+        raise InvalidInput(
+            f"ttl must be between 1 and {policy.max_lifetime_seconds} seconds", field="ttl"
         )
-    except jwt.ExpiredSignatureError:
-        raise Unauthenticated("the bearer token has expired") from None
-    except jwt.PyJWTError as error:
-        raise Unauthenticated(f"invalid bearer token: {error}") from None
-    role = next((r for r in TOKEN_ROLES if r.value == claims.get("role")), None)
-    if role is None:
-        allowed = ", ".join(sorted(r.value for r in TOKEN_ROLES))
-        raise Unauthenticated(f"token role must be one of {allowed}")
-    subject = claims["sub"]
-    if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT:
-        raise Unauthenticated(f"token sub must be a string of 1 to {MAX_SUBJECT} characters")
-    problem = unclean_character(subject, single_line=True)
-    if problem is not None:  # it would reach events and every read model
-        raise Unauthenticated(f"token sub must not contain {problem}")
-    return Actor(id=subject, role=role)
+
+
+class TokenVerifier:
+    """Turns a bearer token into the Actor it names, or raises Unauthenticated."""
+
+    def __init__(
+        self,
+        secret: str | None,
+        keys: SigningKeys | None = None,
+        policy: TokenPolicy | None = None,
+    ) -> None:
+        self.secret, self.keys = secret, keys
+        self.policy = policy or TokenPolicy()
+
+    @property
+    def may_block(self) -> bool:
+        """Whether verifying may wait on the network (an identity provider's JWKS URL)."""
+        return self.keys is not None and self.keys.remote
+
+    def verify(self, token: str) -> Actor:
+        claims = self._claims(token)
+        subject = _require_subject(claims.get("sub"), Unauthenticated)
+        role = claims.get("role")
+        if not isinstance(role, str) or role not in TOKEN_ROLES:
+            raise Unauthenticated(
+                f"the bearer token's role must be one of {', '.join(sorted(TOKEN_ROLES))}"
+            )
+        self._require_lifetime(claims)
+        return Actor(id=subject, role=Role(role))
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthenticated("the bearer token is not a well-formed JWT") from None
+        algorithm = header.get("alg")
+        key = self._key_for(token, algorithm)
+        policy = self.policy
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                leeway=policy.leeway_seconds,
+                issuer=policy.issuer or None,
+                audience=policy.audience or None,
+                options={"require": ["sub", "exp"], "verify_aud": bool(policy.audience)},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(_sentence_for(error)) from None
+        return claims
+
+    def _key_for(self, token: str, algorithm: object) -> Any:
+        if algorithm == "HS256" and self.secret:
+            return self.secret
+        if algorithm in ASYMMETRIC and self.keys is not None:
+            key = self.keys.key_for(token)
+            if key is None:
+                raise Unauthenticated("the bearer token names a signing key (kid) we do not know")
+            return key
+        accepted = (["HS256"] if self.secret else []) + (sorted(ASYMMETRIC) if self.keys else [])
+        raise Unauthenticated(
+            f"the bearer token's algorithm is not accepted here (accepted: {', '.join(accepted)})"
+        )
+
+    def _require_lifetime(self, claims: dict[str, Any]) -> None:
+        most = self.policy.max_lifetime_seconds
+        expires, issued = claims["exp"], claims.get("iat")
+        # Without iat, the token may not outlive the maximum counted from now.
+        start = issued if isinstance(issued, int | float) else time.time()
+        if expires - start > most + (0 if issued is not None else self.policy.leeway_seconds):
+            raise Unauthenticated(f"the bearer token lives longer than the {most} seconds allowed")
+
+
+def _require_subject(sub: object, refusal: type[Exception]) -> str:
+    if not isinstance(sub, str) or not 1 <= len(sub) <= MAX_SUBJECT:
+        raise _refused(refusal, f"sub must be a string of 1 to {MAX_SUBJECT} characters")
+    try:
+        require_clean_text(sub, "sub", single_line=True)  # it reaches events and read models
+        require_visible(sub, "sub")
+    except InvalidInput as error:
+        raise _refused(refusal, error.detail) from None
+    return sub
+
+
+def _refused(refusal: type[Exception], detail: str) -> Exception:
+    if refusal is InvalidInput:
+        return InvalidInput(detail, field="sub")
+    return refusal(f"the bearer token's {detail}")
+
+
+_SENTENCES: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "the bearer token has expired"),
+    (jwt.ImmatureSignatureError, "the bearer token is not valid yet (iat or nbf in the future)"),
+    (jwt.InvalidIssuerError, "the bearer token's issuer (iss) is not accepted here"),
+    (jwt.InvalidAudienceError, "the bearer token's audience (aud) is not this API"),
+    (jwt.InvalidSignatureError, "the bearer token's signature does not verify"),
+    (jwt.exceptions.InvalidSubjectError, "the bearer token's sub must be a string"),
+    (jwt.InvalidIssuedAtError, "the bearer token's iat must be a number"),
+    (jwt.DecodeError, "the bearer token is not a well-formed JWT"),
+)
+
+
+def _sentence_for(error: jwt.PyJWTError) -> str:
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"the bearer token lacks the {error.claim} claim"
+    return next(
+        (sentence for kind, sentence in _SENTENCES if isinstance(error, kind)),
+        "the bearer token is not valid",
+    )

@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from commands.app import SlotWise
 from commands.base import utc_now
+from infra.auth import TokenPolicy, TokenVerifier
 from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.follower import (
@@ -23,8 +24,11 @@ from infra.follower import (
     refetch_from_log,
 )
 from infra.idempotency import IdempotencyStore
+from infra.jwks import JwksFile, JwksUrl, SigningKeys
+from infra.metrics import Metrics
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
-from infra.settings import Settings
+from infra.settings import DEV_JWT_SECRET, Settings, pool_options
+from infra.web.ratelimit import RateLimiter, rate_limiter_for
 from projections import all_projectors
 
 
@@ -39,6 +43,9 @@ class Container:
     idempotency: IdempotencyStore
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
+    verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -78,7 +85,8 @@ def event_store_engine(settings: Settings) -> Engine:
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    return create_engine(url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+    options = pool_options(settings.event_store_url, pool_size=5)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory lock that serialises table creation
@@ -102,10 +110,43 @@ def setup_lock(settings: Settings) -> Iterator[None]:
         engine.dispose()
 
 
+def token_verifier(settings: Settings) -> TokenVerifier:
+    """HS256 with the configured (or development) secret, RS256/ES256 from a JWKS if set."""
+    keys: SigningKeys | None = None
+    if settings.jwt_jwks_file is not None:
+        keys = JwksFile(settings.jwt_jwks_file)
+    elif settings.jwt_jwks_url:
+        keys = JwksUrl(settings.jwt_jwks_url, settings.jwt_jwks_cooldown_seconds)
+    policy = TokenPolicy(
+        max_lifetime_seconds=settings.jwt_max_lifetime_seconds,
+        leeway_seconds=settings.jwt_leeway_seconds,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return TokenVerifier(settings.jwt_key or None, keys, policy)
+
+
+def projection_positions(runtime: ConsumerRuntime) -> Callable[[], dict[str, int]]:
+    """Each projector's position in the embedded log, for the metrics."""
+
+    def positions() -> dict[str, int]:
+        reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
+        return {name: checkpoint.position for name, checkpoint in reached.items()}
+
+    return positions
+
+
 def bootstrap(
     settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Container:
     settings = settings or Settings()
+    verifier = token_verifier(settings)  # a broken JWKS file fails here, before any database
+    limiter = rate_limiter_for(
+        settings.redis,
+        settings.rate_limit_per_token,
+        settings.rate_limit_per_address,
+        settings.redis_prefix,
+    )
     with setup_lock(settings):
         app = SlotWise(
             env=settings.eventsourcing_env(),
@@ -124,4 +165,17 @@ def bootstrap(
             ttl_seconds=settings.idempotency_ttl_seconds,
         )
         idempotency.setup()
-    return Container(settings, app, read_db, runtime, idempotency, clock)
+    metrics = Metrics()
+    metrics.watch_projections(projection_positions(runtime), app.recorder.max_notification_id)
+    app.on_conflict_retry = metrics.conflict_retries.inc
+    return Container(
+        settings,
+        app,
+        read_db,
+        runtime,
+        idempotency,
+        clock,
+        verifier=verifier,
+        rate_limiter=limiter,
+        metrics=metrics,
+    )

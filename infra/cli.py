@@ -1,19 +1,33 @@
-"""The `slotwise` command line (typer)."""
+"""The `slotwise` command line (typer).
+
+Whatever goes wrong before a server is up (a setting, an unreachable
+database, a busy port) is one sentence on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 
-from domain.actor import TOKEN_ROLES, Role
-from infra.auth import issue_token
-from infra.settings import Settings
+from infra.auth import TokenPolicy, issue_token, require_issuable
+from infra.logs import configure_logging, logging_config
+from infra.serving import CommandFailed, Listener, bind, is_loopback, say, serve_all
+from infra.settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from infra.bootstrap import Container
 
 app = typer.Typer(help="SlotWise: event-sourced appointment booking.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read-model maintenance.", no_args_is_help=True)
@@ -24,13 +38,90 @@ dead_letters_app = typer.Typer(
 projections_app.add_typer(dead_letters_app, name="dead-letters")
 console = Console(stderr=True)
 
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="where the SQLite files live (default: $SLOTWISE_DATA_DIR or ./.slotwise)",
+    ),
+]
+Host = Annotated[str, typer.Option(help="address to listen on")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"slotwise {installed_version('slotwise')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """SlotWise: event-sourced appointment booking."""
+
+
+@contextmanager
+def sentences() -> Iterator[None]:
+    """Turn the failures an operator can fix into one line and exit code 2."""
+    from infra.web.problems import DATABASE_UNAVAILABLE
+
+    try:
+        yield
+    except CommandFailed as failure:
+        _fail(str(failure))
+    except ValidationError as error:
+        _fail(f"configuration error: {_first_problem(error)}")
+    except DATABASE_UNAVAILABLE as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        _fail(f"cannot reach the database ({error.__class__.__name__}): {reason}")
+    except ConfigurationError as error:  # e.g. a JWKS file that is not one
+        _fail(f"configuration error: {error}")
+
+
+def _fail(line: str) -> NoReturn:
+    say(f"slotwise: {line}")
+    raise typer.Exit(2)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["loc"]:
+        return f"SLOTWISE_{str(first['loc'][0]).upper()}: {message}"
+    return message
+
+
+def load_settings(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+
+
+def describe(settings: Settings) -> str:
+    """Where the data lives, passwords left out."""
+    if settings.uses_postgres:
+        url = urlsplit(settings.event_store_url)
+        where = f"{url.hostname}:{url.port or 5432}{url.path}"
+        return f"event store: PostgreSQL {url.username or 'postgres'}@{where}"
+    return f"data directory: {settings.data_dir.resolve()}"
+
+
+def warn_if_exposed(settings: Settings, host: str) -> None:
+    if settings.development_secret_in_use and not is_loopback(host):
+        say(
+            f"slotwise: warning: listening on {host} with the public development JWT secret; "
+            "anyone can mint tokens. Set SLOTWISE_JWT_SECRET or SLOTWISE_JWT_JWKS_URL"
+        )
+
 
 @app.command()
 def dev(
-    data_dir: Annotated[Path, typer.Option(help="where the SQLite files live")] = Path(".slotwise"),
+    data_dir: DataDir = None,
     write_port: int = 8000,
     read_port: int = 8001,
-    host: str = "127.0.0.1",
+    host: Host = "127.0.0.1",
     demo: Annotated[bool, typer.Option(help="load sample businesses and bookings")] = False,
 ) -> None:
     """Run the embedded stack in one process: write API, read API and projectors."""
@@ -39,67 +130,140 @@ def dev(
     from read_api.app import create_app as create_read_app
     from write_api.app import create_app as create_write_app
 
-    container = bootstrap(Settings(data_dir=data_dir))
-    if demo and load_demo(container.app):
-        console.print("[green]demo data loaded[/] (businesses studio-nord and kolkata-courts)")
-    container.start_follower()
-    servers = [
-        uvicorn.Server(uvicorn.Config(create_write_app(container), host=host, port=write_port)),
-        uvicorn.Server(uvicorn.Config(create_read_app(container), host=host, port=read_port)),
-    ]
-    console.print(
-        f"write API http://{host}:{write_port}/docs · read API http://{host}:{read_port}/docs"
-    )
+    configure_logging()
+    with sentences():
+        settings = load_settings(data_dir)
+        say(f"slotwise dev: {describe(settings)}")
+        warn_if_exposed(settings, host)
+        sockets = [bind(host, write_port), bind(host, read_port)]
+        container = bootstrap(settings)
     try:
-        asyncio.run(_serve(servers))
+        if demo and load_demo(container.app):
+            say("slotwise dev: demo data loaded (businesses studio-nord and kolkata-courts)")
+        listeners = [
+            Listener("write", _config(create_write_app(container), host), sockets[0]),
+            Listener("read", _config(create_read_app(container), host), sockets[1]),
+        ]
+        banner = (
+            f"slotwise dev: serving the write API on http://{host}:{write_port}/docs "
+            f"and the read API on http://{host}:{read_port}/docs (Ctrl+C stops)"
+        )
+        _run(listeners, lambda: say(banner))
     finally:
         container.close()
 
 
-async def _serve(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(server.serve() for server in servers))
+def _config(asgi_app: Any, host: str) -> uvicorn.Config:
+    # Logging is ours (JSON, one line per request): uvicorn neither configures it nor logs access.
+    return uvicorn.Config(asgi_app, host=host, log_config=None, access_log=False)
+
+
+def _run(listeners: list[Listener], banner: Callable[[], None]) -> None:
+    if not asyncio.run(serve_all(listeners, banner)):
+        _fail("a server failed to start; see the log lines above")
+
+
+def _serve_one(
+    name: str, factory: str, host: str, port: int, workers: int, data_dir: Path | None
+) -> None:
+    """Serve one API: in this process (errors as sentences) or in `workers` processes."""
+    from infra.bootstrap import bootstrap, token_verifier
+
+    configure_logging()
+    with sentences():
+        settings = load_settings(data_dir)
+        if data_dir is not None:  # worker processes read their settings from the environment
+            os.environ["SLOTWISE_DATA_DIR"] = str(data_dir)
+        say(f"slotwise {name}-api: {describe(settings)}")
+        warn_if_exposed(settings, host)
+        token_verifier(settings)  # a bad JWKS file is a sentence here, not in each worker
+        sock = bind(host, port)
+        if workers > 1:
+            config = uvicorn.Config(
+                factory,
+                factory=True,
+                host=host,
+                workers=workers,
+                log_config=logging_config(),
+                access_log=False,
+            )
+            say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config, sockets=[sock]).run()
+            return
+        container = bootstrap(settings)
+    try:
+        module = __import__(factory.split(":")[0], fromlist=["create_app"])
+        listener = Listener(name, _config(module.create_app(container), host), sock)
+        _run([listener], lambda: say(f"slotwise {name}-api: serving on http://{host}:{port}/docs"))
+    finally:
+        container.close()
 
 
 @app.command("write-api")
-def write_api(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def write_api(
+    host: Host = "127.0.0.1", port: int = 8000, workers: int = 1, data_dir: DataDir = None
+) -> None:
     """Serve the write API, configured from the environment."""
-    uvicorn.run("write_api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    _serve_one("write", "write_api.app:create_app", host, port, workers, data_dir)
 
 
 @app.command("read-api")
-def read_api(host: str = "127.0.0.1", port: int = 8001, workers: int = 1) -> None:
+def read_api(
+    host: Host = "127.0.0.1", port: int = 8001, workers: int = 1, data_dir: DataDir = None
+) -> None:
     """Serve the read API (and, without Kafka, the projector follower)."""
-    uvicorn.run("read_api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    _serve_one("read", "read_api.app:create_app", host, port, workers, data_dir)
 
 
 @app.command()
 def token(
     sub: Annotated[str, typer.Option(help="the subject (user id)")],
-    role: Annotated[Role, typer.Option(help="customer, owner, admin or auditor")],
+    role: Annotated[str, typer.Option(help="customer, owner, admin or auditor")],
     ttl: Annotated[int, typer.Option(help="seconds until it expires")] = 3600,
+    data_dir: DataDir = None,
 ) -> None:
-    """Print a signed bearer token (development and scripts)."""
-    if role not in TOKEN_ROLES:
-        raise typer.BadParameter(f"{role.value} is for SlotWise's own processes, not tokens")
-    typer.echo(issue_token(Settings().jwt_key, sub, role, ttl))
+    """Print a signed HS256 bearer token (development and scripts)."""
+    from domain.actor import Role
+    from domain.errors import InvalidInput
+
+    with sentences():
+        settings = load_settings(data_dir)
+        policy = TokenPolicy(max_lifetime_seconds=settings.jwt_max_lifetime_seconds)
+        try:
+            require_issuable(sub, role, ttl, policy)
+        except InvalidInput as refused:
+            raise CommandFailed(f"--{refused.field}: {refused.detail}") from None
+        if not settings.jwt_key:
+            raise CommandFailed(
+                "tokens come from the identity provider here (SLOTWISE_JWT_JWKS_*); "
+                "set SLOTWISE_JWT_SECRET to mint HS256 tokens"
+            )
+        typer.echo(issue_token(settings.jwt_key, sub, Role(role), ttl))
 
 
 @projections_app.command("rebuild")
 def rebuild(
     name: Annotated[str | None, typer.Option(help="one projector; default all")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Rebuild read models from the event store, with progress. Stop the read API first."""
     from infra.bootstrap import bootstrap
     from infra.follower import catch_up
 
-    container = bootstrap()
+    with sentences():
+        settings = load_settings(data_dir)
+        _require_event_store(settings)
+        say(f"slotwise projections rebuild: {describe(settings)}")
+        container = bootstrap(settings)
     try:
         try:
             runtime = container.runtime.only(
                 [name] if name else [c.name for c in container.runtime.consumers]
             )
         except KeyError as error:
-            raise typer.BadParameter(str(error.args[0])) from None
+            _fail(str(error.args[0]))
         for consumer in runtime.consumers:
             runtime.reset(consumer)
         total = container.app.recorder.max_notification_id() or 0
@@ -112,13 +276,10 @@ def rebuild(
                 progress=lambda n: progress.advance(task, n),
             )
             progress.update(task, completed=total)
-        names = ", ".join(c.name for c in runtime.consumers)
-        console.print(f"rebuilt {names} from {delivered} events")
+        say(f"rebuilt {', '.join(c.name for c in runtime.consumers)} from {delivered} events")
         parked = len(container.dead_letters.entries())
         if parked:
-            console.print(
-                f"[yellow]{parked} events parked[/]: slotwise projections dead-letters list"
-            )
+            say(f"{parked} events parked; see: slotwise projections dead-letters list")
     finally:
         container.close()
 
@@ -126,17 +287,16 @@ def rebuild(
 @dead_letters_app.command("list")
 def dead_letters_list(
     consumer: Annotated[str | None, typer.Option(help="only this consumer")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """List parked events and the events held behind them."""
-    from infra.bootstrap import bootstrap
-
-    container = bootstrap()
+    container = _open(data_dir)
     try:
         entries = container.dead_letters.entries(consumer)
     finally:
         container.close()
     if not entries:
-        console.print("no dead letters")
+        say("no dead letters")
         return
     for d in entries:
         typer.echo(
@@ -149,14 +309,14 @@ def dead_letters_list(
 def dead_letters_retry(
     dead_letter_id: Annotated[int | None, typer.Argument(help="the dead letter's id")] = None,
     all_: Annotated[bool, typer.Option("--all", help="retry every parked event")] = False,
+    data_dir: DataDir = None,
 ) -> None:
     """Apply a parked event again (and those held behind it), in order."""
-    from infra.bootstrap import bootstrap
     from infra.consumers.dead_letters import NotAtHead, UnknownDeadLetter
 
     if (dead_letter_id is None) == (not all_):
-        raise typer.BadParameter("give a dead letter's id, or --all")
-    container = bootstrap()
+        _fail("give a dead letter's id, or --all")
+    container = _open(data_dir)
     try:
         letters = container.dead_letters
         if all_:
@@ -165,11 +325,11 @@ def dead_letters_retry(
             assert dead_letter_id is not None
             outcome = letters.retry(dead_letter_id)
     except (NotAtHead, UnknownDeadLetter) as error:
-        console.print(f"[red]{error}[/]")
+        say(f"slotwise: {error}")
         raise typer.Exit(1) from None
     finally:
         container.close()
-    console.print(f"applied {outcome.applied}; still parked {outcome.still_parked}")
+    say(f"applied {outcome.applied}; still parked {outcome.still_parked}")
     if outcome.still_parked:
         raise typer.Exit(1)
 
@@ -177,20 +337,43 @@ def dead_letters_retry(
 @dead_letters_app.command("discard")
 def dead_letters_discard(
     dead_letter_id: Annotated[int, typer.Argument(help="the dead letter's id")],
+    data_dir: DataDir = None,
 ) -> None:
     """Drop one parked event for good; later events of its aggregate stay parked."""
-    from infra.bootstrap import bootstrap
     from infra.consumers.dead_letters import UnknownDeadLetter
 
-    container = bootstrap()
+    container = _open(data_dir)
     try:
         remaining = container.dead_letters.discard(dead_letter_id)
     except UnknownDeadLetter as error:
-        console.print(f"[red]{error}[/]")
+        say(f"slotwise: {error}")
         raise typer.Exit(1) from None
     finally:
         container.close()
-    console.print(f"discarded {dead_letter_id}; {remaining} later events of it still parked")
+    say(f"discarded {dead_letter_id}; {remaining} later events of it still parked")
+
+
+def _open(data_dir: Path | None) -> Container:
+    """The container of an existing store, or one clear line and exit code 2."""
+    from infra.bootstrap import bootstrap
+
+    with sentences():
+        settings = load_settings(data_dir)
+        _require_event_store(settings)
+        return bootstrap(settings)
+    raise AssertionError("sentences() exits on every failure")
+
+
+def _require_event_store(settings: Settings) -> None:
+    """Rebuilding from a store that is not there would create an empty one and call it done."""
+    if settings.uses_postgres:
+        return
+    path = Path(urlsplit(settings.event_store_url).path.removeprefix("/"))
+    if not path.is_file():
+        raise CommandFailed(
+            f"no event store at {path.resolve()}; run this where the data is, "
+            "or pass --data-dir (or set SLOTWISE_EVENT_STORE)"
+        )
 
 
 if __name__ == "__main__":

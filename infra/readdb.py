@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from infra.settings import sqlalchemy_url
+from infra.settings import pool_options, sqlalchemy_url
 from projections.tables import metadata
 
 
@@ -53,5 +53,5 @@ def sqlite_engine(url: str, *, immediate: bool) -> Engine:
 def open_read_database(url: str) -> ReadDatabase:
     if make_url(url).get_backend_name() == "sqlite":
         return ReadDatabase(sqlite_engine(url, immediate=True), sqlite_engine(url, immediate=False))
-    engine = create_engine(sqlalchemy_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(sqlalchemy_url(url), pool_pre_ping=True, **pool_options(url))
     return ReadDatabase(engine, engine)

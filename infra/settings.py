@@ -6,10 +6,15 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from pydantic import Field, model_validator
+import limits
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "slotwise-development-secret-change-me"
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot work; the CLI says it in one sentence."""
 
 
 class Settings(BaseSettings):
@@ -37,6 +42,29 @@ class Settings(BaseSettings):
     # A consumer retries a failing event this often, with backoff, before parking it.
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
     consumer_backoff_seconds: float = Field(default=0.05, gt=0, le=60)
+    # Tokens from an identity provider (RS256/ES256); HS256 needs jwt_secret.
+    jwt_jwks_url: str = ""
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_cooldown_seconds: float = Field(default=30, ge=0, le=3600)
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Abuse limits: "N/second|minute|hour|day" (limits' notation); "off" disables one.
+    rate_limit_per_token: str = "600/minute"
+    rate_limit_per_address: str = "1200/minute"
+    redis_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("rate_limit_per_token", "rate_limit_per_address")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        if value.strip().lower() not in ("", "off"):
+            try:
+                limits.parse(value)
+            except ValueError:
+                raise ValueError(f"must be like 600/minute or off, not {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -45,9 +73,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SLOTWISE_EVENT_STORE must be sqlite:///PATH or postgresql://..., got {scheme!r}"
             )
-        if self.uses_postgres and not self.jwt_secret:
-            raise ValueError("SLOTWISE_JWT_SECRET is required outside the embedded stack")
+        if self.uses_postgres and not self.jwt_secret and not self.uses_jwks:
+            raise ValueError(
+                "SLOTWISE_JWT_SECRET (or SLOTWISE_JWT_JWKS_URL / _FILE) is required "
+                "outside the embedded stack"
+            )
+        if self.redis and urlsplit(self.redis).scheme not in ("redis", "rediss"):
+            raise ValueError("SLOTWISE_REDIS must be a redis:// or rediss:// URL")
         return self
+
+    @property
+    def uses_jwks(self) -> bool:
+        return bool(self.jwt_jwks_url or self.jwt_jwks_file)
+
+    @property
+    def development_secret_in_use(self) -> bool:
+        """HS256 tokens are checked with the public development secret."""
+        return not self.jwt_secret and not self.uses_jwks
 
     @property
     def event_store_url(self) -> str:
@@ -63,7 +105,8 @@ class Settings(BaseSettings):
 
     @property
     def jwt_key(self) -> str:
-        return self.jwt_secret or DEV_JWT_SECRET
+        """The HS256 secret: the configured one, else (embedded, no JWKS) the development one."""
+        return self.jwt_secret or ("" if self.uses_jwks else DEV_JWT_SECRET)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment the eventsourcing library reads to build its recorder."""
@@ -91,6 +134,8 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", "20"),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
+        if "connect_timeout" in query:  # also how long a request waits for a pooled connection
+            env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env
 
     def event_store_sqlalchemy_url(self) -> str:
@@ -98,7 +143,32 @@ class Settings(BaseSettings):
         return sqlalchemy_url(self.event_store_url)
 
 
-OUR_OPTIONS = ("schema", "pool_size", "max_overflow", "lock_timeout")
+OUR_OPTIONS = (
+    "schema",
+    "pool_size",
+    "max_overflow",
+    "lock_timeout",
+    "pool_timeout",
+    "connect_timeout",
+)
+POOL_DEFAULTS = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 10.0}
+
+
+def pool_options(url: str, **defaults: float) -> dict[str, float]:
+    """SQLAlchemy pool settings from a PostgreSQL URL's query (`pool_size`, `max_overflow`,
+    `pool_timeout` seconds a request waits for a connection before answering 503)."""
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+    chosen = {**POOL_DEFAULTS, **defaults}
+    try:
+        return {
+            "pool_size": int(query.get("pool_size", chosen["pool_size"])),
+            "max_overflow": int(query.get("max_overflow", chosen["max_overflow"])),
+            "pool_timeout": float(query.get("pool_timeout", chosen["pool_timeout"])),
+        }
+    except ValueError:
+        raise ConfigurationError(
+            "pool_size, max_overflow and pool_timeout must be numbers"
+        ) from None
 
 
 def sqlalchemy_url(url: str) -> str:

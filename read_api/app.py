@@ -22,6 +22,7 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         "Catalogue, availability, bookings, stats and audit reads. Send X-Consistency-Token "
         "to read your own writes.",
         lifespan_for(container, _start_delivery if follow else None),
+        api="read",
     )
     for router in (catalogue.router, bookings.router, audit.router):
         app.include_router(router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -40,6 +41,7 @@ def get_business_by_slug(conn: Connection, slug: str) -> Row | None:
 
 
 def list_businesses(conn: Connection, limit: int, after: str | None) -> list[Row]:
+    """Businesses by id, the first `limit` after the id `after`."""
     query = select(businesses).order_by(businesses.c.id).limit(limit)
     if after:
         query = query.where(businesses.c.id > after)
@@ -57,6 +59,12 @@ def list_active_services(conn: Connection, business_id: UUID) -> list[Row]:
         .where((services.c.business_id == str(business_id)) & services.c.active)
         .order_by(services.c.name, services.c.id),
     )
+
+
+def service_seats(conn: Connection, business_id: str) -> dict[UUID, int]:
+    """Seats of every service of the business: whether its bookings share occurrences."""
+    query = select(services.c.id, services.c.seats).where(services.c.business_id == business_id)
+    return {UUID(row.id): row.seats for row in conn.execute(query)}
 
 
 def list_held(conn: Connection, business_id: str, lo: datetime, hi: datetime) -> list[Row]:
@@ -85,9 +93,17 @@ def list_bookings(
     first: date | None = None,
     last: date | None = None,
     status: str | None = None,
-    limit: int = 500,
+    limit: int = 50,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Row]:
+    """Bookings by start, then id: the first `limit` after the key `after`."""
     query = select(bookings).order_by(bookings.c.start, bookings.c.id).limit(limit)
+    if after is not None:
+        start, booking_id = after
+        query = query.where(
+            (bookings.c.start > start)
+            | ((bookings.c.start == start) & (bookings.c.id > booking_id))
+        )
     if business_id is not None:
         query = query.where(bookings.c.business_id == str(business_id))
     if customer_id is not None:
@@ -130,23 +146,36 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
         days.setdefault(row.day, dict(empty, revenue=[]))["revenue"].append(
             {"amount": row.amount, "currency": row.currency}
         )
-    occurrences = conn.execute(
+    for day, minutes in _occurrence_minutes(conn, key, span).items():
+        days.setdefault(day, dict(empty, revenue=[]))["booked_minutes"] += minutes
+    return days
+
+
+def _occurrence_minutes(conn: Connection, business_id: str, span: tuple[str, str]) -> Counter[str]:
+    """Minutes held per day, a group session counted once, each one-to-one booking apiece."""
+    seats = service_seats(conn, business_id)
+    facts = conn.execute(
         select(
+            stats_booking_facts.c.booking_id,
             stats_booking_facts.c.day,
             stats_booking_facts.c.service_id,
             stats_booking_facts.c.start,
             stats_booking_facts.c.minutes,
-        )
-        .distinct()
-        .where(
-            (stats_booking_facts.c.business_id == key)
+        ).where(
+            (stats_booking_facts.c.business_id == business_id)
             & stats_booking_facts.c.day.between(*span)
             & (stats_booking_facts.c.status != "cancelled")
         )
     )
-    for row in occurrences:
-        days.setdefault(row.day, dict(empty, revenue=[]))["booked_minutes"] += row.minutes
-    return days
+    held: dict[tuple[Any, ...], tuple[str, int]] = {}
+    for row in facts:
+        group = seats.get(UUID(row.service_id), 1) > 1
+        key = (row.service_id, row.start, row.minutes) if group else (row.booking_id,)
+        held[key] = (row.day, row.minutes)
+    minutes: Counter[str] = Counter()
+    for day, length in held.values():
+        minutes[day] += length
+    return minutes
 
 
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)

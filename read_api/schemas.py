@@ -28,6 +28,8 @@ class BusinessPublic(BaseModel):
 
 
 class BusinessPage(BaseModel):
+    """One page of businesses; `next_cursor` is null on the last page."""
+
     items: list[BusinessPublic]
     next_cursor: str | None
 
@@ -79,7 +81,10 @@ class BookingPublic(BaseModel):
 
 
 class BookingList(BaseModel):
+    """One page of bookings, by start then id; `next_cursor` is null on the last page."""
+
     items: list[BookingPublic]
+    next_cursor: str | None
 
 
 class DayStats(BaseModel):

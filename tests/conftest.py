@@ -25,6 +25,7 @@ from write_api.app import create_app as create_write_app
 
 POSTGRES = os.environ.get("SLOTWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
+SMALL_POOLS = "pool_size=2&max_overflow=8"
 
 
 class FrozenClock:
@@ -68,7 +69,8 @@ def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return Settings(data_dir=tmp_path / "data", jwt_secret=JWT_SECRET)
     schema = request.getfixturevalue("postgres_schema")
     dsn = request.getfixturevalue("postgres_dsn")
-    url = f"{dsn}?schema={schema}"
+    # Small pools: PostgreSQL's 100 connections are shared by everything on this machine.
+    url = f"{dsn}?schema={schema}&{SMALL_POOLS}"
     return Settings(event_store=url, read_db=url, jwt_secret=JWT_SECRET)
 
 

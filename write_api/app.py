@@ -15,6 +15,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         "SlotWise write API",
         "Commands for businesses, services and bookings. Errors are application/problem+json.",
         lifespan_for(container),
+        api="write",
     )
     for router in (businesses.router, services.router, bookings.router):
         app.include_router(router)

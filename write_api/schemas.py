@@ -1,24 +1,60 @@
-"""Request and response bodies of the write API (pydantic); unknown fields are refused."""
+"""Request and response bodies of the write API (pydantic); unknown fields are refused.
+
+Input is taken as sent, never coerced: integers and booleans must be JSON
+integers and booleans ("2" and true are not a capacity), money amounts decimal
+strings ("50.00", never a JSON number or " 1"), and times ISO 8601 strings with
+an offset (never a Unix number).
+"""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from domain.text import is_visible, unclean_character
+from domain.errors import InvalidInput
+from domain.text import require_clean_text, require_visible
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_ISO_INSTANT = re.compile(  # [0-9], not \d: no other scripts' digits
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+
+
+def _iso_instant(value: Any) -> Any:
+    if not isinstance(value, str) or not _ISO_INSTANT.fullmatch(value):
+        raise ValueError(
+            "must be an ISO 8601 date and time with an offset, e.g. 2027-03-08T10:00:00+01:00"
+        )
+    return value
+
+
+def _decimal_string(value: Any) -> Any:
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise ValueError('must be a decimal string such as "50.00" (not a JSON number)')
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_instant)]
+Amount = Annotated[Decimal, BeforeValidator(_decimal_string)]
+VISIBLE = frozenset({"name", "customer_id"})
 
 
 class Strict(BaseModel):
@@ -26,36 +62,30 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _storable(cls, value: object) -> object:
-        # What no store or read model accepts (NUL, lone surrogates, controls) is refused here.
+    def _clean_text(cls, value: object, info: ValidationInfo) -> object:
+        # NUL, controls and lone surrogates cannot be stored or shown everywhere.
         if isinstance(value, str):
-            problem = unclean_character(value)
-            if problem is not None:
-                raise ValueError(f"must not contain {problem}")
+            check = require_visible if info.field_name in VISIBLE else require_clean_text
+            try:
+                check(value, info.field_name or "value")
+            except InvalidInput as error:
+                raise ValueError(error.detail) from None
         return value
 
 
-def visible(value: str | None) -> str | None:
-    """A name must show something: not only spaces, byte-order marks or zero-width marks."""
-    if value is not None and not is_visible(value):
-        raise ValueError("must contain visible characters")
-    return value
-
-
-VisibleName = Annotated[str, AfterValidator(visible)]
-
-
 class BusinessCreate(Strict):
-    name: VisibleName = Field(min_length=1, max_length=200)
-    slug: str = Field(min_length=1, max_length=64, examples=["studio-nord"])
-    timezone: str = Field(examples=["Europe/Berlin"], description="IANA time zone")
-    capacity: int = Field(default=1, ge=1, le=1000, description="parallel appointments")
+    name: StrictStr = Field(min_length=1, max_length=200)
+    slug: StrictStr = Field(min_length=1, max_length=64, examples=["studio-nord"])
+    timezone: StrictStr = Field(examples=["Europe/Berlin"], description="IANA time zone")
+    capacity: StrictInt = Field(
+        default=1, ge=1, le=1000, description="appointments it can run in parallel"
+    )
 
 
 class OpeningHours(Strict):
     day: Weekday
-    start: str = Field(examples=["09:00"], description="local HH:MM")
-    end: str = Field(examples=["17:00"], description="local HH:MM, up to 24:00")
+    start: StrictStr = Field(examples=["09:00"], description="local HH:MM")
+    end: StrictStr = Field(examples=["17:00"], description="local HH:MM, up to 24:00")
 
 
 class HoursUpdate(Strict):
@@ -63,43 +93,51 @@ class HoursUpdate(Strict):
 
 
 class ClosureCreate(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
-    reason: str = Field(default="", max_length=500)
+    start: Instant
+    end: Instant
+    reason: StrictStr = Field(default="", max_length=500)
 
 
 class PolicyUpdate(Strict):
-    min_notice_minutes: int = Field(default=0, ge=0, le=525_600)
-    max_advance_days: int = Field(default=365, ge=0, le=3650)
-    cancellation_deadline_hours: int = Field(default=0, ge=0, le=8760)
-    requires_confirmation: bool = False
+    min_notice_minutes: StrictInt = Field(default=0, ge=0, le=525_600)
+    max_advance_days: StrictInt = Field(default=365, ge=0, le=3650)
+    cancellation_deadline_hours: StrictInt = Field(default=0, ge=0, le=8760)
+    requires_confirmation: StrictBool = False
 
 
 class MoneyIn(Strict):
-    amount: Decimal = Field(examples=["50.00"], max_digits=14)
-    currency: str = Field(examples=["EUR"], description="ISO 4217 code")
+    amount: Amount = Field(
+        examples=["50.00"],
+        max_digits=14,
+        description="a decimal string, no finer than the currency's minor unit",
+    )
+    currency: StrictStr = Field(examples=["EUR"], description="ISO 4217 code")
 
 
 class ServiceCreate(Strict):
-    name: VisibleName = Field(min_length=1, max_length=200)
-    duration_minutes: int
+    name: StrictStr = Field(min_length=1, max_length=200)
+    duration_minutes: StrictInt
     price: MoneyIn
-    seats: int = 1
-    buffer_before_minutes: int = 0
-    buffer_after_minutes: int = 0
-    slot_interval_minutes: int | None = Field(default=None, description="defaults to duration")
+    seats: StrictInt = Field(default=1, description="1: one-to-one; more: group sessions")
+    buffer_before_minutes: StrictInt = 0
+    buffer_after_minutes: StrictInt = 0
+    slot_interval_minutes: StrictInt | None = Field(
+        default=None, description="defaults to duration"
+    )
 
 
 class ServicePatch(Strict):
     """Only the fields sent change; null is allowed only for slot_interval_minutes."""
 
-    name: VisibleName | None = Field(default=None, min_length=1, max_length=200)
-    duration_minutes: int | None = None
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    duration_minutes: StrictInt | None = None
     price: MoneyIn | None = None
-    seats: int | None = None
-    buffer_before_minutes: int | None = None
-    buffer_after_minutes: int | None = None
-    slot_interval_minutes: int | None = None
+    seats: StrictInt | None = Field(
+        default=None, description="within its kind: 1 stays 1, a group stays a group"
+    )
+    buffer_before_minutes: StrictInt | None = None
+    buffer_after_minutes: StrictInt | None = None
+    slot_interval_minutes: StrictInt | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ServicePatch:
@@ -111,19 +149,19 @@ class ServicePatch(Strict):
 
 class BookingCreate(Strict):
     service_id: UUID
-    start: AwareDatetime
-    notes: str = Field(default="", max_length=2000)
-    customer_id: str | None = Field(
+    start: Instant
+    notes: StrictStr = Field(default="", max_length=2000)
+    customer_id: StrictStr | None = Field(
         default=None, max_length=200, description="only when staff books for a customer"
     )
 
 
 class BookingCancel(Strict):
-    reason: str = Field(default="", max_length=500)
+    reason: StrictStr = Field(default="", max_length=500)
 
 
 class BookingReschedule(Strict):
-    start: AwareDatetime
+    start: Instant
 
 
 class CommandResult(BaseModel):

@@ -1,15 +1,13 @@
 """X-Correlation-Id: taken from the request when it is a sane token, else made; echoed back.
 
 The id reaches every event the request causes (through the command context)
-and every log line written while the request is handled.
+and every log line written while the request is handled (`infra.logs`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from contextvars import ContextVar
-from typing import Any
 from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,18 +52,3 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             correlation_id.reset(token)
-
-
-def install_log_correlation() -> None:
-    """Give every log record a `correlation_id` attribute (the current request's, or '-')."""
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "adds_correlation_id", False):
-        return
-
-    def record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        made = factory(*args, **kwargs)
-        made.correlation_id = correlation_id.get()
-        return made
-
-    record.adds_correlation_id = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(record)

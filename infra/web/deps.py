@@ -8,10 +8,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.actor import Actor
-from infra.auth import Unauthenticated, verify_token
+from infra.auth import Unauthenticated
 from infra.bootstrap import Container
 
-_bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims sub, role, exp")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT with claims sub, role and exp: HS256 with the shared secret, or "
+    "RS256/ES256 from the configured identity provider's JWKS",
+)
 
 
 def get_container(request: Request) -> Container:
@@ -22,22 +26,41 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
+def _actor(request: Request, container: Container, token: str) -> Actor:
+    """The token's actor; the rate limiter may have verified this very token already."""
+    verified = getattr(request.state, "verified", None)
+    if verified is not None and verified[0] == token:
+        result = verified[1]
+    else:
+        try:
+            result = container.verifier.verify(token)
+        except Unauthenticated as error:
+            result = error
+        request.state.verified = (token, result)
+    if isinstance(result, Exception):
+        raise result
+    request.state.actor = result  # for the request log
+    return result  # type: ignore[no-any-return]
+
+
 def get_actor(
+    request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None:
         raise Unauthenticated("this endpoint needs an Authorization: Bearer token")
-    return verify_token(container.settings.jwt_key, credentials.credentials)
+    return _actor(request, container, credentials.credentials)
 
 
 def get_optional_actor(
+    request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     if credentials is None:
         return None
-    return verify_token(container.settings.jwt_key, credentials.credentials)
+    return _actor(request, container, credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -6,14 +6,20 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from starlette.types import Scope
 
 from infra.bootstrap import Container, bootstrap
 from infra.web import problems
-from infra.web.correlation import CorrelationMiddleware, install_log_correlation
+from infra.web.bodylimit import BodyLimitMiddleware
+from infra.web.correlation import CorrelationMiddleware
 from infra.web.deps import ContainerDep
+from infra.web.observe import ObserveMiddleware
+from infra.web.parameters import require_clean_parameters
+from infra.web.throttle import RateLimitMiddleware
 
 
 def lifespan_for(
@@ -37,6 +43,13 @@ def lifespan_for(
 
 
 health = APIRouter(tags=["health"])
+LIMITS = (
+    "Every request but /health is rate-limited per client address and per token subject "
+    "(429 problem+json with Retry-After; RateLimit-Limit, -Remaining and -Reset on every "
+    "limited answer). Request bodies over the configured maximum (64 KiB by default) get 413 "
+    "before they are parsed. Path, query and header parameters with NUL, control characters "
+    "or lone surrogates get 422 naming the parameter. Metrics: GET /metrics (Prometheus)."
+)
 
 
 @health.get("/health")
@@ -75,15 +88,36 @@ def readiness(container: ContainerDep) -> JSONResponse:
     )
 
 
-def new_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
-    install_log_correlation()
+@health.get("/metrics", response_class=Response, include_in_schema=True)
+def metrics(container: ContainerDep) -> Response:
+    """Prometheus metrics of this process (text exposition format)."""
+    return Response(container.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _body_limit(scope: Scope) -> int:
+    limit: int = scope["app"].state.container.settings.max_body_bytes
+    return limit
+
+
+def new_app(
+    title: str, description: str, lifespan: Callable[[FastAPI], Any], api: str = "api"
+) -> FastAPI:
+    """An app with problem+json errors, health, metrics, limits and request logs.
+
+    Middleware, outermost first: correlation id, request log and metrics, rate limits,
+    body limit (so even a 413 or a 429 carries its X-Correlation-Id and is logged).
+    """
     app = FastAPI(
         title=title,
-        description=description,
+        description=f"{description}\n\n{LIMITS}",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(require_clean_parameters)],
     )
     problems.install(app)
-    app.add_middleware(CorrelationMiddleware)
     app.include_router(health)
+    app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
+    app.add_middleware(RateLimitMiddleware, api=api)
+    app.add_middleware(ObserveMiddleware, api=api)
+    app.add_middleware(CorrelationMiddleware)  # added last: outermost
     return app

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from infra.auth import Unauthenticated
+from infra.auth import KeysUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
+# The problem types a request answered with, for the command-outcome metric (set per request).
+PROBLEM_CODES: ContextVar[list[str] | None] = ContextVar("slotwise_problem_codes", default=None)
 PROBLEM_BASE = "https://slotwise.dev/problems/"
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (InvalidInput, 422),
@@ -28,6 +33,23 @@ class StaleRead(Exception):
     """A read asked for a write the read models do not reflect yet; try again shortly."""
 
 
+def _unavailable() -> tuple[type[Exception], ...]:
+    """Errors that mean a database is out of reach or out of connections, not a bug."""
+    kinds: list[type[Exception]] = [
+        sqlalchemy_exc.TimeoutError,  # a pool's wait for a free connection ran out
+        sqlalchemy_exc.OperationalError,  # unreachable, too many connections, locked
+        PersistenceOperationalError,  # the event store's, after its own retries
+    ]
+    try:
+        import psycopg  # only with the postgres extra
+    except ImportError:
+        return tuple(kinds)
+    return (*kinds, psycopg.OperationalError)  # PoolTimeout is one
+
+
+DATABASE_UNAVAILABLE = _unavailable()
+
+
 def problem(
     status: int,
     code: str,
@@ -36,6 +58,9 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
+    codes = PROBLEM_CODES.get()
+    if codes is not None:
+        codes.append(code)
     body = {
         "type": PROBLEM_BASE + code,
         "title": title,
@@ -107,6 +132,17 @@ def install(app: FastAPI) -> None:
             headers={"WWW-Authenticate": "Bearer"},
         )
 
+    @app.exception_handler(KeysUnavailable)
+    async def _keys(_: Request, error: KeysUnavailable) -> Response:
+        return problem(
+            503,
+            "identity-provider-unavailable",
+            "Identity provider unavailable",
+            "bearer tokens cannot be checked right now: the identity provider's keys "
+            "cannot be fetched; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
     @app.exception_handler(StaleRead)
     async def _stale(_: Request, error: StaleRead) -> Response:
         return problem(
@@ -116,6 +152,19 @@ def install(app: FastAPI) -> None:
             str(error),
             headers={"Retry-After": "1"},
         )
+
+    async def _database_unavailable(_: Request, error: Exception) -> Response:
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database is busy or out of reach; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> Response:

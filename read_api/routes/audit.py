@@ -21,6 +21,7 @@ from read_api.schemas import AuditEvents, AuditState
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 AUDITORS = frozenset({Role.AUDITOR, Role.ADMIN})
+MAX_VERSION = 2**31 - 1  # beyond any history; larger ones overflowed SQLite's integers
 
 
 def _plain(value: Any) -> Any:
@@ -70,7 +71,7 @@ def get_state(
     aggregate_id: UUID,
     actor: ActorDep,
     container: ContainerDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> dict[str, Any]:
     """The aggregate as it was at `version`, or at time `at` (auditor or admin)."""

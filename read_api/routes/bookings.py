@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -17,11 +17,22 @@ from infra.web.deps import ActorDep, ContainerDep
 from read_api import queries
 from read_api.availability import calendar_from, open_minutes
 from read_api.consistency import BookingsRead, StatsRead
+from read_api.paging import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    encode_cursor,
+    instant,
+    page,
+    parse_key,
+    uuid_text,
+)
 from read_api.schemas import BookingList, BookingPublic, BusinessStats
 from read_api.views import booking_view
 
 router = APIRouter(tags=["bookings"])
 MAX_STATS_DAYS = 366
+BOOKING_CURSOR = "booking"
 
 
 def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
@@ -67,9 +78,12 @@ def list_business_bookings(
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    """The business's bookings by local date range and status (owner or admin)."""
+    """The business's bookings by local date range and status, by start (owner or admin)."""
     _range(first, last, MAX_STATS_DAYS)
+    after = _after(cursor)
     with container.read_db.reader.connect() as conn:
         _staff_business(conn, actor, business_id)
         rows = queries.list_bookings(
@@ -78,8 +92,10 @@ def list_business_bookings(
             first=first,
             last=last,
             status=status.value if status else None,
+            limit=limit + 1,
+            after=after,
         )
-    return {"items": [booking_view(r) for r in rows]}
+    return _page(rows, limit)
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)
@@ -87,14 +103,40 @@ def list_my_bookings(
     actor: ActorDep,
     container: ContainerDep,
     _: BookingsRead,
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> dict[str, Any]:
-    """The caller's own bookings as a customer."""
+    """The caller's own bookings as a customer, by local date range and status, by start."""
+    _range(first, last, MAX_STATS_DAYS)
+    after = _after(cursor)
     with container.read_db.reader.connect() as conn:
         rows = queries.list_bookings(
-            conn, customer_id=actor.id, status=status.value if status else None
+            conn,
+            customer_id=actor.id,
+            first=first,
+            last=last,
+            status=status.value if status else None,
+            limit=limit + 1,
+            after=after,
         )
-    return {"items": [booking_view(r) for r in rows]}
+    return _page(rows, limit)
+
+
+def _after(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    start, booking_id = parse_key(cursor, BOOKING_CURSOR, instant, uuid_text)
+    return start, booking_id
+
+
+def _page(rows: list[queries.Row], limit: int) -> dict[str, Any]:
+    shown, next_cursor = page(
+        rows, limit, lambda r: encode_cursor(BOOKING_CURSOR, r["start"].isoformat(), r["id"])
+    )
+    return {"items": [booking_view(r) for r in shown], "next_cursor": next_cursor}
 
 
 @router.get("/v1/businesses/{business_id}/stats", response_model=BusinessStats)

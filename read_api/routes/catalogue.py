@@ -9,30 +9,40 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
-from domain.errors import BusinessNotFound, InvalidInput, ServiceNotFound
+from domain.errors import BusinessNotFound, ServiceNotFound
 from infra.web.deps import ContainerDep
 from read_api import queries
-from read_api.availability import slots_for
+from read_api.availability import require_bounded, slots_for
 from read_api.consistency import AvailabilityRead, CatalogueRead, DirectoryRead
+from read_api.paging import (
+    DEFAULT_LIMIT,
+    CursorQuery,
+    LimitQuery,
+    encode_cursor,
+    page,
+    parse_key,
+    uuid_text,
+)
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import business_view, service_view
 
 router = APIRouter(tags=["catalogue"])
-MAX_AVAILABILITY_DAYS = 62
+BUSINESS_CURSOR = "business"
 
 
 @router.get("/v1/businesses", response_model=BusinessPage)
 def list_businesses(
     container: ContainerDep,
     _: DirectoryRead,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """Business directory, paged by an opaque cursor."""
+    after = parse_key(cursor, BUSINESS_CURSOR, uuid_text)[0] if cursor is not None else None
     with container.read_db.reader.connect() as conn:
-        rows = queries.list_businesses(conn, limit, cursor)
-    next_cursor = rows[-1]["id"] if len(rows) == limit else None
-    return {"items": [business_view(r) for r in rows], "next_cursor": next_cursor}
+        rows = queries.list_businesses(conn, limit + 1, after)
+    shown, next_cursor = page(rows, limit, lambda r: encode_cursor(BUSINESS_CURSOR, r["id"]))
+    return {"items": [business_view(r) for r in shown], "next_cursor": next_cursor}
 
 
 @router.get("/v1/businesses/by-slug/{slug}", response_model=BusinessPublic)
@@ -74,12 +84,13 @@ def get_availability(
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
 ) -> dict[str, Any]:
-    """Bookable slots with their local dates in from..to (inclusive), with seats left."""
-    queries.require_dates(first, last)
-    if last < first:
-        raise InvalidInput("'to' must not be before 'from'", field="to")
-    if (last - first).days >= MAX_AVAILABILITY_DAYS:
-        raise InvalidInput(f"ask for at most {MAX_AVAILABILITY_DAYS} days at once", field="to")
+    """Bookable slots with their local dates in from..to (inclusive), with seats left.
+
+    At most 62 days and 3,000 start times per request (422 naming `to` beyond).
+    `seats_left`: for a one-to-one service, how many more appointments can start
+    then in parallel; for a group service, the seats left in that session.
+    """
+    require_bounded(first, last)
     with container.read_db.reader.connect() as conn:
         service = queries.get_service(conn, service_id)
         if service is None or not service["active"]:

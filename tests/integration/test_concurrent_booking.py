@@ -168,7 +168,8 @@ def cluster(postgres_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     log_dir = tmp_path_factory.mktemp("write-api-logs")
-    built = Cluster(store_url=f"{postgres_dsn}?schema={schema}")
+    # Pools big enough for a burst of 32, small enough for the machine's 100 connections.
+    built = Cluster(store_url=f"{postgres_dsn}?schema={schema}&pool_size=4&max_overflow=12")
     try:
         for _ in range(2):  # one after the other: see the module docstring
             server = start_server(built.store_url, log_dir)
@@ -390,13 +391,19 @@ def occupied(spec: ServiceSpec, start: datetime) -> tuple[datetime, datetime]:
     )
 
 
+def occurrence_of(business: Business, service_id: str, start: datetime, booking: str) -> Any:
+    """A group session's bookings at one start share one occurrence; one-to-one ones do not."""
+    return (service_id, start) if business.services[service_id].seats > 1 else booking
+
+
 def verify_store(
     cluster: Cluster, business: Business, answers: list[Answer]
-) -> dict[tuple[str, datetime], list[Placed]]:
+) -> dict[Any, list[Placed]]:
     """The store agrees with the answers and never holds more than the rules allow.
 
-    Checked independently of the slot engine: occurrences (service, start) hold
-    at most `seats` bookings, at most `capacity` occurrences run at any instant,
+    Checked independently of the slot engine: a one-seat service's bookings are
+    one occurrence each, a group service's bookings at one start share one and
+    number at most `seats`; at most `capacity` occurrences run at any instant;
     and every slot-unavailable refusal really could not have fitted.
     """
     placed = placed_bookings(cluster, business.id)
@@ -404,18 +411,19 @@ def verify_store(
     assert len(placed) == len(accepted), (len(placed), len(accepted))
     assert {p.booking_id for p in placed} == set(accepted)
 
-    occurrences: dict[tuple[str, datetime], list[Placed]] = {}
+    occurrences: dict[Any, list[Placed]] = {}
     for booking in placed:
         answer = accepted[booking.booking_id]
         assert booking.service_id == answer.request.service_id
         assert booking.start == answer.request.start
         spec = business.services[booking.service_id]
         assert (booking.occupied_start, booking.occupied_end) == occupied(spec, booking.start)
-        occurrences.setdefault((booking.service_id, booking.start), []).append(booking)
+        key = occurrence_of(business, booking.service_id, booking.start, booking.booking_id)
+        occurrences.setdefault(key, []).append(booking)
 
-    for (service_id, start), held in occurrences.items():
-        seats = business.services[service_id].seats
-        assert len(held) <= seats, f"{len(held)} bookings in a {seats}-seat occurrence {start}"
+    for held in occurrences.values():
+        seats = business.services[held[0].service_id].seats
+        assert len(held) <= seats, f"{len(held)} bookings in a {seats}-seat occurrence {held}"
     spans = [(held[0].occupied_start, held[0].occupied_end) for held in occurrences.values()]
     assert peak(spans) <= business.capacity, (
         f"double booking: {peak(spans)} occurrences at once with capacity "
@@ -427,9 +435,9 @@ def verify_store(
             continue
         request = answer.request
         spec = business.services[request.service_id]
-        held = occurrences.get((request.service_id, request.start))
-        if held is not None:
-            assert len(held) == spec.seats, f"refused although seats were left: {answer}"
+        joined = occurrences.get((request.service_id, request.start)) if spec.seats > 1 else None
+        if joined is not None:
+            assert len(joined) == spec.seats, f"refused although seats were left: {answer}"
         else:
             with_it = [*spans, occupied(spec, request.start)]
             assert peak(with_it) > business.capacity, f"refused although it fitted: {answer}"
@@ -464,7 +472,7 @@ def test_one_slot_has_exactly_one_winner_across_two_processes(cluster: Cluster) 
             assert statuses == {201: 1, 409: REQUESTS_PER_ROUND - 1}, (round_, statuses)
             answers += burst
         occurrences = verify_store(cluster, business, answers)
-        assert sorted(start for _, start in occurrences) == [
+        assert sorted(held[0].start for held in occurrences.values()) == [
             day + timedelta(hours=n) for n in range(5)
         ]
         cluster.require_alive()
@@ -502,7 +510,7 @@ def test_overlapping_bookings_of_different_lengths_never_overlap(cluster: Cluste
 
 
 def test_capacity_two_with_seats_never_exceeds_either(cluster: Cluster) -> None:
-    """Capacity 2; a 3-seat class and a 1-seat session race: <= 2 occurrences, <= seats each."""
+    """Capacity 2; a 3-seat class and one-to-one sessions race: <= 2 occurrences, <= seats each."""
     started = time.monotonic()
     with logs_on_failure(cluster):
         business = open_business(
@@ -531,3 +539,23 @@ def test_capacity_two_with_seats_never_exceeds_either(cluster: Cluster) -> None:
         assert any(len(held) > 1 for held in occurrences.values()), "seats never shared"
         cluster.require_alive()
     report("capacity 2 with seats, 3 rounds", answers, started)
+
+
+def test_two_chairs_seat_exactly_two_of_many_racing_customers(cluster: Cluster) -> None:
+    """Capacity 2, a one-to-one service: 3 rounds of 32 customers for one start, two 201s each."""
+    started = time.monotonic()
+    with logs_on_failure(cluster):
+        business = open_business(cluster, 2, [ServiceSpec("chair", 60, interval=60)])
+        (service_id,) = business.services
+        day = booking_day(30)
+        answers: list[Answer] = []
+        for round_ in range(3):
+            start = day + timedelta(hours=round_)
+            burst = fire(cluster, [Request(service_id, start)] * REQUESTS_PER_ROUND, f"t{round_}")
+            statuses = Counter(a.status for a in burst)
+            assert statuses == {201: 2, 409: REQUESTS_PER_ROUND - 2}, (round_, statuses)
+            answers += burst
+        occurrences = verify_store(cluster, business, answers)
+        assert len(occurrences) == 6
+        cluster.require_alive()
+    report("two chairs, 3 rounds", answers, started)

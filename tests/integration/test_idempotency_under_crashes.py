@@ -376,8 +376,8 @@ def open_salon(client: TestClient, owner: dict[str, str]) -> tuple[str, str]:
 @pytest.mark.parametrize(
     ("failure", "first_status"),
     [
-        (lose_the_commit_acknowledgement, 500),
-        (lose_the_database_for_the_rest_of_the_request, 500),
+        (lose_the_commit_acknowledgement, 503),
+        (lose_the_database_for_the_rest_of_the_request, 503),
         (fail_to_store_the_answer, 201),
     ],
 )

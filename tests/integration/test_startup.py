@@ -7,13 +7,13 @@ from threading import Barrier
 
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, SMALL_POOLS
 
 
 def test_four_processes_bootstrapping_at_once_on_an_empty_schema_all_start(
     postgres_dsn: str, postgres_schema: str
 ) -> None:
-    url = f"{postgres_dsn}?schema={postgres_schema}"
+    url = f"{postgres_dsn}?schema={postgres_schema}&{SMALL_POOLS}"
     settings = Settings(event_store=url, read_db=url, jwt_secret=JWT_SECRET)
     barrier = Barrier(4)
 

@@ -64,15 +64,21 @@ OPS = st.lists(
 def brute_force_breaches(
     occupancies: list[Occupancy], capacity: int, seats: dict[UUID, int] = SEATS
 ) -> list[str]:
-    """Every minute with more occurrences than capacity, every occurrence over its seats."""
-    running: defaultdict[datetime, set[tuple[UUID, datetime]]] = defaultdict(set)
+    """Every minute with more occurrences than capacity, every occurrence over its seats.
+
+    A one-seat service's bookings are one-to-one appointments, each its own
+    occurrence; a service with more seats runs group sessions, whose bookings
+    at one start share one occurrence.
+    """
+    running: defaultdict[datetime, set[object]] = defaultdict(set)
     for o in occupancies:
+        occurrence = (o.service_id, o.start) if seats[o.service_id] > 1 else o.booking_id
         minute = o.occupied_start
         while minute < o.occupied_end:
-            running[minute].add((o.service_id, o.start))
+            running[minute].add(occurrence)
             minute += MINUTE
     breaches = [f"{len(o)} occurrences at {t}" for t, o in running.items() if len(o) > capacity]
-    booked = Counter((o.service_id, o.start) for o in occupancies)
+    booked = Counter((o.service_id, o.start) for o in occupancies if seats[o.service_id] > 1)
     breaches += [f"{n} bookings in {occ}" for occ, n in booked.items() if n > seats[occ[0]]]
     return breaches
 
@@ -120,7 +126,7 @@ class Ledger:
 
     def place(self, booking_id: UUID, shape: ServiceShape, start: datetime) -> bool:
         try:
-            allocate(self.touching(shape, start), self.capacity, shape, booking_id, start)
+            allocate(self.touching(shape, start), self.capacity, shape, booking_id, start, SEATS)
         except SlotUnavailable:
             return False
         return True

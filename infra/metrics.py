@@ -1,0 +1,95 @@
+"""Prometheus metrics of one process: requests, command outcomes, conflicts, projections.
+
+Each container has its own registry, so two apps built in one process (tests,
+`slotwise dev`) never collide; the `api` label tells the write and read APIs
+apart. With `uvicorn --workers N` each worker serves its own numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ProjectionCollector(Collector):
+    """Each projector's position and lag behind the event log, read when scraped.
+
+    Takes two callables so it does not care how consumers track their positions
+    (today `ProjectionRunner.positions`; the consumer runtime can hand its own).
+    """
+
+    def __init__(
+        self, positions: Callable[[], dict[str, int]], head: Callable[[], int | None]
+    ) -> None:
+        self.positions, self.head = positions, head
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            positions, head = self.positions(), self.head() or 0
+        except Exception as error:  # a scrape must not fail because a database is down
+            log.warning("projection positions unavailable: %s", error.__class__.__name__)
+            return
+        position = GaugeMetricFamily(
+            "slotwise_projection_position",
+            "Last event log position applied by each projector",
+            labels=["projector"],
+        )
+        lag = GaugeMetricFamily(
+            "slotwise_projection_lag_events",
+            "Events recorded but not yet applied by each projector",
+            labels=["projector"],
+        )
+        for name, at in sorted(positions.items()):
+            position.add_metric([name], at)
+            lag.add_metric([name], max(head - at, 0))
+        yield position
+        yield lag
+        yield GaugeMetricFamily(
+            "slotwise_event_log_head", "Position of the newest recorded event", value=head
+        )
+
+
+class Metrics:
+    """The metrics one process exposes on /metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "slotwise_http_request_duration_seconds",
+            "HTTP requests by API, method, route template and status",
+            ["api", "method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "slotwise_command_outcomes",
+            "Commands by name and result (ok, or the problem type's slug)",
+            ["command", "result"],
+            registry=self.registry,
+        )
+        self.conflict_retries = Counter(
+            "slotwise_conflict_retries",
+            "Commands re-run because a concurrent writer changed an aggregate first",
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "slotwise_rate_limited_requests",
+            "Requests refused with 429, by API and limit (address or token)",
+            ["api", "scope"],
+            registry=self.registry,
+        )
+
+    def watch_projections(
+        self, positions: Callable[[], dict[str, int]], head: Callable[[], int | None]
+    ) -> None:
+        self.registry.register(ProjectionCollector(positions, head))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

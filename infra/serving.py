@@ -1,0 +1,110 @@
+"""Running uvicorn servers for the CLI: bind first, say so only once they serve, stop together.
+
+Binding the sockets ourselves turns a busy port into one sentence before any
+server starts, and lets the banner wait until every server has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import uvicorn
+
+from infra.logs import SERVER
+
+
+class CommandFailed(Exception):
+    """A sentence for the operator: the CLI prints it on one line and exits with code 2."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port, or CommandFailed saying why not."""
+    try:
+        family, kind, proto, _, _ = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise CommandFailed(f"cannot listen on {host}:{port}: unknown host {host!r}") from None
+    # proto must say TCP: asyncio sets TCP_NODELAY only on sockets that do, and without it
+    # Nagle's algorithm meets delayed ACKs and each keep-alive answer waits ~40 ms.
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        hint = " (is another server running there?)" if port else ""
+        raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror}{hint}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class GroupServer(uvicorn.Server):
+    """A uvicorn server that stops its whole group on one signal, without re-raising it."""
+
+    def __init__(self, config: uvicorn.Config, group: list[GroupServer]) -> None:
+        super().__init__(config)
+        self.group = group
+        group.append(self)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        for server in self.group:
+            server.force_exit = server.should_exit  # a second signal stops at once
+            server.should_exit = True
+
+
+@dataclass
+class Listener:
+    """One server to run: its label in the logs, its config and its bound socket."""
+
+    name: str
+    config: uvicorn.Config
+    sock: socket.socket
+
+
+async def serve_all(listeners: list[Listener], banner: Callable[[], None]) -> bool:
+    """Run every server until a signal; call `banner` once all have started. False: one failed."""
+    group: list[GroupServer] = []
+    servers = [GroupServer(listener.config, group) for listener in listeners]
+
+    async def run(name: str, server: GroupServer, sock: socket.socket) -> None:
+        SERVER.set(name)  # labels every log line this server's tasks write
+        try:
+            await server.serve(sockets=[sock])
+        except SystemExit:  # uvicorn's way of saying the app's startup failed
+            pass
+        finally:
+            for other in group:
+                other.should_exit = True
+
+    tasks = [
+        asyncio.create_task(run(listener.name, server, listener.sock))
+        for listener, server in zip(listeners, servers, strict=True)
+    ]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        banner()
+    await asyncio.gather(*tasks)
+    return all(server.started for server in servers)
+
+
+def say(line: str) -> None:
+    """One line on stderr, never wrapped or decorated."""
+    sys.stderr.write(line.rstrip("\n") + "\n")
+    sys.stderr.flush()
