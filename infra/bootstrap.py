@@ -167,6 +167,7 @@ def bootstrap(
         idempotency.setup()
     metrics = Metrics()
     metrics.watch_projections(projection_positions(runtime), app.recorder.max_notification_id)
+    metrics.watch_dead_letters(DeadLetters(runtime).counts)
     app.on_conflict_retry = metrics.conflict_retries.inc
     return Container(
         settings,

@@ -22,7 +22,7 @@ class ProjectionCollector(Collector):
     """Each projector's position and lag behind the event log, read when scraped.
 
     Takes two callables so it does not care how consumers track their positions
-    (today `ProjectionRunner.positions`; the consumer runtime can hand its own).
+    (the consumer runtime's checkpoints in the embedded log, or Kafka's).
     """
 
     def __init__(
@@ -54,6 +54,28 @@ class ProjectionCollector(Collector):
         yield GaugeMetricFamily(
             "slotwise_event_log_head", "Position of the newest recorded event", value=head
         )
+
+
+class DeadLetterCollector(Collector):
+    """Events parked or held by each consumer, read when scraped."""
+
+    def __init__(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            counts = self.counts()
+        except Exception as error:  # a scrape must not fail because a database is down
+            log.warning("dead letters unavailable: %s", error.__class__.__name__)
+            return
+        family = GaugeMetricFamily(
+            "slotwise_dead_letters",
+            "Events a consumer parked after repeated failures (parked) or holds behind them (held)",
+            labels=["consumer", "status"],
+        )
+        for (consumer, status), count in sorted(counts.items()):
+            family.add_metric([consumer, status], count)
+        yield family
 
 
 class Metrics:
@@ -90,6 +112,9 @@ class Metrics:
         self, positions: Callable[[], dict[str, int]], head: Callable[[], int | None]
     ) -> None:
         self.registry.register(ProjectionCollector(positions, head))
+
+    def watch_dead_letters(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
+        self.registry.register(DeadLetterCollector(counts))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

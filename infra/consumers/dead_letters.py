@@ -72,6 +72,14 @@ class DeadLetters:
         with self.runtime.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many dead letters each consumer has, by status (parked, held)."""
+        query = select(dead_letters.c.consumer, dead_letters.c.status, func.count()).group_by(
+            dead_letters.c.consumer, dead_letters.c.status
+        )
+        with self.runtime.engine.connect() as conn:
+            return {(consumer, status): count for consumer, status, count in conn.execute(query)}
+
     def entries(self, consumer: str | None = None) -> list[DeadLetter]:
         query = select(*_columns()).order_by(dead_letters.c.id)
         if consumer is not None:

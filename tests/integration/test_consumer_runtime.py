@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from commands.messages import CancelBooking, PlaceBooking, RescheduleBooking
@@ -136,6 +137,10 @@ def test_a_failing_event_is_parked_and_everything_else_goes_on(
             "slotwise.booking.cancelled",
         ]
         assert {d.aggregate_id for d in letters} == {str(bad.id)}
+        scraped = text_string_to_metric_families(container.metrics.exposition().decode())
+        (family,) = [f for f in scraped if f.name == "slotwise_dead_letters"]
+        counted = {(s.labels["consumer"], s.labels["status"]): s.value for s in family.samples}
+        assert counted == {("bookings", "parked"): 1, ("bookings", "held"): 2}
         with container.read_db.reader.connect() as conn:
             rows = conn.execute(select(bookings.c.id)).scalars().all()
         assert rows == [str(good.id)]  # the other booking is projected
