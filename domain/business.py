@@ -103,8 +103,15 @@ class Business(Aggregate):
         require_visible(name, "name")
         if not 1 <= capacity <= MAX_CAPACITY:
             raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
-        return cls(
-            owner_id, name.strip(), slug, timezone, capacity, **vars(policy or BookingPolicy())
+        return cls._create(
+            cls.Registered,
+            id=id,
+            owner_id=owner_id,
+            name=name.strip(),
+            slug=slug,
+            timezone=timezone,
+            capacity=capacity,
+            **vars(policy or BookingPolicy()),
         )
 
     def set_hours(self, weekly: list[dict[str, Any]]) -> None:

@@ -9,12 +9,20 @@ from uuid import UUID, uuid4
 import pytest
 
 from commands.app import SlotWise
-from commands.messages import CancelBooking, CommandContext, ConfirmBooking, SetPolicy
-from domain.actor import Role, system_actor
+from commands.messages import (
+    CancelBooking,
+    CommandContext,
+    ConfirmBooking,
+    CreateService,
+    RegisterBusiness,
+    SetPolicy,
+)
+from domain.actor import Actor, Role, system_actor
 from domain.business import Business
 from domain.cause import UncausedEvent
 from domain.envelope import event_id
-from domain.values import BookingPolicy
+from domain.service import ServiceTerms
+from domain.values import BookingPolicy, Money
 
 from .builders import ALICE, OWNER, book, new_york, open_salon
 
@@ -82,3 +90,22 @@ def test_event_ids_are_stable_and_distinct() -> None:
     assert event_id(aggregate, 3) == event_id(aggregate, 3)
     assert len({event_id(aggregate, v) for v in range(1, 100)}) == 99
     assert event_id(aggregate, 1) != event_id(uuid4(), 1)
+
+
+def test_what_a_command_creates_takes_its_id_from_the_command(app: SlotWise) -> None:
+    owner = Actor("owner-9", Role.OWNER)
+    register = RegisterBusiness(owner, "Salon", "derived", "UTC", 1)
+    business = app.handle(register)
+    create = CreateService(owner, business.id, ServiceTerms("Cut", 60, Money.of("30", "EUR")))
+    service = app.handle(create)
+    assert (business.id, service.id) == (register.target(), create.target())
+    assert register.target() == register.context.new_id("business")
+
+
+def test_the_same_keyed_command_again_answers_with_what_it_created(app: SlotWise) -> None:
+    owner = Actor("owner-9", Role.OWNER)
+    context = CommandContext.replayable_as(uuid4(), "req-1")
+    first = app.handle(RegisterBusiness(owner, "Salon", "once", "UTC", 1, context=context))
+    again = app.handle(RegisterBusiness(owner, "Salon", "once", "UTC", 1, context=context))
+    assert again.id == first.id and again.version == first.version
+    assert len(recorded(app)) == 2  # Registered and the slug's Claimed, once
