@@ -36,6 +36,8 @@ from domain.errors import (
     RoleNotAllowed,
     ServiceNotFound,
 )
+from domain.payable import to_minor
+from domain.payment import PROVIDER
 from domain.service import Service
 from domain.slots import allocation_days, occupancy_for, require_offered
 from domain.values import require_aware
@@ -68,7 +70,6 @@ class BookingHandlers(Handlers):
         wanted = occupancy_for(shape, booking_id, start)
         days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
         allocate(days, business.capacity, shape, booking_id, start)
-        confirming = business.policy["requires_confirmation"]
         booking = Booking(
             id=booking_id,
             business_id=business.id,
@@ -84,9 +85,26 @@ class BookingHandlers(Handlers):
             price_amount=service.price_amount,
             currency=service.currency,
             notes=cmd.notes,
-            status=BookingStatus.PENDING if confirming else BookingStatus.CONFIRMED,
+            status=self.first_status(business, service),
         )
+        if booking.status is BookingStatus.PENDING_PAYMENT:
+            to_minor(service.price_amount, service.currency)  # refuse what Stripe cannot charge
+            booking.request_payment(PROVIDER, self.hold_until(business, wanted.start))
         return self.commit(booking, *days)
+
+    @staticmethod
+    def first_status(business: Business, service: Service) -> BookingStatus:
+        """Waiting for payment (a priced service, payments on), for the business, or confirmed."""
+        if business.payment_settings().enabled and service.price_amount > 0:
+            return BookingStatus.PENDING_PAYMENT
+        if business.policy["requires_confirmation"]:
+            return BookingStatus.PENDING
+        return BookingStatus.CONFIRMED
+
+    def hold_until(self, business: Business, start: datetime) -> datetime:
+        """A payment hold lasts `hold_minutes`, and never past the appointment's start."""
+        hold = timedelta(minutes=business.payment_settings().hold_minutes)
+        return min(self.clock() + hold, start)
 
     def customer_for(self, cmd: PlaceBooking, business: Business) -> str:
         if cmd.actor.role is Role.CUSTOMER:
