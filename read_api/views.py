@@ -20,6 +20,22 @@ def service_view(row: Row) -> dict[str, Any]:
 
 
 def booking_view(row: Row) -> dict[str, Any]:
-    view = {k: v for k, v in row.items() if k not in ("price_amount", "currency")}
+    view = {k: v for k, v in row.items() if k not in ("price_amount", "currency", "payment")}
     view["price"] = {"amount": row["price_amount"], "currency": row["currency"]}
+    payment = row.get("payment")
+    view["hold_expires_at"] = payment["hold_expires_at"] if payment else None
+    view["payment"] = payment_view(payment) if payment else None
     return view
+
+
+def payment_view(row: Row) -> dict[str, Any]:
+    """A booking's online payment: API.md's {status, amount, refunded}, and where it stands."""
+    currency = row["currency"]
+    return {
+        "provider": row["provider"],
+        "payment_intent_id": row["payment_intent_id"],
+        "status": row["status"],
+        "amount": {"amount": row["amount"], "currency": currency},
+        "refunded": {"amount": row["refunded"], "currency": currency},
+        "note": row["note"],
+    }
