@@ -262,7 +262,7 @@ class Booking(Aggregate):
 
     def record_payment_failed(self, payment_intent_id: str, reason: str) -> bool:
         """The payment failed: the hold ends and the slot is free. False if nothing changes."""
-        payment = self.paid_online()
+        payment = self._payment_through(payment_intent_id)
         if payment.received > 0:
             raise IllegalTransition(
                 "the payment succeeded already; an earlier failure changes nothing"
@@ -281,7 +281,7 @@ class Booking(Aggregate):
 
     def record_payment_canceled(self, payment_intent_id: str) -> bool:
         """The provider will take no money for this intent. False if nothing changes."""
-        payment = self.paid_online()
+        payment = self._payment_through(payment_intent_id)
         if payment.received > 0:
             raise IllegalTransition("the payment succeeded already; it cannot be canceled")
         if payment.status is not PaymentStatus.REQUIRES_PAYMENT:
@@ -294,6 +294,15 @@ class Booking(Aggregate):
     @event("PaymentCanceled")
     def _payment_canceled(self, payment_intent_id: str) -> None:
         self.paid_online().status = PaymentStatus.CANCELED
+
+    def _payment_through(self, payment_intent_id: str) -> BookingPayment:
+        """The payment, if `payment_intent_id` is (or may become) its intent."""
+        payment = self.paid_online()
+        if payment.intent_id not in (None, payment_intent_id):
+            raise PaymentIntentConflict(
+                f"{payment_intent_id} is not this booking's payment intent ({payment.intent_id})"
+            )
+        return payment
 
     def expire(self, now: datetime) -> None:
         """The hold ran out unpaid: the slot is released (by the handler, in the same save)."""

@@ -23,6 +23,8 @@ from infra.follower import (
     refetch_from_log,
 )
 from infra.idempotency import IdempotencyStore
+from infra.payments.service import Payments, build_payments
+from infra.payments.worker import PaymentWorker
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import Settings
 from projections import all_projectors
@@ -37,8 +39,10 @@ class Container:
     read_db: ReadDatabase
     runtime: ConsumerRuntime
     idempotency: IdempotencyStore
+    payments: Payments
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
+    payment_worker: PaymentWorker | None = field(default=None)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -65,7 +69,22 @@ class Container:
             self.follower.start()
         return self.follower
 
+    def start_payment_worker(self) -> PaymentWorker:
+        """The payment saga and its timers in a thread (as `slotwise payments worker` does)."""
+        if self.payment_worker is None:
+            self.payment_worker = PaymentWorker(
+                self.payments,
+                self.app.recorder,
+                self.app.mapper,
+                poll_seconds=self.settings.payments_poll_seconds,
+            )
+            self.payment_worker.start()
+        return self.payment_worker
+
     def close(self) -> None:
+        if self.payment_worker is not None:
+            self.payment_worker.stop()
+            self.payment_worker = None
         if self.follower is not None:
             self.follower.stop()
             self.follower = None
@@ -118,10 +137,12 @@ def bootstrap(
         runtime.setup()
         adopt_legacy_tracking(runtime)
         read_db.create_tables()
+        our_tables = event_store_engine(settings)  # beside the events: keys, payment saga
         idempotency = IdempotencyStore(
-            event_store_engine(settings),
+            our_tables,
             lease_seconds=settings.idempotency_lease_seconds,
             ttl_seconds=settings.idempotency_ttl_seconds,
         )
         idempotency.setup()
-    return Container(settings, app, read_db, runtime, idempotency, clock)
+        payments = build_payments(settings, app, our_tables, clock)
+    return Container(settings, app, read_db, runtime, idempotency, payments, clock)

@@ -22,6 +22,8 @@ dead_letters_app = typer.Typer(
     help="Events a consumer could not apply, and those held behind them.", no_args_is_help=True
 )
 projections_app.add_typer(dead_letters_app, name="dead-letters")
+payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 console = Console(stderr=True)
 
 
@@ -43,6 +45,8 @@ def dev(
     if demo and load_demo(container.app):
         console.print("[green]demo data loaded[/] (businesses studio-nord and kolkata-courts)")
     container.start_follower()
+    if container.payments.configured:
+        container.start_payment_worker()
     servers = [
         uvicorn.Server(uvicorn.Config(create_write_app(container), host=host, port=write_port)),
         uvicorn.Server(uvicorn.Config(create_read_app(container), host=host, port=read_port)),
@@ -191,6 +195,75 @@ def dead_letters_discard(
     finally:
         container.close()
     console.print(f"discarded {dead_letter_id}; {remaining} later events of it still parked")
+
+
+@payments_app.command("worker")
+def payments_worker() -> None:
+    """Run the payment saga: webhooks' news, hold expiry, Stripe retries (until SIGTERM)."""
+    import signal
+
+    from infra.bootstrap import bootstrap
+    from infra.payments.worker import PaymentWorker
+
+    container = bootstrap()
+    if not container.payments.configured:
+        container.close()
+        console.print("[red]SLOTWISE_STRIPE_API_KEY is not set: there is nothing to do[/]")
+        raise typer.Exit(1)
+    worker = PaymentWorker(
+        container.payments,
+        container.app.recorder,
+        container.app.mapper,
+        poll_seconds=container.settings.payments_poll_seconds,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    console.print("payment worker running")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+@payments_app.command("reconcile")
+def payments_reconcile() -> None:
+    """Ask Stripe about every booking whose payment is still open, and record the answers."""
+    from uuid import uuid4
+
+    from infra.bootstrap import bootstrap
+    from infra.payments.reconcile import open_payments, reconcile
+
+    container = bootstrap()
+    try:
+        booking_ids = open_payments(container.read_db.reader)
+        results = reconcile(
+            container.app, container.payments, booking_ids, f"reconcile-{uuid4().hex}"
+        )
+    finally:
+        container.close()
+    for found in results:
+        typer.echo(f"{found.booking_id}\t{found.before} -> {found.after}\t{found.note}")
+    console.print(f"{len(results)} open payments asked about")
+
+
+@payments_app.command("tasks")
+def payments_tasks() -> None:
+    """List the payment saga's open and failed tasks (timers, Stripe calls waiting to retry)."""
+    from infra.bootstrap import bootstrap
+
+    container = bootstrap()
+    try:
+        tasks = container.payments.tasks.pending()
+    finally:
+        container.close()
+    for task in tasks:
+        typer.echo(
+            f"{task['id']}\t{task['status']}\t{task['kind']}\tbooking {task['booking_id']}\t"
+            f"due {task['due_at'].isoformat()}\tattempts {task['attempts']}\t"
+            f"{task['last_error'] or ''}"
+        )
+    console.print(f"{len(tasks)} open or failed tasks")
 
 
 if __name__ == "__main__":

@@ -126,6 +126,13 @@ class BookingReschedule(Strict):
     start: AwareDatetime
 
 
+class PaymentsUpdate(Strict):
+    """Take payment online (Stripe) for priced services; slots wait `hold_minutes` for it."""
+
+    enabled: bool = Field(strict=True)
+    hold_minutes: int = Field(default=15, ge=1, le=1440, strict=True)
+
+
 class CommandResult(BaseModel):
     """What every successful command answers."""
 

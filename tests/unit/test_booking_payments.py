@@ -227,3 +227,14 @@ def test_refuses_a_hold_of_no_time_and_a_price_stripe_cannot_charge(
     with pytest.raises(InvalidMoney, match="ISK"):
         book(app, ALICE, service, NINE)
     assert held_on(app, paid[0], NINE.date()) == {}  # nothing was held for it
+
+
+def test_news_about_another_intent_never_ends_the_bookings_hold(
+    app: SlotWise, paid: tuple[UUID, UUID]
+) -> None:
+    booking_id = book(app, ALICE, paid[1], NINE)
+    app.handle(AttachPaymentIntent(SAGA, booking_id, "pi_1"))
+    with pytest.raises(PaymentIntentConflict):
+        app.handle(RecordPaymentFailed(SAGA, booking_id, "pi_stray", "card_declined"))
+    assert booking(app, booking_id).status is S.PENDING_PAYMENT
+    assert booking_id in held_on(app, paid[0], NINE.date())
