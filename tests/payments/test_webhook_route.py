@@ -43,6 +43,7 @@ def sign(payload: bytes, secret: str, age: int = 0) -> str:
     return stripe.WebhookSignature.generate_signature_header(payload.decode(), secret, stamp)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # the route refuses before any store is touched
 @pytest.mark.parametrize(
     ("signature", "why"),
     [
