@@ -20,13 +20,19 @@ from commands.messages import (
 from infra.payments.checkout import booking_answer
 from infra.web.deps import ActorDep, ContainerDep
 from write_api.gateway import GatewayDep
-from write_api.schemas import BookingCancel, BookingCreate, BookingReschedule, CommandResult
+from write_api.schemas import (
+    BookingCancel,
+    BookingCreate,
+    BookingReschedule,
+    BookingResult,
+    CommandResult,
+)
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 RESULT = {"model": CommandResult}
 
 
-@router.post("", status_code=201, responses={201: RESULT})
+@router.post("", status_code=201, responses={201: {"model": BookingResult}})
 def place_booking(
     body: BookingCreate, actor: ActorDep, gateway: GatewayDep, container: ContainerDep
 ) -> Response:
