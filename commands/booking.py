@@ -104,7 +104,7 @@ class BookingHandlers(Handlers):
     def hold_until(self, business: Business, start: datetime) -> datetime:
         """A payment hold lasts `hold_minutes`, and never past the appointment's start."""
         hold = timedelta(minutes=business.payment_settings().hold_minutes)
-        return min(self.clock() + hold, start)
+        return min((self.clock() + hold).replace(microsecond=0), start)
 
     def customer_for(self, cmd: PlaceBooking, business: Business) -> str:
         if cmd.actor.role is Role.CUSTOMER:

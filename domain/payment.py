@@ -114,6 +114,11 @@ class BookingPayment:
         )
 
 
+def like(amount: Decimal | str, price: Decimal | str) -> str:
+    """`amount` written with as many decimals as the price (0 -> "0.00" for EUR prices)."""
+    return str(Decimal(amount).quantize(Decimal(price)))
+
+
 def settled_status(
     current: PaymentStatus,
     amount: Decimal,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.payment import like
 from read_api.queries import Row
 
 PRIVATE_BUSINESS = ("owner_id",)
@@ -36,6 +37,6 @@ def payment_view(row: Row) -> dict[str, Any]:
         "payment_intent_id": row["payment_intent_id"],
         "status": row["status"],
         "amount": {"amount": row["amount"], "currency": currency},
-        "refunded": {"amount": row["refunded"], "currency": currency},
+        "refunded": {"amount": like(row["refunded"], row["amount"]), "currency": currency},
         "note": row["note"],
     }

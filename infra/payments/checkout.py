@@ -21,6 +21,7 @@ from domain.actor import Actor, system_actor
 from domain.booking import Booking, BookingStatus
 from domain.errors import BookingNotFound, IllegalTransition, PaymentIntentConflict
 from domain.payable import to_minor
+from domain.payment import like
 from infra.payments.provider import (
     Intent,
     IntentRequest,
@@ -56,7 +57,10 @@ class PaymentView:
             "payment_intent_id": payment.intent_id,
             "client_secret": self.client_secret,
             "amount": {"amount": str(payment.amount), "currency": payment.currency},
-            "refunded": {"amount": str(payment.refunded), "currency": payment.currency},
+            "refunded": {
+                "amount": like(payment.refunded, payment.amount),
+                "currency": payment.currency,
+            },
             "status": payment.status.value,
             "note": payment.note or None,
         }
