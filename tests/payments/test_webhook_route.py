@@ -96,9 +96,12 @@ def test_events_slotwise_does_not_act_on_are_acknowledged_and_not_recorded(shop:
     assert shop.api.events() == written
 
 
-def test_a_signed_body_that_is_not_an_event_is_a_400(shop: Shop) -> None:
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_signed_body_that_is_not_an_event_is_a_400_and_a_huge_one_a_413(shop: Shop) -> None:
     payload = b'{"hello": "world"}'
     assert_problem(deliver(shop, payload, sign(payload, SECRET)), 400, "invalid-webhook")
+    huge = b'{"padding": "' + b"x" * 600_000 + b'"}'
+    assert_problem(deliver(shop, huge, sign(huge, SECRET)), 413, "body-too-large")
 
 
 class Capture:

@@ -93,9 +93,15 @@ async def stripe_webhook(request: Request, container: ContainerDep) -> Response:
         raise PaymentsNotConfigured(
             "this server has no webhook secret (SLOTWISE_STRIPE_WEBHOOK_SECRET)"
         )
+    declared = request.headers.get("content-length", "")
+    too_large = problem(
+        413, "body-too-large", "Body too large", "a webhook body is at most 512 KiB"
+    )
+    if declared.isdecimal() and int(declared) > MAX_WEBHOOK_BYTES:
+        return too_large  # before reading it
     payload = await request.body()
     if len(payload) > MAX_WEBHOOK_BYTES:
-        return problem(413, "body-too-large", "Body too large", "a webhook body is at most 512 KiB")
+        return too_large
     event = webhook.verify(payload, request.headers.get(webhook.HEADER), secrets)
     notice = webhook.notice_of(event)
     if notice is None:  # an event type or object SlotWise does not act on
