@@ -100,7 +100,11 @@ class PaymentActions:
         booking = self.booking(task)
         if booking.status is not BookingStatus.PENDING_PAYMENT:
             return f"nothing to do: the booking is {booking.status.value}"
-        intent, _ = self.checkout.ensure_intent(booking, task.correlation_id)
+        try:
+            intent, _ = self.checkout.ensure_intent(booking, task.correlation_id)
+        except ProviderRefused as error:
+            self.checkout.refused(booking, error, task.correlation_id)
+            return f"Stripe refused the payment: {error}"
         return f"payment intent {intent.id}"
 
     def cancel_intent(self, task: Task) -> Result:

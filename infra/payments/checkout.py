@@ -89,7 +89,7 @@ class Checkout:
             position = self._note_delay(booking, str(error), correlation_id)
             return PaymentView(self._reload(booking), None, position)
         except ProviderRefused as error:
-            position = self._refused(booking, error, correlation_id)
+            position = self.refused(booking, error, correlation_id)
             return PaymentView(self._reload(booking), None, position)
         return PaymentView(self._reload(booking), intent.client_secret, position)
 
@@ -146,7 +146,8 @@ class Checkout:
         )
         return self.app.handle(command).position
 
-    def _refused(self, booking: Booking, error: ProviderRefused, correlation_id: str) -> int:
+    def refused(self, booking: Booking, error: ProviderRefused, correlation_id: str) -> int:
+        """Stripe will not take this payment at all: the hold ends now, the reason kept."""
         command = RecordPaymentFailed(
             CHECKOUT,
             booking.id,

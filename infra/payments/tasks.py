@@ -2,9 +2,11 @@
 
 A task whose provider is unreachable waits with exponential backoff (capped)
 and is never given up: the saga resumes when Stripe is back. A task the
-domain refuses (the booking moved on) is skipped with the reason. A task that
-fails for an unknown reason is retried a bounded number of times, then marked
-failed and logged, and `slotwise payments tasks` shows it.
+domain refuses (the booking moved on) is skipped with the reason. A task
+Stripe refuses (say, a refund of a charge already refunded in its Dashboard)
+is marked failed at once, and one that fails for an unknown reason after a
+bounded number of retries; both are logged and `slotwise payments tasks`
+shows them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from domain.errors import DomainError
 from infra.payments.actions import Later, PaymentActions, Task
-from infra.payments.provider import ProviderUnavailable
+from infra.payments.provider import ProviderRefused, ProviderUnavailable
 from infra.payments.saga import DONE, FAILED, OPEN, SKIPPED
 from infra.payments.tables import payment_tasks
 
@@ -77,6 +79,9 @@ class PaymentTasks:
             result = self.actions.run(task)
         except ProviderUnavailable as error:
             return self._retry(task, f"provider unavailable: {error}")
+        except ProviderRefused as error:  # asking again gets the same no: a person must look
+            log.error("payment task %s (%s): Stripe refused: %s", task.id, task.kind, error)
+            return Outcome(FAILED, f"Stripe refused: {error}")
         except DomainError as error:
             if error.transient:
                 return self._retry(task, error.detail)
