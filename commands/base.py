@@ -100,6 +100,8 @@ class Handlers(Application[UUID]):
             env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.clock = clock
+        # Whether this process can take payment online (a Stripe key); set by bootstrap.
+        self.takes_payments = True
 
     def handle(self, command: Command) -> Done:
         """Run `command` through its registered handler (routes, sagas and timers all do)."""

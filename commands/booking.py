@@ -33,6 +33,7 @@ from domain.errors import (
     InvalidInput,
     NotYourBooking,
     NotYourBusiness,
+    PaymentsNotConfigured,
     RoleNotAllowed,
     ServiceNotFound,
 )
@@ -88,6 +89,10 @@ class BookingHandlers(Handlers):
             status=self.first_status(business, service),
         )
         if booking.status is BookingStatus.PENDING_PAYMENT:
+            if not self.takes_payments:  # no one here could take the money or end the hold
+                raise PaymentsNotConfigured(
+                    "this business takes payment online and this server has no Stripe key"
+                )
             to_minor(service.price_amount, service.currency)  # refuse what Stripe cannot charge
             booking.request_payment(PROVIDER, self.hold_until(business, wanted.start))
         return self.commit(booking, *days)

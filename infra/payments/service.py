@@ -57,6 +57,7 @@ def build_payments(
 ) -> Payments:
     """The saga keeps its checkpoint and tasks in the event-store database (`engine`)."""
     provider = provider or stripe_from(settings)
+    app.takes_payments = provider is not None
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
     runtime = ConsumerRuntime(engine, [PaymentSaga(clock)], retry)
     runtime.setup()

@@ -10,9 +10,10 @@ never confirmed without its slot, never both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -32,16 +33,30 @@ from domain.booking import Booking, BookingStatus
 from domain.payment import PaymentSettings, PaymentStatus
 from domain.service import ServiceTerms
 from domain.values import Money
-from infra.bootstrap import Container
+from infra.bootstrap import Container, bootstrap
+from tests.conftest import FrozenClock
 from tests.e2e.conftest import MONDAY, local
+from tests.payments.conftest import paid_settings
 
 SAGA = system_actor("payment-saga")
 OWNER = Actor("owner-a", Role.OWNER)
 RACES = 12
 
 
-@pytest.mark.parametrize("backend", ["postgres"])
-def test_the_hold_ending_and_the_payment_never_both_win(container: Container, clock: Any) -> None:
+@pytest.fixture
+def container(
+    tmp_path: Path, request: pytest.FixtureRequest, clock: FrozenClock
+) -> Iterator[Container]:
+    """SlotWise on PostgreSQL able to take payments (Stripe itself is never called here)."""
+    settings = paid_settings("postgres", tmp_path, request, "http://127.0.0.1:9")
+    built = bootstrap(settings, clock=clock)
+    yield built
+    built.close()
+
+
+def test_the_hold_ending_and_the_payment_never_both_win(
+    container: Container, clock: FrozenClock
+) -> None:
     app = container.app
     business = app.handle(RegisterBusiness(OWNER, "Salon", "salon", "Europe/Berlin")).id
     weekly = [{"day": "mon", "start": "00:00", "end": "24:00"}]

@@ -63,7 +63,8 @@ def paid_settings(
         stores: dict[str, Any] = {"data_dir": tmp_path / "data"}
     else:
         url = f"{request.getfixturevalue('postgres_dsn')}?schema="
-        url += request.getfixturevalue("postgres_schema")
+        # A small pool: the machine's PostgreSQL takes 100 connections for everyone.
+        url += f"{request.getfixturevalue('postgres_schema')}&pool_size=2&max_overflow=8"
         stores = {"event_store": url, "read_db": url}
     return Settings(
         **stores,

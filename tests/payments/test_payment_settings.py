@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from infra.bootstrap import bootstrap
+from tests.conftest import FrozenClock
 from tests.e2e.conftest import ANN, BOB, OTHER_OWNER, OWNER, assert_names, assert_problem
 from tests.payments.conftest import TEN, Shop
+from write_api.app import create_app as create_write_app
 
 
 def payments_path(business_id: str) -> str:
@@ -95,3 +98,20 @@ def test_without_stripe_configured_payments_cannot_be_turned_on(
     assert off.status_code == 200, off.text
     hook = write_client.post("/v1/payments/stripe/webhook", content=b"{}")
     assert_problem(hook, 409, "payments-not-configured")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_server_without_stripe_refuses_a_paid_booking_rather_than_hold_it_forever(
+    shop: Shop, clock: FrozenClock, token: Any
+) -> None:
+    salon = shop.open_paid_salon()
+    keyless = shop.container.settings.model_copy(update={"stripe_api_key": ""})
+    elsewhere = bootstrap(keyless, clock=clock)  # the same store, served without a key
+    try:
+        with TestClient(create_write_app(elsewhere), raise_server_exceptions=False) as client:
+            body = {"service_id": salon.service_id, "start": TEN.isoformat()}
+            refused = client.post("/v1/bookings", json=body, headers=token(ANN, "customer"))
+            assert_problem(refused, 409, "payments-not-configured")
+            assert TEN in shop.api.starts(salon.service_id, TEN.date(), shop.latest())
+    finally:
+        elsewhere.close()
