@@ -31,7 +31,13 @@ from domain.errors import BookingNotFound
 from domain.payable import from_minor, to_minor
 from infra.payments import intent_state, saga
 from infra.payments.checkout import Checkout
-from infra.payments.provider import Intent, PaymentProvider, ProviderRefused, ProviderUnavailable
+from infra.payments.provider import (
+    Intent,
+    PaymentProvider,
+    ProviderRefused,
+    ProviderUnavailable,
+    RefundReceipt,
+)
 
 SAGA = system_actor("payment-saga")
 
@@ -134,26 +140,8 @@ class PaymentActions:
 
     def refund(self, task: Task) -> Result:
         intent_id, currency = str(task.payload["payment_intent_id"]), str(task.payload["currency"])
-        amount = Decimal(str(task.payload["amount"]))
-        provider = self._provider()
-        # A server that ignores idempotency keys must not refund twice after a crash.
-        earlier = [
-            r
-            for r in provider.refunds(intent_id)
-            if r.metadata.get("refund_request") == task.causation_id
-        ]
-        receipt = (
-            earlier[0]
-            if earlier
-            else provider.refund(
-                intent_id,
-                to_minor(amount, currency),
-                f"slotwise-refund-{task.causation_id}",
-                {"booking_id": task.booking_id, "refund_request": task.causation_id},
-            )
-        )
+        receipt = self._refund_once(task, intent_id, Decimal(str(task.payload["amount"])), currency)
         refunded = from_minor(receipt.amount_minor, currency)
-        reason = str(task.payload["reason"])
         command = RecordRefund(
             SAGA,
             UUID(task.booking_id),
@@ -161,10 +149,26 @@ class PaymentActions:
             receipt.id,
             refunded,
             currency,
-            reason,
+            str(task.payload["reason"]),
             context=task.context(),
         )
         return self.send(command)
+
+    def _refund_once(
+        self, task: Task, intent_id: str, amount: Decimal, currency: str
+    ) -> RefundReceipt:
+        """The refund this task asked for, made now unless an earlier try made it already."""
+        provider = self._provider()
+        # A server that ignores idempotency keys must not refund twice after a crash.
+        for earlier in provider.refunds(intent_id):
+            if earlier.metadata.get("refund_request") == task.causation_id:
+                return earlier
+        return provider.refund(
+            intent_id,
+            to_minor(amount, currency),
+            f"slotwise-refund-{task.causation_id}",
+            {"booking_id": task.booking_id, "refund_request": task.causation_id},
+        )
 
     def apply_stripe_event(self, task: Task) -> Result:
         """A webhook's news, turned into the command that records it on the booking."""
