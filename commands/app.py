@@ -12,8 +12,8 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from commands.booking import BookingHandlers
 from commands.business import BusinessHandlers
+from commands.payments import PaymentHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
 
@@ -22,7 +22,7 @@ class Registry(Protocol):
     def register(self, transcoding: Transcoding) -> None: ...
 
 
-class SlotWise(BusinessHandlers, ServiceHandlers, BookingHandlers):
+class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 
     name = "SlotWise"

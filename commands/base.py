@@ -110,6 +110,8 @@ class Handlers(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.on_conflict_retry: Callable[[], None] = lambda: None  # metrics hook
+        # Whether this process can take payment online (a Stripe key); set by bootstrap.
+        self.takes_payments = True
 
     def handle(self, command: Command) -> Done:
         """Run `command` through its registered handler (routes, sagas and timers all do)."""

@@ -33,9 +33,12 @@ from domain.errors import (
     InvalidInput,
     NotYourBooking,
     NotYourBusiness,
+    PaymentsNotConfigured,
     RoleNotAllowed,
     ServiceNotFound,
 )
+from domain.payable import to_minor
+from domain.payment import PROVIDER
 from domain.service import Service
 from domain.slots import ServiceShape, allocation_days, occupancy_for, require_offered
 from domain.values import require_aware
@@ -73,7 +76,6 @@ class BookingHandlers(Handlers):
         wanted = occupancy_for(shape, booking_id, start)
         days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
         allocate(days, business.capacity, shape, booking_id, start, self.seats_of(days, shape))
-        confirming = business.policy["requires_confirmation"]
         booking = Booking(
             id=booking_id,
             business_id=business.id,
@@ -89,9 +91,30 @@ class BookingHandlers(Handlers):
             price_amount=service.price_amount,
             currency=service.currency,
             notes=cmd.notes,
-            status=BookingStatus.PENDING if confirming else BookingStatus.CONFIRMED,
+            status=self.first_status(business, service),
         )
+        if booking.status is BookingStatus.PENDING_PAYMENT:
+            if not self.takes_payments:  # no one here could take the money or end the hold
+                raise PaymentsNotConfigured(
+                    "this business takes payment online and this server has no Stripe key"
+                )
+            to_minor(service.price_amount, service.currency)  # refuse what Stripe cannot charge
+            booking.request_payment(PROVIDER, self.hold_until(business, wanted.start))
         return self.commit(booking, *days)
+
+    @staticmethod
+    def first_status(business: Business, service: Service) -> BookingStatus:
+        """Waiting for payment (a priced service, payments on), for the business, or confirmed."""
+        if business.payment_settings().enabled and service.price_amount > 0:
+            return BookingStatus.PENDING_PAYMENT
+        if business.policy["requires_confirmation"]:
+            return BookingStatus.PENDING
+        return BookingStatus.CONFIRMED
+
+    def hold_until(self, business: Business, start: datetime) -> datetime:
+        """A payment hold lasts `hold_minutes`, and never past the appointment's start."""
+        hold = timedelta(minutes=business.payment_settings().hold_minutes)
+        return min((self.clock() + hold).replace(microsecond=0), start)
 
     def customer_for(self, cmd: PlaceBooking, business: Business) -> str:
         if cmd.actor.role is Role.CUSTOMER:

@@ -1,4 +1,11 @@
-"""The Booking aggregate: a customer's appointment and its lifecycle state machine."""
+"""The Booking aggregate: a customer's appointment and its lifecycle state machine.
+
+A booking of a paid service waits in `pending_payment`, holding its slot, until
+its payment succeeds (confirmed) or its hold ends unpaid (expired). Which of
+the two happens first is decided here, one event after the other on one
+aggregate, so a payment can never confirm a booking whose slot was released:
+a late payment is recorded together with the refund it is owed.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,12 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
-from domain.errors import CancellationDeadlinePassed, IllegalTransition
+from domain.errors import CancellationDeadlinePassed, IllegalTransition, PaymentIntentConflict
+from domain.payment import BookingPayment, ExpiryReason, PaymentStatus, RefundReason
 
 
 class BookingStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
     PENDING = "pending"
     CONFIRMED = "confirmed"
     CHECKED_IN = "checked_in"
@@ -26,14 +35,17 @@ class BookingStatus(StrEnum):
 S = BookingStatus
 # Which states each action may start from; everything else is an illegal transition.
 ALLOWED_FROM: dict[str, frozenset[BookingStatus]] = {
-    "confirm": frozenset({S.PENDING}),
-    "cancel": frozenset({S.PENDING, S.CONFIRMED}),
-    "reschedule": frozenset({S.PENDING, S.CONFIRMED}),
+    "confirm": frozenset({S.PENDING}),  # never pending_payment: only a payment confirms that
+    "cancel": frozenset({S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}),
+    "reschedule": frozenset({S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED}),
     "check_in": frozenset({S.CONFIRMED}),
     "complete": frozenset({S.CHECKED_IN}),
     "mark_no_show": frozenset({S.CONFIRMED}),
+    "expire": frozenset({S.PENDING_PAYMENT}),
+    "attach_payment_intent": frozenset({S.PENDING_PAYMENT}),
+    "note_payment_delay": frozenset({S.PENDING_PAYMENT}),
 }
-ACTIVE = frozenset({S.PENDING, S.CONFIRMED, S.CHECKED_IN, S.COMPLETED})
+ACTIVE = frozenset({S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED, S.CHECKED_IN, S.COMPLETED})
 
 
 class Booking(Aggregate):
@@ -73,6 +85,8 @@ class Booking(Aggregate):
         self.notes = notes
         self.status = BookingStatus(status)
         self.cancel_reason: str | None = None
+        self.expire_reason: str | None = None
+        self.payment: BookingPayment | None = None
 
     def _require(self, action: str) -> None:
         if self.status not in ALLOWED_FROM[action]:
@@ -104,6 +118,12 @@ class Booking(Aggregate):
                 f"customers may cancel until {deadline} before the start; ask the business"
             )
         self._cancel(by, reason)
+        payment = self.payment
+        if payment is not None and payment.kept > 0 and now <= self.start - deadline:
+            intent = payment.paid_intent_id or ""
+            self._request_refund(
+                intent, payment.kept, payment.currency, RefundReason.CANCELLED_IN_TIME.value
+            )
 
     @event("Cancelled")
     def _cancel(self, by: str, reason: str) -> None:
@@ -169,3 +189,151 @@ class Booking(Aggregate):
     @event("MarkedNoShow")
     def _mark_no_show(self, by: str) -> None:
         self.status = S.NO_SHOW
+
+    # -- online payment ---------------------------------------------------------------
+
+    def paid_online(self) -> BookingPayment:
+        """The booking's payment, or IllegalTransition for a booking paid at the venue."""
+        if self.payment is None:
+            raise IllegalTransition("this booking takes no online payment")
+        return self.payment
+
+    def request_payment(self, provider: str, hold_expires_at: datetime) -> None:
+        """Ask for the snapshotted price online; the slot is held until `hold_expires_at`."""
+        self._request_payment(provider, self.price_amount, self.currency, hold_expires_at)
+
+    @event("PaymentRequested")
+    def _request_payment(
+        self, provider: str, amount: Decimal, currency: str, hold_expires_at: datetime
+    ) -> None:
+        self.payment = BookingPayment(provider, amount, currency, hold_expires_at)
+
+    def attach_payment_intent(self, payment_intent_id: str) -> bool:
+        """Record the provider's intent; False when this one was recorded already."""
+        attached = self.payment.intent_id if self.payment else None
+        if attached == payment_intent_id:
+            return False
+        if attached is not None:
+            raise PaymentIntentConflict(
+                f"the booking is paid through {attached}, not {payment_intent_id}"
+            )
+        self._require("attach_payment_intent")
+        self.paid_online()
+        self._attach_payment_intent(payment_intent_id)
+        return True
+
+    @event("PaymentIntentCreated")
+    def _attach_payment_intent(self, payment_intent_id: str) -> None:
+        self.paid_online().intent_id = payment_intent_id
+
+    def note_payment_delay(self, reason: str) -> None:
+        """The provider could not be asked yet; SlotWise keeps trying while the hold lasts."""
+        self._require("note_payment_delay")
+        if self.paid_online().intent_id is not None:
+            raise IllegalTransition("the booking's payment has started already")
+        self._note_payment_delay(reason)
+
+    @event("PaymentIntentDelayed")
+    def _note_payment_delay(self, reason: str) -> None:
+        self.paid_online().note = reason
+
+    def record_payment_succeeded(
+        self, by: str, payment_intent_id: str, amount: Decimal, currency: str
+    ) -> bool:
+        """Money arrived: confirm while the slot is held, else owe it back. False if known."""
+        payment = self.paid_online()
+        if payment_intent_id in payment.succeeded_intents:
+            return False
+        first = payment.received == 0
+        self._payment_succeeded(payment_intent_id, amount, currency)
+        if not first:
+            self._request_refund(payment_intent_id, amount, currency, RefundReason.DUPLICATE.value)
+        elif self.status is S.PENDING_PAYMENT:
+            self._confirm(by)
+        else:  # the hold ended or the booking was cancelled before the money came
+            late = RefundReason.PAID_AFTER_CANCEL if self.status is S.CANCELLED else None
+            reason = (late or RefundReason.PAID_AFTER_HOLD).value
+            self._request_refund(payment_intent_id, amount, currency, reason)
+        return True
+
+    @event("PaymentSucceeded")
+    def _payment_succeeded(self, payment_intent_id: str, amount: Decimal, currency: str) -> None:
+        self.paid_online().receive(payment_intent_id, amount)
+
+    def record_payment_failed(self, payment_intent_id: str, reason: str) -> bool:
+        """The payment failed: the hold ends and the slot is free. False if nothing changes."""
+        payment = self._payment_through(payment_intent_id)
+        if payment.received > 0:
+            raise IllegalTransition(
+                "the payment succeeded already; an earlier failure changes nothing"
+            )
+        if payment.status is PaymentStatus.FAILED:
+            return False
+        self._payment_failed(payment_intent_id, reason)
+        if self.status is S.PENDING_PAYMENT:
+            self._expire(ExpiryReason.PAYMENT_FAILED.value)
+        return True
+
+    @event("PaymentFailed")
+    def _payment_failed(self, payment_intent_id: str, reason: str) -> None:
+        payment = self.paid_online()
+        payment.status, payment.note = PaymentStatus.FAILED, reason
+
+    def record_payment_canceled(self, payment_intent_id: str) -> bool:
+        """The provider will take no money for this intent. False if nothing changes."""
+        payment = self._payment_through(payment_intent_id)
+        if payment.received > 0:
+            raise IllegalTransition("the payment succeeded already; it cannot be canceled")
+        if payment.status is not PaymentStatus.REQUIRES_PAYMENT:
+            return False
+        self._payment_canceled(payment_intent_id)
+        if self.status is S.PENDING_PAYMENT:
+            self._expire(ExpiryReason.PAYMENT_CANCELED.value)
+        return True
+
+    @event("PaymentCanceled")
+    def _payment_canceled(self, payment_intent_id: str) -> None:
+        self.paid_online().status = PaymentStatus.CANCELED
+
+    def _payment_through(self, payment_intent_id: str) -> BookingPayment:
+        """The payment, if `payment_intent_id` is (or may become) its intent."""
+        payment = self.paid_online()
+        if payment.intent_id not in (None, payment_intent_id):
+            raise PaymentIntentConflict(
+                f"{payment_intent_id} is not this booking's payment intent ({payment.intent_id})"
+            )
+        return payment
+
+    def expire(self, now: datetime) -> None:
+        """The hold ran out unpaid: the slot is released (by the handler, in the same save)."""
+        self._require("expire")
+        hold_expires_at = self.paid_online().hold_expires_at
+        if now < hold_expires_at:
+            raise IllegalTransition(f"the payment hold runs until {hold_expires_at.isoformat()}")
+        self._expire(ExpiryReason.HOLD_ELAPSED.value)
+
+    @event("Expired")
+    def _expire(self, reason: str) -> None:
+        self.status = S.EXPIRED
+        self.expire_reason = reason
+
+    @event("RefundRequested")
+    def _request_refund(
+        self, payment_intent_id: str, amount: Decimal, currency: str, reason: str
+    ) -> None:
+        self.paid_online().promise_refund(amount, reason)
+
+    def record_refund(
+        self, payment_intent_id: str, refund_id: str, amount: Decimal, currency: str, reason: str
+    ) -> bool:
+        """The provider gave money back; False when this refund was recorded already."""
+        if refund_id in self.paid_online().refund_ids:
+            return False
+        self._refunded(payment_intent_id, refund_id, amount, currency, reason)
+        return True
+
+    @event("Refunded")
+    def _refunded(
+        self, payment_intent_id: str, refund_id: str, amount: Decimal, currency: str, reason: str
+    ) -> None:
+        self.paid_online().refund(refund_id, amount)

@@ -11,6 +11,7 @@ from eventsourcing.domain import event
 
 from domain.base import Aggregate
 from domain.errors import InvalidInput
+from domain.payment import PaymentSettings
 from domain.slots import Calendar
 from domain.text import require_visible
 from domain.values import BookingPolicy, Closure, parse_weekly, zone
@@ -147,6 +148,19 @@ class Business(Aggregate):
             "cancellation_deadline_hours": cancellation_deadline_hours,
             "requires_confirmation": requires_confirmation,
         }
+
+    def configure_payments(self, settings: PaymentSettings) -> None:
+        self._configure_payments(settings.enabled, settings.hold_minutes)
+
+    @event("PaymentsConfigured")
+    def _configure_payments(self, enabled: bool, hold_minutes: int) -> None:
+        self.payments = {"enabled": enabled, "hold_minutes": hold_minutes}
+
+    def payment_settings(self) -> PaymentSettings:
+        """Online payment is off until a PaymentsConfigured event turns it on."""
+        # Snapshots taken before payments existed carry no `payments` attribute.
+        recorded: dict[str, Any] | None = getattr(self, "payments", None)
+        return PaymentSettings(**recorded) if recorded else PaymentSettings()
 
     def calendar(self) -> Calendar:
         return calendar_of(self.timezone, self.weekly, self.closures, self.capacity, self.policy)

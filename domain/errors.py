@@ -138,3 +138,36 @@ class ConcurrencyConflict(Conflict):
     code = "version-conflict"
     title = "Concurrent update conflict"
     transient = True
+
+
+class PaymentIntentConflict(Conflict):
+    """The booking already has another payment intent; the newer one is not its payment."""
+
+    code = "payment-intent-conflict"
+    title = "Payment intent conflict"
+
+
+class PaymentsNotConfigured(Conflict):
+    code = "payments-not-configured"
+    title = "Payments not configured"
+
+
+class Unavailable(DomainError):
+    """A service SlotWise depends on did not answer; nothing was lost, retry later."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+    transient = True
+    retry_after = 5
+
+
+class PaymentProviderUnavailable(Unavailable):
+    code = "payment-provider-unavailable"
+    title = "Payment provider unavailable"
+
+
+class BadWebhook(DomainError):
+    """A webhook whose signature, age or body does not check out (400: nothing recorded)."""
+
+    code = "invalid-webhook"
+    title = "Webhook refused"

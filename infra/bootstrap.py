@@ -26,6 +26,8 @@ from infra.follower import (
 from infra.idempotency import IdempotencyStore
 from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.metrics import Metrics
+from infra.payments.service import Payments, build_payments
+from infra.payments.worker import PaymentWorker
 from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, pool_options
 from infra.web.ratelimit import RateLimiter, rate_limiter_for
@@ -41,11 +43,13 @@ class Container:
     read_db: ReadDatabase
     runtime: ConsumerRuntime
     idempotency: IdempotencyStore
+    payments: Payments
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
     verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
+    payment_worker: PaymentWorker | None = field(default=None)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -72,7 +76,22 @@ class Container:
             self.follower.start()
         return self.follower
 
+    def start_payment_worker(self) -> PaymentWorker:
+        """The payment saga and its timers in a thread (as `slotwise payments worker` does)."""
+        if self.payment_worker is None:
+            self.payment_worker = PaymentWorker(
+                self.payments,
+                self.app.recorder,
+                self.app.mapper,
+                poll_seconds=self.settings.payments_poll_seconds,
+            )
+            self.payment_worker.start()
+        return self.payment_worker
+
     def close(self) -> None:
+        if self.payment_worker is not None:
+            self.payment_worker.stop()
+            self.payment_worker = None
         if self.follower is not None:
             self.follower.stop()
             self.follower = None
@@ -159,12 +178,14 @@ def bootstrap(
         runtime.setup()
         adopt_legacy_tracking(runtime)
         read_db.create_tables()
+        our_tables = event_store_engine(settings)  # beside the events: keys, payment saga
         idempotency = IdempotencyStore(
-            event_store_engine(settings),
+            our_tables,
             lease_seconds=settings.idempotency_lease_seconds,
             ttl_seconds=settings.idempotency_ttl_seconds,
         )
         idempotency.setup()
+        payments = build_payments(settings, app, our_tables, clock)
     metrics = Metrics()
     metrics.watch_projections(projection_positions(runtime), app.recorder.max_notification_id)
     metrics.watch_dead_letters(DeadLetters(runtime).counts)
@@ -175,6 +196,7 @@ def bootstrap(
         read_db,
         runtime,
         idempotency,
+        payments,
         clock,
         verifier=verifier,
         rate_limiter=limiter,

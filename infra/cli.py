@@ -36,6 +36,8 @@ dead_letters_app = typer.Typer(
     help="Events a consumer could not apply, and those held behind them.", no_args_is_help=True
 )
 projections_app.add_typer(dead_letters_app, name="dead-letters")
+payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -374,6 +376,71 @@ def _require_event_store(settings: Settings) -> None:
             f"no event store at {path.resolve()}; run this where the data is, "
             "or pass --data-dir (or set SLOTWISE_EVENT_STORE)"
         )
+
+
+@payments_app.command("worker")
+def payments_worker(data_dir: DataDir = None) -> None:
+    """Run the payment saga: webhooks' news, hold expiry, Stripe retries (until SIGTERM)."""
+    import signal
+
+    from infra.payments.worker import PaymentWorker
+
+    configure_logging()
+    container = _open(data_dir)
+    if not container.payments.configured:
+        container.close()
+        _fail("SLOTWISE_STRIPE_API_KEY is not set: there is nothing to do")
+    worker = PaymentWorker(
+        container.payments,
+        container.app.recorder,
+        container.app.mapper,
+        poll_seconds=container.settings.payments_poll_seconds,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    say(f"slotwise payments worker: running; {describe(container.settings)}")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(data_dir: DataDir = None) -> None:
+    """Ask Stripe about every booking whose payment is still open, and record the answers."""
+    from uuid import uuid4
+
+    from infra.payments.reconcile import open_payments, reconcile
+
+    container = _open(data_dir)
+    try:
+        booking_ids = open_payments(container.read_db.reader)
+        results = reconcile(
+            container.app, container.payments, booking_ids, f"reconcile-{uuid4().hex}"
+        )
+    finally:
+        container.close()
+    for found in results:
+        typer.echo(f"{found.booking_id}\t{found.before} -> {found.after}\t{found.note}")
+    say(f"{len(results)} open payments asked about")
+
+
+@payments_app.command("tasks")
+def payments_tasks(data_dir: DataDir = None) -> None:
+    """List the payment saga's open and failed tasks (timers, Stripe calls waiting to retry)."""
+    container = _open(data_dir)
+    try:
+        tasks = container.payments.tasks.pending()
+    finally:
+        container.close()
+    for task in tasks:
+        typer.echo(
+            f"{task['id']}\t{task['status']}\t{task['kind']}\tbooking {task['booking_id']}\t"
+            f"due {task['due_at'].isoformat()}\tattempts {task['attempts']}\t"
+            f"{task['last_error'] or ''}"
+        )
+    say(f"{len(tasks)} open or failed tasks")
 
 
 if __name__ == "__main__":

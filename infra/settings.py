@@ -30,7 +30,14 @@ class Settings(BaseSettings):
     jwt_secret: str = ""
     stripe_api_key: str = ""
     stripe_api_base: str = "https://api.stripe.com"
+    # Several secrets, comma-separated, while a webhook endpoint's secret is rotated.
     stripe_webhook_secret: str = ""
+    # A Stripe call waits this long; the library retries it this often under the same
+    # idempotency key (3 x 8 s fits in the 30 s Idempotency-Key lease of a booking request).
+    stripe_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    # How often the payment worker looks for new events and due tasks (holds, retries).
+    payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
     # Take a snapshot of a business, service or day allocation every N events (0: never).
@@ -102,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return urlsplit(self.event_store_url).scheme in ("postgresql", "postgres")
+
+    @property
+    def stripe_webhook_secrets(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.stripe_webhook_secret.split(",") if s.strip())
 
     @property
     def jwt_key(self) -> str:

@@ -18,6 +18,7 @@ class AvailabilityProjector(DispatchingProjector):
             "slotwise.booking.placed": self.placed,
             "slotwise.booking.rescheduled": self.rescheduled,
             "slotwise.booking.cancelled": self.released,
+            "slotwise.booking.expired": self.released,  # a payment hold ended unpaid
         }
 
     def placed(self, conn: Connection, envelope: Envelope) -> None:

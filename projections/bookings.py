@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, select
 
 from domain.envelope import Envelope
+from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
+from projections.tables import booking_payments as booking_payments_table
 from projections.tables import bookings
 
 
@@ -26,7 +28,7 @@ STATUS_OF = {
 
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
-    tables = (bookings,)
+    tables = (bookings, booking_payments_table)
 
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
@@ -35,6 +37,7 @@ class BookingsProjector(DispatchingProjector):
             "slotwise.booking.rescheduled": self.rescheduled,
             "slotwise.booking.cancelled": self.cancelled,
             **moves,
+            **booking_payments.HANDLERS,
         }
 
     def placed(self, conn: Connection, envelope: Envelope) -> None:

@@ -1,8 +1,10 @@
 """BusinessStatsProjector: per business and local day, bookings, cancellations,
 no-shows and revenue per currency.
 
-Revenue counts bookings that are neither cancelled nor no-shows. A booking
-counts on the local day of its start; a reschedule moves it between days.
+Revenue counts the price of bookings paid at the venue that are neither
+cancelled nor no-shows, and for bookings paid online the money captured minus
+the money refunded (`projections.stats_payments`). A booking counts on the
+local day of its start; a reschedule moves it, and its money, between days.
 """
 
 from __future__ import annotations
@@ -13,16 +15,29 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from domain.envelope import Envelope
+from projections import stats_payments
 from projections.base import DispatchingProjector, Handler
 from projections.bookings import local_date
-from projections.tables import business_daily_revenue, business_daily_stats, stats_booking_facts
+from projections.tables import (
+    business_daily_payments,
+    business_daily_revenue,
+    business_daily_stats,
+    stats_booking_facts,
+    stats_booking_payments,
+)
 
 EARNING = frozenset({"pending", "confirmed", "checked_in", "completed"})
 
 
 class BusinessStatsProjector(DispatchingProjector):
     name = "business_stats"
-    tables = (business_daily_stats, business_daily_revenue, stats_booking_facts)
+    tables = (
+        business_daily_stats,
+        business_daily_revenue,
+        stats_booking_facts,
+        business_daily_payments,
+        stats_booking_payments,
+    )
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -30,6 +45,7 @@ class BusinessStatsProjector(DispatchingProjector):
             "slotwise.booking.rescheduled": self.rescheduled,
             "slotwise.booking.cancelled": self.cancelled,
             "slotwise.booking.marked_no_show": self.no_show,
+            **stats_payments.handlers(self._count),
         }
 
     def placed(self, conn: Connection, envelope: Envelope) -> None:
@@ -44,7 +60,10 @@ class BusinessStatsProjector(DispatchingProjector):
             "minutes": int((end - start).total_seconds() // 60),
             "amount": envelope.text("price_amount"),
             "currency": envelope.text("currency"),
-            "status": "active",
+            # Paid online, it earns what is captured, not its price.
+            "status": stats_payments.AWAITING_PAYMENT
+            if envelope.data["status"] == "pending_payment"
+            else "active",
         }
         conn.execute(insert(stats_booking_facts).values(**fact))
         self._count(conn, fact, bookings=1)
@@ -67,6 +86,7 @@ class BusinessStatsProjector(DispatchingProjector):
             .where(stats_booking_facts.c.booking_id == fact["booking_id"])
             .values(day=day, start=start, minutes=moved["minutes"])
         )
+        stats_payments.move_money(conn, fact, day)
         self._count(conn, moved, bookings=1)
         self._earn(conn, moved, Decimal(fact["amount"]))
 

@@ -152,3 +152,45 @@ stats_booking_facts = Table(
     Column("status", String(16), nullable=False),
     Index("ix_stats_facts_business_day", "business_id", "day"),
 )
+
+# A booking's online payment (bookings paid at the venue have no row); kept by
+# the bookings projector beside `bookings`, so one checkpoint covers both.
+booking_payments = Table(
+    "booking_payments",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("payment_intent_id", String(255)),
+    Column("amount", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("received", String(32), nullable=False),
+    Column("refunded", String(32), nullable=False),
+    Column("refund_pending", String(32), nullable=False),
+    Column("hold_expires_at", UTCDateTime(), nullable=False),
+    Column("note", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_booking_payments_status", "status"),
+)
+
+# Money moved online per business, day (of the appointment) and currency.
+business_daily_payments = Table(
+    "business_daily_payments",
+    metadata,
+    Column("business_id", String(36), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("captured", String(32), nullable=False),
+    Column("refunded", String(32), nullable=False),
+)
+
+# The stats projector's memory of each booking's online money, so a reschedule
+# moves it to the right day.
+stats_booking_payments = Table(
+    "stats_booking_payments",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("captured", String(32), nullable=False),
+    Column("refunded", String(32), nullable=False),
+)

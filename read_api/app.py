@@ -10,9 +10,11 @@ from read_api.routes import audit, bookings, catalogue
 
 
 def _start_delivery(container: Container) -> None:
-    # Without Kafka the read side follows the event store itself.
+    # Without Kafka the read side follows the event store itself, and runs the payment saga.
     if not container.settings.kafka:
         container.start_follower()
+        if container.payments.configured:
+            container.start_payment_worker()
 
 
 def create_app(container: Container | None = None, *, follow: bool = True) -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,9 @@ from sqlalchemy import Connection, and_, select
 from domain.errors import InvalidInput
 from projections.tables import (
     allocations,
+    booking_payments,
     bookings,
+    business_daily_payments,
     business_daily_revenue,
     business_daily_stats,
     businesses,
@@ -117,8 +120,36 @@ def list_bookings(
     return _all(conn, query)
 
 
+def with_payments(conn: Connection, rows: list[Row]) -> list[Row]:
+    """The booking rows, each with its online payment row under `payment` (or None)."""
+    ids = [row["id"] for row in rows]
+    found = (
+        {
+            r["booking_id"]: r
+            for r in _all(
+                conn, select(booking_payments).where(booking_payments.c.booking_id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    return [{**row, "payment": found.get(row["id"])} for row in rows]
+
+
+def blank_day() -> Row:
+    return {
+        "bookings": 0,
+        "cancellations": 0,
+        "no_shows": 0,
+        "revenue": [],
+        "captured": [],
+        "refunded": [],
+        "booked_minutes": 0,
+    }
+
+
 def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) -> dict[str, Row]:
-    """Counts, revenue and booked occurrence minutes per local day."""
+    """Counts, revenue, online money and booked occurrence minutes per local day."""
     key = str(business_id)
     days: dict[str, Row] = {}
     span = (first.isoformat(), last.isoformat())
@@ -128,13 +159,11 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
         )
     ):
         days[row.day] = {
+            **blank_day(),
             "bookings": row.bookings,
             "cancellations": row.cancellations,
             "no_shows": row.no_shows,
-            "revenue": [],
-            "booked_minutes": 0,
         }
-    empty = {"bookings": 0, "cancellations": 0, "no_shows": 0, "revenue": [], "booked_minutes": 0}
     for row in conn.execute(
         select(business_daily_revenue)
         .where(
@@ -143,11 +172,12 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
         )
         .order_by(business_daily_revenue.c.currency)
     ):
-        days.setdefault(row.day, dict(empty, revenue=[]))["revenue"].append(
+        days.setdefault(row.day, blank_day())["revenue"].append(
             {"amount": row.amount, "currency": row.currency}
         )
+    _add_online_money(conn, key, span, days)
     for day, minutes in _occurrence_minutes(conn, key, span).items():
-        days.setdefault(day, dict(empty, revenue=[]))["booked_minutes"] += minutes
+        days.setdefault(day, blank_day())["booked_minutes"] += minutes
     return days
 
 
@@ -164,7 +194,7 @@ def _occurrence_minutes(conn: Connection, business_id: str, span: tuple[str, str
         ).where(
             (stats_booking_facts.c.business_id == business_id)
             & stats_booking_facts.c.day.between(*span)
-            & (stats_booking_facts.c.status != "cancelled")
+            & stats_booking_facts.c.status.not_in(("cancelled", "expired"))
         )
     )
     held: dict[tuple[Any, ...], tuple[str, int]] = {}
@@ -176,6 +206,29 @@ def _occurrence_minutes(conn: Connection, business_id: str, span: tuple[str, str
     for day, length in held.values():
         minutes[day] += length
     return minutes
+
+
+def _add_online_money(
+    conn: Connection, key: str, span: tuple[str, str], days: dict[str, Row]
+) -> None:
+    """Captured and refunded money per day; revenue gains what was captured and kept."""
+    table = business_daily_payments
+    rows = conn.execute(
+        select(table)
+        .where((table.c.business_id == key) & table.c.day.between(*span))
+        .order_by(table.c.currency)
+    )
+    for row in rows:
+        day = days.setdefault(row.day, blank_day())
+        day["captured"].append({"amount": row.captured, "currency": row.currency})
+        day["refunded"].append({"amount": row.refunded, "currency": row.currency})
+        kept = Decimal(row.captured) - Decimal(row.refunded)
+        booked = next((m for m in day["revenue"] if m["currency"] == row.currency), None)
+        if booked is None:
+            day["revenue"].append({"amount": str(kept), "currency": row.currency})
+            day["revenue"].sort(key=lambda m: m["currency"])
+        else:
+            booked["amount"] = str(Decimal(booked["amount"]) + kept)
 
 
 EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)

@@ -60,6 +60,17 @@ class Availability(BaseModel):
     slots: list[SlotPublic]
 
 
+class PaymentPublic(BaseModel):
+    """A booking's online payment; `note` says why it failed, waits or was refunded."""
+
+    provider: str
+    payment_intent_id: str | None
+    status: str
+    amount: Money
+    refunded: Money
+    note: str | None
+
+
 class BookingPublic(BaseModel):
     id: str
     business_id: str
@@ -75,6 +86,8 @@ class BookingPublic(BaseModel):
     price: Money
     notes: str
     cancel_reason: str | None
+    hold_expires_at: datetime | None = None  # while a paid booking waits for its payment
+    payment: PaymentPublic | None = None  # None: paid at the venue (or free)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -93,6 +106,8 @@ class DayStats(BaseModel):
     cancellations: int
     no_shows: int
     revenue: list[Money]
+    captured: list[Money] = []  # paid online for the day's bookings
+    refunded: list[Money] = []  # of that, given back
     booked_minutes: int
     open_minutes: int
     utilization: float

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.payment import like
 from read_api.queries import Row
 
 PRIVATE_BUSINESS = ("owner_id",)
@@ -20,6 +21,22 @@ def service_view(row: Row) -> dict[str, Any]:
 
 
 def booking_view(row: Row) -> dict[str, Any]:
-    view = {k: v for k, v in row.items() if k not in ("price_amount", "currency")}
+    view = {k: v for k, v in row.items() if k not in ("price_amount", "currency", "payment")}
     view["price"] = {"amount": row["price_amount"], "currency": row["currency"]}
+    payment = row.get("payment")
+    view["hold_expires_at"] = payment["hold_expires_at"] if payment else None
+    view["payment"] = payment_view(payment) if payment else None
     return view
+
+
+def payment_view(row: Row) -> dict[str, Any]:
+    """A booking's online payment: API.md's {status, amount, refunded}, and where it stands."""
+    currency = row["currency"]
+    return {
+        "provider": row["provider"],
+        "payment_intent_id": row["payment_intent_id"],
+        "status": row["status"],
+        "amount": {"amount": row["amount"], "currency": currency},
+        "refunded": {"amount": like(row["refunded"], row["amount"]), "currency": currency},
+        "note": row["note"],
+    }

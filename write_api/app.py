@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from infra.bootstrap import Container
 from infra.web.lifecycle import lifespan_for, new_app
-from write_api.routes import bookings, businesses, services
+from write_api.routes import bookings, businesses, payments, services
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -17,6 +17,6 @@ def create_app(container: Container | None = None) -> FastAPI:
         lifespan_for(container),
         api="write",
     )
-    for router in (businesses.router, services.router, bookings.router):
+    for router in (businesses.router, services.router, bookings.router, payments.router):
         app.include_router(router)
     return app

@@ -9,6 +9,7 @@ an offset (never a Unix number).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -164,9 +165,51 @@ class BookingReschedule(Strict):
     start: Instant
 
 
+class PaymentsUpdate(Strict):
+    """Take payment online (Stripe) for priced services; slots wait `hold_minutes` for it."""
+
+    enabled: bool = Field(strict=True)
+    hold_minutes: int = Field(default=15, ge=1, le=1440, strict=True)
+
+
 class CommandResult(BaseModel):
     """What every successful command answers."""
 
     id: UUID
     version: int
     consistency_token: str
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
+class PaymentStarted(BaseModel):
+    """A booking's online payment; confirm the intent with Stripe.js and `client_secret`."""
+
+    provider: str
+    payment_intent_id: str | None = Field(description="null while Stripe could not be reached")
+    client_secret: str | None = Field(description="only while the booking waits for payment")
+    amount: MoneyOut
+    refunded: MoneyOut
+    status: str = Field(description="requires_payment, succeeded, failed, canceled, ...")
+    note: str | None = Field(description="why it failed, waits or was refunded")
+
+
+class BookingResult(CommandResult):
+    """A booking command's answer: its state, and for a paid booking the payment to make."""
+
+    status: str
+    start: datetime
+    end: datetime
+    hold_expires_at: datetime | None = Field(
+        default=None, description="a paid booking holds its slot until then"
+    )
+    payment: PaymentStarted | None = Field(default=None, description="absent when not paid online")
+
+
+class WebhookReceipt(BaseModel):
+    received: bool
+    recorded: bool = Field(description="false for events SlotWise does not act on")
+    id: UUID | None = None

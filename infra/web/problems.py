@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from infra.auth import KeysUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Forbidden, 403),
     (Conflict, 409),
+    (Unavailable, 503),
 )
 
 

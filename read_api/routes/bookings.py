@@ -66,6 +66,7 @@ def get_booking(
                 _staff_business(conn, actor, UUID(row["business_id"]))
             except NotYourBusiness:  # do not reveal other people's bookings exist
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
+        [row] = queries.with_payments(conn, [row])
     return booking_view(row)
 
 
@@ -95,6 +96,7 @@ def list_business_bookings(
             limit=limit + 1,
             after=after,
         )
+        rows = queries.with_payments(conn, rows)
     return _page(rows, limit)
 
 
@@ -122,6 +124,7 @@ def list_my_bookings(
             limit=limit + 1,
             after=after,
         )
+        rows = queries.with_payments(conn, rows)
     return _page(rows, limit)
 
 
@@ -156,10 +159,7 @@ def get_stats(
     calendar = calendar_from(business)
     report = []
     for day in queries.date_range(first, last):
-        counts = days.get(
-            day.isoformat(),
-            {"bookings": 0, "cancellations": 0, "no_shows": 0, "revenue": [], "booked_minutes": 0},
-        )
+        counts = days.get(day.isoformat(), queries.blank_day())
         available = open_minutes(calendar, day) * business["capacity"]
         used = counts["booked_minutes"]
         report.append(

@@ -49,7 +49,9 @@ def test_the_catalogue_shows_the_business_and_its_service_to_anyone(api: Api, sa
     assert "owner_id" not in profile
     by_slug = api.query("/v1/businesses/by-slug/salon").json()
     assert by_slug["id"] == salon.business_id
-    services = api.query(f"/v1/businesses/{salon.business_id}/services").json()
+    services = api.query(
+        f"/v1/businesses/{salon.business_id}/services", consistency=salon.token
+    ).json()
     assert [s["id"] for s in services] == [salon.service_id]
     assert services[0]["price"] == {"amount": "30.00", "currency": "EUR"}
 

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commands import messages
+from commands import messages, payment_messages
 from commands.app import SlotWise
 from commands.base import HANDLERS
 from commands.messages import (
@@ -217,8 +217,9 @@ def test_marks_a_no_show_only_once_the_appointment_has_started(
 def test_every_command_has_exactly_one_handler() -> None:
     commands = {
         c
-        for c in vars(messages).values()
-        if isinstance(c, type) and c.__module__ == messages.__name__
+        for module in (messages, payment_messages)
+        for c in vars(module).values()
+        if isinstance(c, type) and c.__module__ == module.__name__
     }
     concrete = {c for c in commands if issubclass(c, messages.Command) and c.__subclasses__() == []}
     assert concrete == set(HANDLERS)

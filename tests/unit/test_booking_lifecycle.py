@@ -19,8 +19,11 @@ START = utc(2027, 6, 7, 15)
 DAY_BEFORE = START - timedelta(days=1)
 NO_DEADLINE = timedelta(0)
 
-# The path from a fresh booking to each state.
+HOLD_ENDS = START - timedelta(hours=2)
+# The path from a fresh booking (paid online for the first two) to each state.
 PATHS: dict[BookingStatus, list[str]] = {
+    S.PENDING_PAYMENT: [],
+    S.EXPIRED: ["expire"],
     S.PENDING: [],
     S.CONFIRMED: ["confirm"],
     S.CHECKED_IN: ["confirm", "check_in"],
@@ -37,7 +40,13 @@ LEGAL = {
     ("check_in", S.CONFIRMED): S.CHECKED_IN,
     ("complete", S.CHECKED_IN): S.COMPLETED,
     ("mark_no_show", S.CONFIRMED): S.NO_SHOW,
+    ("cancel", S.PENDING_PAYMENT): S.CANCELLED,
+    ("reschedule", S.PENDING_PAYMENT): S.PENDING_PAYMENT,
+    ("expire", S.PENDING_PAYMENT): S.EXPIRED,
+    ("attach_payment_intent", S.PENDING_PAYMENT): S.PENDING_PAYMENT,
+    ("note_payment_delay", S.PENDING_PAYMENT): S.PENDING_PAYMENT,
 }
+PAID_ONLINE = frozenset({S.PENDING_PAYMENT, S.EXPIRED})
 ILLEGAL = [(a, s) for a in ALLOWED_FROM for s in BookingStatus if (a, s) not in LEGAL]
 
 
@@ -79,14 +88,24 @@ def act(booking: Booking, action: str, *, now: datetime = START) -> None:
         "check_in": lambda: booking.check_in("owner-1"),
         "complete": lambda: booking.complete("owner-1"),
         "mark_no_show": lambda: booking.mark_no_show("owner-1", now),
+        "expire": lambda: booking.expire(now),
+        "attach_payment_intent": lambda: void(booking.attach_payment_intent("pi_1")),
+        "note_payment_delay": lambda: booking.note_payment_delay("Stripe is down"),
     }
     moves[action]()
 
 
+def void(_: object) -> None:
+    return None
+
+
 def booking_in(status: BookingStatus) -> Booking:
-    if status is S.EXPIRED:  # no command leads here yet; a booking can only be placed so
-        return placed(S.EXPIRED)
-    booking = placed()
+    """A booking brought to `status` by legal moves only."""
+    if status in PAID_ONLINE:
+        booking = placed(S.PENDING_PAYMENT)
+        booking.request_payment("stripe", HOLD_ENDS)
+    else:
+        booking = placed()
     for action in PATHS[status]:
         act(booking, action)
     assert booking.status is status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -23,12 +24,26 @@ from commands.messages import (
     SetPolicy,
     UpdateService,
 )
+from commands.payment_messages import (
+    AttachPaymentIntent,
+    ConfigurePayments,
+    ExpireHold,
+    NotePaymentDelay,
+    RecordPaymentCanceled,
+    RecordPaymentFailed,
+    RecordPaymentSucceeded,
+    RecordRefund,
+    RecordStripeEvent,
+)
+from domain.actor import system_actor
 from domain.allocation import DayAllocation
 from domain.base import Aggregate
 from domain.booking import Booking
 from domain.business import Business, SlugIndex
 from domain.envelope import Envelope, event_type, snake
+from domain.payment import PaymentSettings
 from domain.service import Service
+from domain.stripe_event import StripeEvent, StripeNotice
 from domain.values import BookingPolicy
 from infra.envelopes import envelope_from_record, envelope_to_json
 
@@ -44,6 +59,7 @@ EXTENSIONS = {
     "correlationid": str,
     "causationid": str,
 }
+SAGA = system_actor("payment-saga")
 ISO_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?[+-]\d\d:\d\d$")
 
 
@@ -65,6 +81,31 @@ def journey(app: SlotWise, clock: Clock) -> None:
     third = book(app, BOB, service_id, new_york(8, 9))
     app.handle(CancelBooking(BOB, third, "moved"))
     app.handle(DeactivateService(OWNER, service_id))
+    payment_journey(app, clock)
+
+
+def payment_journey(app: SlotWise, clock: Clock) -> None:
+    """Paid bookings: every payment event, and a webhook's record."""
+    business_id, service_id = open_salon(app, OWNER, slug="paid")
+    app.handle(ConfigurePayments(OWNER, business_id, PaymentSettings(enabled=True)))
+    paid = book(app, ALICE, service_id, new_york(9, 9))
+    app.handle(AttachPaymentIntent(SAGA, paid, "pi_paid"))
+    app.handle(RecordPaymentSucceeded(SAGA, paid, "pi_paid", Decimal("30.00"), "USD"))
+    app.handle(CancelBooking(ALICE, paid, "plans changed"))  # in time: a refund is owed
+    app.handle(RecordRefund(SAGA, paid, "pi_paid", "re_1", Decimal("30.00"), "USD", "in time"))
+    waiting = book(app, BOB, service_id, new_york(9, 11))
+    app.handle(NotePaymentDelay(SAGA, waiting, "Stripe is down"))
+    app.handle(RecordPaymentFailed(SAGA, waiting, "pi_failed", "card_declined"))
+    abandoned = book(app, BOB, service_id, new_york(9, 13))
+    app.handle(RecordPaymentCanceled(SAGA, abandoned, "pi_canceled"))
+    late = book(app, ALICE, service_id, new_york(10, 9))
+    clock.advance(timedelta(minutes=20))
+    app.handle(ExpireHold(SAGA, late))
+    notice = StripeNotice(
+        "evt_1", "payment_intent.succeeded", clock(), False, "pi_paid", str(paid),
+        "succeeded", 3000, "USD", "", "",
+    )  # fmt: skip
+    app.handle(RecordStripeEvent(SAGA, notice))
 
 
 def envelopes(app: SlotWise) -> list[Envelope]:
@@ -89,6 +130,17 @@ EVENT_TYPES = {
     "slotwise.booking.checked_in",
     "slotwise.booking.completed",
     "slotwise.booking.marked_no_show",
+    "slotwise.business.payments_configured",
+    "slotwise.booking.payment_requested",
+    "slotwise.booking.payment_intent_created",
+    "slotwise.booking.payment_intent_delayed",
+    "slotwise.booking.payment_succeeded",
+    "slotwise.booking.payment_failed",
+    "slotwise.booking.payment_canceled",
+    "slotwise.booking.expired",
+    "slotwise.booking.refund_requested",
+    "slotwise.booking.refunded",
+    "slotwise.stripe_event.received",
     "slotwise.day_allocation.opened",
     "slotwise.day_allocation.held",
     "slotwise.day_allocation.released",
@@ -98,7 +150,7 @@ EVENT_TYPES = {
 def defined_event_names() -> set[str]:
     """Names of the event classes the aggregates define, bar the library's base classes."""
     found = set()
-    for aggregate in (Business, SlugIndex, Service, Booking, DayAllocation):
+    for aggregate in (Business, SlugIndex, Service, Booking, DayAllocation, StripeEvent):
         for value in vars(aggregate).values():
             if isinstance(value, type) and issubclass(value, Aggregate.Event):
                 found.add(event_type(snake(aggregate.__name__), value.__name__))

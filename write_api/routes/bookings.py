@@ -17,19 +17,30 @@ from commands.messages import (
     PlaceBooking,
     RescheduleBooking,
 )
-from infra.web.deps import ActorDep
+from infra.payments.checkout import booking_answer
+from infra.web.deps import ActorDep, ContainerDep
 from write_api.gateway import GatewayDep
-from write_api.schemas import BookingCancel, BookingCreate, BookingReschedule, CommandResult
+from write_api.schemas import (
+    BookingCancel,
+    BookingCreate,
+    BookingReschedule,
+    BookingResult,
+    CommandResult,
+)
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
 RESULT = {"model": CommandResult}
 
 
-@router.post("", status_code=201, responses={201: RESULT})
-def place_booking(body: BookingCreate, actor: ActorDep, gateway: GatewayDep) -> Response:
-    """Book a slot: confirmed at once, or pending when the business confirms bookings."""
+@router.post("", status_code=201, responses={201: {"model": BookingResult}})
+def place_booking(
+    body: BookingCreate, actor: ActorDep, gateway: GatewayDep, container: ContainerDep
+) -> Response:
+    """Book a slot: confirmed at once, pending when the business confirms bookings, or
+    pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
     command = PlaceBooking(actor, body.service_id, body.start, body.notes, body.customer_id)
-    return gateway.send(command, status=201)
+    answer = booking_answer(container.payments.checkout, gateway.correlation_id)
+    return gateway.send(command, status=201, then=answer)
 
 
 @router.post("/{booking_id}/cancel", responses={200: RESULT})

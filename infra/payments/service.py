@@ -1,0 +1,67 @@
+"""Everything online payment needs in one process, built from settings by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from commands.app import SlotWise
+from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
+from infra.payments.actions import PaymentActions
+from infra.payments.checkout import Checkout
+from infra.payments.provider import PaymentProvider
+from infra.payments.saga import PaymentSaga
+from infra.payments.tables import metadata
+from infra.payments.tasks import PaymentTasks
+from infra.settings import Settings
+
+
+@dataclass
+class Payments:
+    """The provider (None until SLOTWISE_STRIPE_API_KEY is set), the saga and its tasks."""
+
+    provider: PaymentProvider | None
+    webhook_secrets: tuple[str, ...]
+    runtime: ConsumerRuntime  # the saga's, on the event-store database
+    checkout: Checkout
+    tasks: PaymentTasks
+
+    @property
+    def configured(self) -> bool:
+        return self.provider is not None
+
+
+def stripe_from(settings: Settings) -> PaymentProvider | None:
+    if not settings.stripe_api_key:
+        return None
+    # `stripe` comes with the `stripe` extra; a process without payments does not need it.
+    from infra.payments.stripe_provider import StripeProvider
+
+    return StripeProvider(
+        settings.stripe_api_key,
+        settings.stripe_api_base,
+        settings.stripe_timeout_seconds,
+        settings.stripe_max_network_retries,
+    )
+
+
+def build_payments(
+    settings: Settings,
+    app: SlotWise,
+    engine: Engine,
+    clock: Callable[[], datetime],
+    provider: PaymentProvider | None = None,
+) -> Payments:
+    """The saga keeps its checkpoint and tasks in the event-store database (`engine`)."""
+    provider = provider or stripe_from(settings)
+    app.takes_payments = provider is not None
+    retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
+    runtime = ConsumerRuntime(engine, [PaymentSaga(clock)], retry)
+    runtime.setup()
+    metadata.create_all(engine)
+    checkout = Checkout(app, provider)
+    tasks = PaymentTasks(engine, PaymentActions(app, provider, checkout), clock)
+    return Payments(provider, settings.stripe_webhook_secrets, runtime, checkout, tasks)
