@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,6 +22,8 @@ from infra.web.problems import domain_problem
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
+# The read API's path of what a 201 created, from what the command did.
+Locate = Callable[[Done], str]
 
 
 def consistency_token(position: int) -> str:
@@ -32,6 +35,7 @@ def result_body(done: Done, **extra: Any) -> dict[str, Any]:
         "id": str(done.id),
         "version": done.version,
         "consistency_token": consistency_token(done.position),
+        **done.fields,
         **extra,
     }
 
@@ -59,10 +63,11 @@ class CommandGateway:
         self.scope, self.key, self.fingerprint = scope, key, fingerprint
         self.correlation_id = correlation_id
 
-    def send(self, command: Command, status: int = 200) -> Response:
+    def send(self, command: Command, status: int = 200, location: Locate | None = None) -> Response:
         if self.key is None:
             context = CommandContext.new(self.correlation_id)
-            return self._execute(dataclasses.replace(command, context=context), status).response
+            command = dataclasses.replace(command, context=context)
+            return self._execute(command, status, location).response
         store = self.container.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
@@ -70,7 +75,7 @@ class CommandGateway:
             return Response(claim.body, status_code=claim.status, headers=headers)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            outcome = self._execute(command, status)
+            outcome = self._execute(command, status, location)
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
@@ -91,18 +96,21 @@ class CommandGateway:
             return CommandContext.replayable_as(claim.command_id, self.correlation_id)
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
-    def _execute(self, command: Command, status: int) -> Outcome:
+    def _execute(self, command: Command, status: int, location: Locate | None) -> Outcome:
         try:
             done = self.container.app.handle(command)
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
         if self.container.follower is not None:
             self.container.follower.nudge()
+        headers = {TOKEN_HEADER: consistency_token(done.position)}
+        if location is not None:
+            headers["Location"] = location(done)
         answer = Response(
             orjson.dumps(result_body(done)),
             status_code=status,
             media_type="application/json",
-            headers={TOKEN_HEADER: consistency_token(done.position)},
+            headers=headers,
         )
         return Outcome(answer, final=True)
 
