@@ -112,7 +112,7 @@ class BusinessHandlers(HeldBookings, Handlers):
 
     def closed_over(self, business: Business, before: Calendar, cmd: AddClosure) -> list[Any]:
         closure = business.closure(cmd.closure_id())
-        held = self.held_between(business.id, closure["start"], closure["end"])
+        held = self.held_ahead(business, closure["start"], closure["end"])
         return self.moved_bookings(before, business.calendar(), held)
 
     @staticmethod

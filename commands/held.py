@@ -35,11 +35,16 @@ class HeldBookings(Handlers):
                 found.update((o.booking_id, o) for o in allocation.held.values() if o.end > lo)
         return sorted(found.values(), key=lambda o: (o.start, str(o.booking_id)))
 
-    def held_ahead(self, business: Business) -> list[Occupancy]:
-        """Occupancies from now to the furthest a booking of `business` can start."""
+    def held_ahead(
+        self, business: Business, lo: datetime | None = None, hi: datetime | None = None
+    ) -> list[Occupancy]:
+        """Occupancies in [lo, hi) within now .. the furthest a booking of `business` can start
+        (no booking starts later, so a closure of years costs no more than the horizon)."""
         now = self.clock()
         horizon = now + timedelta(days=business.booking_horizon_days() + 1)
-        return self.held_between(business.id, now, horizon)
+        lo = now if lo is None else max(lo, now)
+        hi = horizon if hi is None else min(hi, horizon)
+        return self.held_between(business.id, lo, hi)
 
     def still_to_serve(self, held: Iterable[Occupancy]) -> list[Booking]:
         """The bookings of `held` that are still to be served (not completed, not no-shows)."""
