@@ -205,3 +205,20 @@ def test_a_replayed_closure_answers_with_the_same_closure_and_adds_no_second_one
     assert again.fields == first.fields
     assert again.fields["affected_bookings"][0]["id"] == str(booked)
     assert len(app.repository.get(business_id).closures) == 1
+
+
+def test_a_closure_of_centuries_reads_only_the_days_a_booking_can_hold(
+    app: SlotWise, salon: tuple[UUID, UUID]
+) -> None:
+    business_id, service_id = salon
+    booked = book(app, ALICE, service_id, new_york(2, 10))
+    reads: list[UUID] = []
+    load = app.load_or_none
+    app.load_or_none = lambda cls, i: reads.append(i) or load(cls, i)  # type: ignore[method-assign]
+    centuries = AddClosure(OWNER, business_id, new_york(2, 0).replace(year=1900), new_york(2, 0))
+
+    with pytest.raises(BookingsAffected) as refused:
+        app.handle(AddClosure(**{**vars(centuries), "end": new_york(2, 0).replace(year=2900)}))
+
+    assert affected_ids(refused) == {str(booked)}
+    assert len(reads) < 400  # the 365-day horizon, not a thousand years of days
