@@ -20,6 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from commands.answers import summary
 from commands.messages import Command, Done
 from domain.access import STAFF_ROLES, require_role, require_staff
 from domain.actor import Actor
@@ -34,6 +35,9 @@ C = TypeVar("C", bound=Command)
 Handler = Callable[[Any, C], Done]
 # Command class -> name of the handler method; filled in by @handles.
 HANDLERS: dict[type[Command], str] = {}
+# Command class -> name of the method that answers it again, given its aggregate at the
+# version it produced, when a replay finds it already took effect (default: `summary`).
+ANSWERS: dict[type[Command], str] = {}
 # How far back a replayed command looks for its own earlier effect.
 RECENT_EVENTS = 100
 # Aggregates whose histories grow without bound; the rest stay short.
@@ -52,8 +56,11 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
-def handles(command_type: type[C]) -> Callable[[Handler[C]], Handler[C]]:
-    """Register the decorated method as the handler of `command_type`."""
+def handles(
+    command_type: type[C], *, answer: str | None = None
+) -> Callable[[Handler[C]], Handler[C]]:
+    """Register the decorated method as the handler of `command_type` (and how a replay of it
+    is answered: the name of a method taking the command and the aggregate it produced)."""
 
     def register(method: Handler[C]) -> Handler[C]:
         @functools.wraps(method)
@@ -66,6 +73,8 @@ def handles(command_type: type[C]) -> Callable[[Handler[C]], Handler[C]]:
                 return method(self, command)
 
         HANDLERS[command_type] = method.__name__
+        if answer is not None:
+            ANSWERS[command_type] = answer
         return handler
 
     return register
@@ -136,11 +145,15 @@ class Handlers(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, cls) else None
 
-    def commit(self, primary: Aggregate, *others: Aggregate) -> Done:
-        """Save all aggregates atomically and report the primary one."""
+    def commit(
+        self, primary: Aggregate, *others: Aggregate, answer: dict[str, Any] | None = None
+    ) -> Done:
+        """Save all aggregates atomically and report the primary one (with `answer`, or its
+        summary, as the fields the command's answer shows)."""
         recordings = self.save(primary, *others)
         position = max((r.notification.id for r in recordings), default=0)
-        return Done(id=primary.id, version=primary.version, position=position)
+        fields = summary(primary) if answer is None else answer
+        return Done(id=primary.id, version=primary.version, position=position, fields=fields)
 
     def earlier_effect(self, command: Command) -> Done | None:
         """What `command` did when it ran before under the same id, if it took effect."""
@@ -150,8 +163,19 @@ class Handlers(Application[UUID]):
             event = self.mapper.to_domain_event(record)
             if getattr(event, "causation_id", None) == command.context.causation_id:
                 position = self.recorder.max_notification_id() or 0  # covers that event
-                return Done(id=target, version=event.originator_version, position=position)
+                version = event.originator_version
+                fields = self.answer_again(command, target, version)
+                return Done(id=target, version=version, position=position, fields=fields)
         return None
+
+    def answer_again(self, command: Command, target: UUID, version: int) -> dict[str, Any]:
+        """The fields a command that already took effect answers with, as it did then."""
+        aggregate = self.repository.get(target, version=version, projector_func=replay)
+        method = ANSWERS.get(type(command))
+        if method is None:
+            return summary(aggregate)
+        answer: dict[str, Any] = getattr(self, method)(command, aggregate)
+        return answer
 
     def owned_business(self, actor: Actor, business_id: UUID) -> Business:
         """The business, if `actor` is staff allowed to act on it."""

@@ -86,8 +86,19 @@ class BusinessCommand(Command):
 
 
 @dataclass(frozen=True)
+class ChangeProfile(BusinessCommand):
+    """Change any of name, time zone and capacity; None leaves a field as it is."""
+
+    name: str | None = None
+    timezone: str | None = None
+    capacity: int | None = None
+    keep_bookings: bool = False
+
+
+@dataclass(frozen=True)
 class SetHours(BusinessCommand):
     weekly: list[dict[str, Any]]
+    keep_bookings: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,11 +106,30 @@ class AddClosure(BusinessCommand):
     start: datetime
     end: datetime
     reason: str = ""
+    keep_bookings: bool = False
+
+    def closure_id(self) -> UUID:
+        """The new closure's id: the same on every retry of this command."""
+        return self.context.new_id("closure")
+
+
+@dataclass(frozen=True)
+class RemoveClosure(BusinessCommand):
+    closure_id: UUID
 
 
 @dataclass(frozen=True)
 class SetPolicy(BusinessCommand):
+    """Replace the whole booking policy."""
+
     policy: BookingPolicy
+
+
+@dataclass(frozen=True)
+class ChangePolicy(BusinessCommand):
+    """Change some policy fields; the others keep their current values."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,11 @@ class UpdateService(ServiceCommand):
 @dataclass(frozen=True)
 class DeactivateService(ServiceCommand):
     """Stop taking bookings for the service."""
+
+
+@dataclass(frozen=True)
+class ReactivateService(ServiceCommand):
+    """Take bookings for a deactivated service again."""
 
 
 @dataclass(frozen=True)
@@ -184,8 +219,10 @@ class MarkNoShow(BookingCommand):
 
 @dataclass(frozen=True)
 class Done:
-    """What a successful command reports: the aggregate, its version, the log position."""
+    """What a successful command reports: the aggregate, its version, the log position,
+    and the resource's main fields for the answer (a booking's status, start and end)."""
 
     id: UUID
     version: int
     position: int
+    fields: dict[str, Any] = field(default_factory=dict)

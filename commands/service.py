@@ -1,4 +1,4 @@
-"""Command handlers for services: create, update, deactivate."""
+"""Command handlers for services: create, update, deactivate, reactivate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import dataclasses
 from uuid import UUID
 
 from commands.base import Handlers, handles, retry_on_conflict
-from commands.messages import CreateService, DeactivateService, Done, UpdateService
+from commands.messages import (
+    CreateService,
+    DeactivateService,
+    Done,
+    ReactivateService,
+    UpdateService,
+)
 from domain.actor import Actor
 from domain.errors import InvalidMoney, InvalidService, ServiceNotFound
 from domain.service import Service, ServiceTerms
@@ -55,4 +61,11 @@ class ServiceHandlers(Handlers):
     def deactivate_service(self, cmd: DeactivateService) -> Done:
         service = self.owned_service(cmd.actor, cmd.service_id)
         service.deactivate()
+        return self.commit(service)
+
+    @handles(ReactivateService)
+    @retry_on_conflict
+    def reactivate_service(self, cmd: ReactivateService) -> Done:
+        service = self.owned_service(cmd.actor, cmd.service_id)
+        service.reactivate()
         return self.commit(service)

@@ -10,15 +10,22 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
-from domain.errors import InvalidInput
+from domain.closures import closure_id_of, legacy_closure_id
+from domain.errors import ClosureNotFound, InvalidInput
 from domain.payment import PaymentSettings
 from domain.slots import Calendar
 from domain.text import require_visible
-from domain.values import BookingPolicy, Closure, parse_weekly, zone
+from domain.values import POLICY_LIMITS, BookingPolicy, Closure, parse_weekly, zone
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_CAPACITY = 1000
 SLUG_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/slug")
+
+
+def require_capacity(capacity: int) -> int:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
+    return capacity
 
 
 def require_slug(slug: str) -> str:
@@ -86,6 +93,7 @@ class Business(Aggregate):
             "cancellation_deadline_hours": cancellation_deadline_hours,
             "requires_confirmation": requires_confirmation,
         }
+        self.furthest_advance_days = max_advance_days
 
     @classmethod
     def register(
@@ -102,8 +110,7 @@ class Business(Aggregate):
         zone(timezone)
         require_slug(slug)
         require_visible(name, "name")
-        if not 1 <= capacity <= MAX_CAPACITY:
-            raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
+        require_capacity(capacity)
         return cls._create(
             cls.Registered,
             id=id,
@@ -123,13 +130,65 @@ class Business(Aggregate):
     def _set_hours(self, weekly: list[dict[str, str]]) -> None:
         self.weekly = weekly
 
-    def add_closure(self, start: datetime, end: datetime, reason: str) -> None:
-        closure = Closure.of(start, end, reason)
-        self._add_closure(closure.start, closure.end, closure.reason)
+    def change_profile(
+        self, name: str | None = None, timezone: str | None = None, capacity: int | None = None
+    ) -> None:
+        """Rename, move to another time zone or change capacity; unnamed fields stay."""
+        if name is not None:
+            require_visible(name, "name")
+        if timezone is not None:
+            zone(timezone)
+        if capacity is not None:
+            require_capacity(capacity)
+        self._change_profile(
+            self.name if name is None else name.strip(),
+            self.timezone if timezone is None else timezone,
+            self.capacity if capacity is None else capacity,
+        )
 
-    @event("ClosureAdded")
-    def _add_closure(self, start: datetime, end: datetime, reason: str) -> None:
-        self.closures = [*self.closures, {"start": start, "end": end, "reason": reason}]
+    @event("ProfileChanged")
+    def _change_profile(self, name: str, timezone: str, capacity: int) -> None:
+        self.name, self.timezone, self.capacity = name, timezone, capacity
+
+    class ClosureAdded(Aggregate.Event):
+        """v3 records the closure's id; older ones get one derived from their content."""
+
+        closure_id: UUID
+        start: datetime
+        end: datetime
+        reason: str
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["closure_id"] = legacy_closure_id(
+                state["originator_id"], state["start"], state["end"], state["reason"]
+            )
+
+    def add_closure(self, closure_id: UUID, start: datetime, end: datetime, reason: str) -> None:
+        closure = Closure.of(start, end, reason)
+        self._add_closure(closure_id, closure.start, closure.end, closure.reason)
+
+    @event(ClosureAdded)
+    def _add_closure(self, closure_id: UUID, start: datetime, end: datetime, reason: str) -> None:
+        closure = {"id": closure_id, "start": start, "end": end, "reason": reason}
+        self.closures = [*self.closures, closure]
+
+    def closure(self, closure_id: UUID) -> dict[str, Any]:
+        """The closure with that id (its `id` filled in), or ClosureNotFound."""
+        for closure in self.closures:
+            if closure_id_of(self.id, closure) == closure_id:
+                return {**closure, "id": closure_id}
+        raise ClosureNotFound(f"business {self.id} has no closure {closure_id}")
+
+    def remove_closure(self, closure_id: UUID) -> None:
+        self.closure(closure_id)
+        self._remove_closure(closure_id)
+
+    @event("ClosureRemoved")
+    def _remove_closure(self, closure_id: UUID) -> None:
+        self.closures = [c for c in self.closures if closure_id_of(self.id, c) != closure_id]
 
     def set_policy(self, policy: BookingPolicy) -> None:
         self._set_policy(**policy.__dict__)
@@ -148,6 +207,14 @@ class Business(Aggregate):
             "cancellation_deadline_hours": cancellation_deadline_hours,
             "requires_confirmation": requires_confirmation,
         }
+        # Bookings were accepted up to the longest advance the business ever allowed.
+        self.furthest_advance_days = max(self.booking_horizon_days(), max_advance_days)
+
+    def booking_horizon_days(self) -> int:
+        """How far ahead of now a booking of this business can start, in days."""
+        # Snapshots taken before the horizon was kept lack it: assume the widest policy.
+        furthest: int = getattr(self, "furthest_advance_days", POLICY_LIMITS["max_advance_days"])
+        return furthest
 
     def configure_payments(self, settings: PaymentSettings) -> None:
         self._configure_payments(settings.enabled, settings.hold_minutes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every rule the domain refuses; `code` is the stable problem slug."""
@@ -15,6 +17,10 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.field = field
+
+    def members(self) -> dict[str, Any]:
+        """Extension members the problem carries besides type, title, status and detail."""
+        return {}
 
 
 class InvalidInput(DomainError):
@@ -87,6 +93,11 @@ class ServiceNotFound(NotFound):
     title = "Service not found"
 
 
+class ClosureNotFound(NotFound):
+    code = "closure-not-found"
+    title = "Closure not found"
+
+
 class BookingNotFound(NotFound):
     code = "booking-not-found"
     title = "Booking not found"
@@ -125,6 +136,25 @@ class DuplicateSlug(Conflict):
 class ServiceInactive(Conflict):
     code = "service-inactive"
     title = "Service inactive"
+
+
+class ServiceActive(Conflict):
+    code = "service-active"
+    title = "Service already active"
+
+
+class BookingsAffected(Conflict):
+    """The change would leave bookings outside opening time or over capacity."""
+
+    code = "bookings-affected"
+    title = "Bookings affected"
+
+    def __init__(self, detail: str, affected: list[dict[str, Any]], *, field: str) -> None:
+        super().__init__(detail, field=field)
+        self.affected = affected
+
+    def members(self) -> dict[str, Any]:
+        return {"affected_bookings": self.affected}
 
 
 class CancellationDeadlinePassed(Conflict):

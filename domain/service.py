@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
-from domain.errors import InvalidInput, InvalidService, ServiceInactive
+from domain.errors import InvalidInput, InvalidService, ServiceActive, ServiceInactive
 from domain.slots import ServiceShape
 from domain.text import require_visible
 from domain.values import Money
@@ -172,6 +172,15 @@ class Service(Aggregate):
     @event("Deactivated")
     def _deactivate(self) -> None:
         self.active = False
+
+    def reactivate(self) -> None:
+        if self.active:
+            raise ServiceActive("the service is active already")
+        self._reactivate()
+
+    @event("Reactivated")
+    def _reactivate(self) -> None:
+        self.active = True
 
     def require_active(self) -> None:
         if not self.active:

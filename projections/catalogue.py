@@ -35,6 +35,7 @@ class ServiceCatalogueProjector(DispatchingProjector):
             "slotwise.service.created": self.created,
             "slotwise.service.updated": self.updated,
             "slotwise.service.deactivated": self.deactivated,
+            "slotwise.service.reactivated": self.reactivated,
         }
 
     def created(self, conn: Connection, envelope: Envelope) -> None:
@@ -55,3 +56,6 @@ class ServiceCatalogueProjector(DispatchingProjector):
 
     def deactivated(self, conn: Connection, envelope: Envelope) -> None:
         change_row(conn, services, envelope, active=False)
+
+    def reactivated(self, conn: Connection, envelope: Envelope) -> None:
+        change_row(conn, services, envelope, active=True)

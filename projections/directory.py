@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from domain.closures import closure_id_of
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import businesses
@@ -29,8 +30,10 @@ class BusinessDirectoryProjector(DispatchingProjector):
     def handlers(self) -> dict[str, Handler]:
         return {
             "slotwise.business.registered": self.registered,
+            "slotwise.business.profile_changed": self.profile_changed,
             "slotwise.business.hours_set": self.hours_set,
             "slotwise.business.closure_added": self.closure_added,
+            "slotwise.business.closure_removed": self.closure_removed,
             "slotwise.business.policy_set": self.policy_set,
         }
 
@@ -55,12 +58,30 @@ class BusinessDirectoryProjector(DispatchingProjector):
     def hours_set(self, conn: Connection, envelope: Envelope) -> None:
         change_row(conn, businesses, envelope, weekly=list(envelope.data["weekly"]))
 
+    def profile_changed(self, conn: Connection, envelope: Envelope) -> None:
+        profile = {name: envelope.data[name] for name in ("name", "timezone", "capacity")}
+        change_row(conn, businesses, envelope, **profile)
+
     def closure_added(self, conn: Connection, envelope: Envelope) -> None:
-        current = conn.execute(
-            select(businesses.c.closures).where(businesses.c.id == envelope.subject)
-        ).scalar_one()
         closure = {name: envelope.data[name] for name in ("start", "end", "reason")}
-        change_row(conn, businesses, envelope, closures=[*current, closure])
+        closure = {"id": envelope.text("closure_id"), **closure}
+        change_row(conn, businesses, envelope, closures=[*_closures(conn, envelope), closure])
+
+    def closure_removed(self, conn: Connection, envelope: Envelope) -> None:
+        removed = envelope.text("closure_id")
+        kept = [
+            c
+            for c in _closures(conn, envelope)
+            if str(closure_id_of(envelope.subject, c)) != removed
+        ]
+        change_row(conn, businesses, envelope, closures=kept)
 
     def policy_set(self, conn: Connection, envelope: Envelope) -> None:
         change_row(conn, businesses, envelope, policy=policy_of(envelope))
+
+
+def _closures(conn: Connection, envelope: Envelope) -> list[dict[str, Any]]:
+    current: list[dict[str, Any]] = conn.execute(
+        select(businesses.c.closures).where(businesses.c.id == envelope.subject)
+    ).scalar_one()
+    return list(current)

@@ -51,6 +51,21 @@ def list_businesses(conn: Connection, limit: int, after: str | None) -> list[Row
     return _all(conn, query)
 
 
+def list_owned_businesses(
+    conn: Connection, owner_id: str, limit: int, after: str | None
+) -> list[Row]:
+    """The businesses `owner_id` registered, by id, the first `limit` after the id `after`."""
+    query = (
+        select(businesses)
+        .where(businesses.c.owner_id == owner_id)
+        .order_by(businesses.c.id)
+        .limit(limit)
+    )
+    if after:
+        query = query.where(businesses.c.id > after)
+    return _all(conn, query)
+
+
 def get_service(conn: Connection, service_id: UUID) -> Row | None:
     return _one(conn, select(services).where(services.c.id == str(service_id)))
 

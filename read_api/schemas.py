@@ -13,6 +13,22 @@ class Money(BaseModel):
     currency: str
 
 
+class ClosurePublic(BaseModel):
+    """Time off: no appointment may overlap [start, end)."""
+
+    id: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class ClosurePage(BaseModel):
+    """One page of closures, by start then id; `next_cursor` is null on the last page."""
+
+    items: list[ClosurePublic]
+    next_cursor: str | None
+
+
 class BusinessPublic(BaseModel):
     id: str
     name: str
@@ -20,7 +36,7 @@ class BusinessPublic(BaseModel):
     timezone: str
     capacity: int
     weekly: list[dict[str, str]]
-    closures: list[dict[str, Any]]
+    closures: list[ClosurePublic]
     policy: dict[str, Any]
     version: int
     created_at: datetime

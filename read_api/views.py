@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from domain.closures import closure_id_of
 from domain.payment import like
 from read_api.queries import Row
 
@@ -11,7 +13,24 @@ PRIVATE_BUSINESS = ("owner_id",)
 
 
 def business_view(row: Row) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in PRIVATE_BUSINESS}
+    view = {k: v for k, v in row.items() if k not in PRIVATE_BUSINESS}
+    view["closures"] = closure_views(row)
+    return view
+
+
+def closure_views(row: Row) -> list[dict[str, Any]]:
+    """The business's closures by start, then id; older ones get their derived id."""
+    closures = [closure_view(row["id"], c) for c in row["closures"]]
+    return sorted(closures, key=lambda c: (datetime.fromisoformat(str(c["start"])), c["id"]))
+
+
+def closure_view(business_id: str, closure: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(closure_id_of(business_id, closure)),
+        "start": closure["start"],
+        "end": closure["end"],
+        "reason": closure["reason"],
+    }
 
 
 def service_view(row: Row) -> dict[str, Any]:

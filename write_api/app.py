@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from infra.bootstrap import Container
 from infra.web.lifecycle import lifespan_for, new_app
+from write_api.answers import BookingsAffectedProblem
 from write_api.routes import bookings, businesses, payments, services
 
 
@@ -16,6 +17,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         "Commands for businesses, services and bookings. Errors are application/problem+json.",
         lifespan_for(container),
         api="write",
+        models=[BookingsAffectedProblem],
     )
     for router in (businesses.router, services.router, bookings.router, payments.router):
         app.include_router(router)

@@ -25,6 +25,8 @@ TOKEN_HEADER = "X-Consistency-Token"
 # After a command succeeded: what else the answer says (e.g. a booking's payment), and
 # the Done that covers it (its consistency token must include any further event).
 Then = Callable[[Done], tuple[Done, dict[str, Any]]]
+# The read API's path of what a 201 created, from what the command did.
+Locate = Callable[[Done], str]
 
 
 def consistency_token(position: int) -> str:
@@ -36,6 +38,7 @@ def result_body(done: Done, **extra: Any) -> dict[str, Any]:
         "id": str(done.id),
         "version": done.version,
         "consistency_token": consistency_token(done.position),
+        **done.fields,
         **extra,
     }
 
@@ -63,11 +66,17 @@ class CommandGateway:
         self.scope, self.key, self.fingerprint = scope, key, fingerprint
         self.correlation_id = correlation_id
 
-    def send(self, command: Command, status: int = 200, then: Then | None = None) -> Response:
+    def send(
+        self,
+        command: Command,
+        status: int = 200,
+        location: Locate | None = None,
+        then: Then | None = None,
+    ) -> Response:
         if self.key is None:
             context = CommandContext.new(self.correlation_id)
             command = dataclasses.replace(command, context=context)
-            return self._execute(command, status, then).response
+            return self._execute(command, status, location, then).response
         store = self.container.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
@@ -75,7 +84,7 @@ class CommandGateway:
             return Response(claim.body, status_code=claim.status, headers=headers)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            outcome = self._execute(command, status, then)
+            outcome = self._execute(command, status, location, then)
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
@@ -96,7 +105,9 @@ class CommandGateway:
             return CommandContext.replayable_as(claim.command_id, self.correlation_id)
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
-    def _execute(self, command: Command, status: int, then: Then | None = None) -> Outcome:
+    def _execute(
+        self, command: Command, status: int, location: Locate | None, then: Then | None
+    ) -> Outcome:
         extra: dict[str, Any] = {}
         try:
             done = self.container.app.handle(command)
@@ -106,11 +117,14 @@ class CommandGateway:
             return Outcome(domain_problem(error), final=not error.transient)
         if self.container.follower is not None:
             self.container.follower.nudge()
+        headers = {TOKEN_HEADER: consistency_token(done.position)}
+        if location is not None:
+            headers["Location"] = location(done)
         answer = Response(
             orjson.dumps(result_body(done, **extra)),
             status_code=status,
             media_type="application/json",
-            headers={TOKEN_HEADER: consistency_token(done.position)},
+            headers=headers,
         )
         return Outcome(answer, final=True)
 

@@ -9,7 +9,6 @@ an offset (never a Unix number).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -74,13 +73,47 @@ class Strict(BaseModel):
         return value
 
 
+KEEP_BOOKINGS = (
+    "true: make the change even if it leaves bookings outside opening time (or over "
+    "capacity); the answer lists them either way"
+)
+
+
 class BusinessCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Studio Nord", "slug": "studio-nord", "timezone": "Europe/Berlin"}
+            ]
+        }
+    )
+
     name: StrictStr = Field(min_length=1, max_length=200)
     slug: StrictStr = Field(min_length=1, max_length=64, examples=["studio-nord"])
     timezone: StrictStr = Field(examples=["Europe/Berlin"], description="IANA time zone")
     capacity: StrictInt = Field(
         default=1, ge=1, le=1000, description="appointments it can run in parallel"
     )
+
+
+class BusinessPatch(Strict):
+    """Only the fields sent change; send at least one of name, timezone, capacity."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Studio Nord & Co"}, {"capacity": 3}]}
+    )
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    timezone: StrictStr | None = Field(default=None, examples=["Europe/Vienna"])
+    capacity: StrictInt | None = Field(default=None, ge=1, le=1000)
+    keep_bookings: StrictBool = Field(default=False, description=KEEP_BOOKINGS)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> BusinessPatch:
+        _refuse_nulls(self, self.model_fields_set)
+        if not self.model_fields_set & {"name", "timezone", "capacity"}:
+            raise ValueError("send at least one of name, timezone, capacity")
+        return self
 
 
 class OpeningHours(Strict):
@@ -90,20 +123,88 @@ class OpeningHours(Strict):
 
 
 class HoursUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weekly": [
+                        {"day": "mon", "start": "09:00", "end": "17:00"},
+                        {"day": "tue", "start": "09:00", "end": "12:00"},
+                    ]
+                }
+            ]
+        }
+    )
+
     weekly: list[OpeningHours] = Field(max_length=7 * 24)
+    keep_bookings: StrictBool = Field(default=False, description=KEEP_BOOKINGS)
 
 
 class ClosureCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2027-03-10T00:00:00+01:00",
+                    "end": "2027-03-11T00:00:00+01:00",
+                    "reason": "training day",
+                }
+            ]
+        }
+    )
+
     start: Instant
     end: Instant
     reason: StrictStr = Field(default="", max_length=500)
+    keep_bookings: StrictBool = Field(default=False, description=KEEP_BOOKINGS)
+
+
+MinNotice = Annotated[StrictInt, Field(ge=0, le=525_600, description="minutes before a start")]
+MaxAdvance = Annotated[StrictInt, Field(ge=0, le=3650, description="days ahead bookings open")]
+CancelDeadline = Annotated[
+    StrictInt, Field(ge=0, le=8760, description="hours before a start customers may cancel")
+]
+POLICY_EXAMPLE: dict[str, Any] = {
+    "min_notice_minutes": 120,
+    "max_advance_days": 90,
+    "cancellation_deadline_hours": 24,
+    "requires_confirmation": False,
+}
 
 
 class PolicyUpdate(Strict):
-    min_notice_minutes: StrictInt = Field(default=0, ge=0, le=525_600)
-    max_advance_days: StrictInt = Field(default=365, ge=0, le=3650)
-    cancellation_deadline_hours: StrictInt = Field(default=0, ge=0, le=8760)
-    requires_confirmation: StrictBool = False
+    """The whole policy: every field is required (PATCH changes some)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [dict(POLICY_EXAMPLE)]})
+
+    min_notice_minutes: MinNotice
+    max_advance_days: MaxAdvance
+    cancellation_deadline_hours: CancelDeadline
+    requires_confirmation: StrictBool
+
+
+class PolicyPatch(Strict):
+    """Only the fields sent change; send at least one."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"min_notice_minutes": 60}]})
+
+    min_notice_minutes: MinNotice | None = None
+    max_advance_days: MaxAdvance | None = None
+    cancellation_deadline_hours: CancelDeadline | None = None
+    requires_confirmation: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> PolicyPatch:
+        _refuse_nulls(self, self.model_fields_set)
+        if not self.model_fields_set:
+            raise ValueError(f"send at least one of {', '.join(POLICY_EXAMPLE)}")
+        return self
+
+
+def _refuse_nulls(model: BaseModel, names: set[str]) -> None:
+    for name in names:
+        if getattr(model, name) is None:
+            raise ValueError(f"{name} must not be null")
 
 
 class MoneyIn(Strict):
@@ -116,6 +217,19 @@ class MoneyIn(Strict):
 
 
 class ServiceCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Haircut",
+                    "duration_minutes": 45,
+                    "price": {"amount": "30.00", "currency": "EUR"},
+                    "buffer_after_minutes": 15,
+                }
+            ]
+        }
+    )
+
     name: StrictStr = Field(min_length=1, max_length=200)
     duration_minutes: StrictInt
     price: MoneyIn
@@ -129,6 +243,12 @@ class ServiceCreate(Strict):
 
 class ServicePatch(Strict):
     """Only the fields sent change; null is allowed only for slot_interval_minutes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"price": {"amount": "35.00", "currency": "EUR"}, "seats": 1}]
+        }
+    )
 
     name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     duration_minutes: StrictInt | None = None
@@ -149,6 +269,18 @@ class ServicePatch(Strict):
 
 
 class BookingCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "service_id": "0c6d3f1e-3a59-5b0e-8f0e-6b1f9e2b7d44",
+                    "start": "2027-03-08T10:00:00+01:00",
+                    "notes": "first visit",
+                }
+            ]
+        }
+    )
+
     service_id: UUID
     start: Instant
     notes: StrictStr = Field(default="", max_length=2000)
@@ -158,10 +290,16 @@ class BookingCreate(Strict):
 
 
 class BookingCancel(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "changed plans"}]})
+
     reason: StrictStr = Field(default="", max_length=500)
 
 
 class BookingReschedule(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"start": "2027-03-09T11:00:00+01:00"}]}
+    )
+
     start: Instant
 
 
@@ -195,18 +333,6 @@ class PaymentStarted(BaseModel):
     refunded: MoneyOut
     status: str = Field(description="requires_payment, succeeded, failed, canceled, ...")
     note: str | None = Field(description="why it failed, waits or was refunded")
-
-
-class BookingResult(CommandResult):
-    """A booking command's answer: its state, and for a paid booking the payment to make."""
-
-    status: str
-    start: datetime
-    end: datetime
-    hold_expires_at: datetime | None = Field(
-        default=None, description="a paid booking holds its slot until then"
-    )
-    payment: PaymentStarted | None = Field(default=None, description="absent when not paid online")
 
 
 class WebhookReceipt(BaseModel):

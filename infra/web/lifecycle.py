@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.types import Scope
 
 from infra.bootstrap import Container, bootstrap
-from infra.web import problems
+from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
 from infra.web.deps import ContainerDep
@@ -66,7 +67,14 @@ def _check(probe: Callable[[], object]) -> str:
     return "ok"
 
 
-@health.get("/ready", response_model=None)
+NOT_READY = {
+    "description": "A dependency is down: `checks` says which",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+METRICS = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+@health.get("/ready", response_model=None, responses={503: NOT_READY})
 def readiness(container: ContainerDep) -> JSONResponse:
     """Readiness: every configured dependency answers; parked events are counted."""
 
@@ -88,7 +96,7 @@ def readiness(container: ContainerDep) -> JSONResponse:
     )
 
 
-@health.get("/metrics", response_class=Response, include_in_schema=True)
+@health.get("/metrics", response_class=Response, responses={200: METRICS})
 def metrics(container: ContainerDep) -> Response:
     """Prometheus metrics of this process (text exposition format)."""
     return Response(container.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
@@ -100,7 +108,11 @@ def _body_limit(scope: Scope) -> int:
 
 
 def new_app(
-    title: str, description: str, lifespan: Callable[[FastAPI], Any], api: str = "api"
+    title: str,
+    description: str,
+    lifespan: Callable[[FastAPI], Any],
+    api: str = "api",
+    models: Sequence[type[BaseModel]] = (),
 ) -> FastAPI:
     """An app with problem+json errors, health, metrics, limits and request logs.
 
@@ -115,6 +127,7 @@ def new_app(
         dependencies=[Depends(require_clean_parameters)],
     )
     problems.install(app)
+    openapi.install(app, models)  # `models`: schemas the routes' problems name
     app.include_router(health)
     app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
     app.add_middleware(RateLimitMiddleware, api=api)

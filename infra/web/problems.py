@@ -82,7 +82,7 @@ def status_for(error: DomainError) -> int:
 
 
 def domain_problem(error: DomainError) -> Response:
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = error.members()
     if error.field:
         extra["errors"] = [{"field": error.field, "message": error.detail}]
     retry_after = getattr(error, "retry_after", None)

@@ -17,6 +17,7 @@ from domain.errors import InvalidInput, NotFound
 from infra.envelopes import envelope_from_record
 from infra.eventlog import aggregate_history
 from infra.web.deps import ActorDep, ContainerDep
+from infra.web.openapi import problems
 from read_api.schemas import AuditEvents, AuditState
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -36,7 +37,11 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-@router.get("/aggregates/{aggregate_id}/events", response_model=AuditEvents)
+@router.get(
+    "/aggregates/{aggregate_id}/events",
+    response_model=AuditEvents,
+    openapi_extra=problems(403, 404),
+)
 def list_events(aggregate_id: UUID, actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
     """Every event of one aggregate, oldest first, with who and why (auditor or admin)."""
     require_role(actor, AUDITORS)
@@ -66,7 +71,11 @@ def audit_view(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-@router.get("/aggregates/{aggregate_id}/state", response_model=AuditState)
+@router.get(
+    "/aggregates/{aggregate_id}/state",
+    response_model=AuditState,
+    openapi_extra=problems(403, 404),
+)
 def get_state(
     aggregate_id: UUID,
     actor: ActorDep,

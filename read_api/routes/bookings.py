@@ -14,6 +14,7 @@ from domain.actor import Actor
 from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from infra.web.deps import ActorDep, ContainerDep
+from infra.web.openapi import problems
 from read_api import queries
 from read_api.availability import calendar_from, open_minutes
 from read_api.consistency import BookingsRead, StatsRead
@@ -52,7 +53,7 @@ def _range(first: date | None, last: date | None, most: int) -> None:
         raise InvalidInput(f"ask for at most {most} days at once", field="to")
 
 
-@router.get("/v1/bookings/{booking_id}", response_model=BookingPublic)
+@router.get("/v1/bookings/{booking_id}", response_model=BookingPublic, openapi_extra=problems(404))
 def get_booking(
     booking_id: UUID, actor: ActorDep, container: ContainerDep, _: BookingsRead
 ) -> dict[str, Any]:
@@ -70,7 +71,11 @@ def get_booking(
     return booking_view(row)
 
 
-@router.get("/v1/businesses/{business_id}/bookings", response_model=BookingList)
+@router.get(
+    "/v1/businesses/{business_id}/bookings",
+    response_model=BookingList,
+    openapi_extra=problems(403, 404),
+)
 def list_business_bookings(
     business_id: UUID,
     actor: ActorDep,
@@ -142,7 +147,11 @@ def _page(rows: list[queries.Row], limit: int) -> dict[str, Any]:
     return {"items": [booking_view(r) for r in shown], "next_cursor": next_cursor}
 
 
-@router.get("/v1/businesses/{business_id}/stats", response_model=BusinessStats)
+@router.get(
+    "/v1/businesses/{business_id}/stats",
+    response_model=BusinessStats,
+    openapi_extra=problems(403, 404),
+)
 def get_stats(
     business_id: UUID,
     actor: ActorDep,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from domain.errors import BusinessNotFound, ServiceNotFound
 from infra.web.deps import ContainerDep
+from infra.web.openapi import problems
 from read_api import queries
 from read_api.availability import require_bounded, slots_for
 from read_api.consistency import AvailabilityRead, CatalogueRead, DirectoryRead
@@ -45,7 +46,9 @@ def list_businesses(
     return {"items": [business_view(r) for r in shown], "next_cursor": next_cursor}
 
 
-@router.get("/v1/businesses/by-slug/{slug}", response_model=BusinessPublic)
+@router.get(
+    "/v1/businesses/by-slug/{slug}", response_model=BusinessPublic, openapi_extra=problems(404)
+)
 def get_business_by_slug(slug: str, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
     """One business by its unique slug."""
     with container.read_db.reader.connect() as conn:
@@ -55,7 +58,9 @@ def get_business_by_slug(slug: str, container: ContainerDep, _: DirectoryRead) -
     return business_view(row)
 
 
-@router.get("/v1/businesses/{business_id}", response_model=BusinessPublic)
+@router.get(
+    "/v1/businesses/{business_id}", response_model=BusinessPublic, openapi_extra=problems(404)
+)
 def get_business(business_id: UUID, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
     """One business profile."""
     with container.read_db.reader.connect() as conn:
@@ -65,7 +70,11 @@ def get_business(business_id: UUID, container: ContainerDep, _: DirectoryRead) -
     return business_view(row)
 
 
-@router.get("/v1/businesses/{business_id}/services", response_model=list[ServicePublic])
+@router.get(
+    "/v1/businesses/{business_id}/services",
+    response_model=list[ServicePublic],
+    openapi_extra=problems(404),
+)
 def list_services(
     business_id: UUID, container: ContainerDep, _: CatalogueRead
 ) -> list[dict[str, Any]]:
@@ -76,7 +85,11 @@ def list_services(
         return [service_view(r) for r in queries.list_active_services(conn, business_id)]
 
 
-@router.get("/v1/services/{service_id}/availability", response_model=Availability)
+@router.get(
+    "/v1/services/{service_id}/availability",
+    response_model=Availability,
+    openapi_extra=problems(404),
+)
 def get_availability(
     service_id: UUID,
     container: ContainerDep,

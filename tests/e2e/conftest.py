@@ -124,7 +124,8 @@ class Api:
             "PUT", f"/v1/businesses/{business_id}/hours", owner, "owner", {"weekly": weekly}, 200
         )
         if policy is not None:
-            self.command("PUT", f"/v1/businesses/{business_id}/policy", owner, "owner", policy, 200)
+            path = f"/v1/businesses/{business_id}/policy"
+            self.command("PATCH", path, owner, "owner", policy, 200)
         service = self.add_service(business_id, owner, price=price, currency=currency)
         return Salon(business_id, service["id"], service["consistency_token"])
 

@@ -205,7 +205,7 @@ def test_a_key_longer_than_255_characters_is_refused(api: Api, world: dict[str, 
 def test_a_key_reused_on_another_path_is_refused(api: Api, world: dict[str, str]) -> None:
     key = {"Idempotency-Key": "one-key"}
     path = fill("/v1/businesses/{business}/policy", world)
-    api.command("PUT", path, OWNER, "owner", {"min_notice_minutes": 0}, 200, **key)
+    api.command("PATCH", path, OWNER, "owner", {"min_notice_minutes": 0}, 200, **key)
     before = api.events()
 
     response = api.command("POST", "/v1/businesses", OWNER, "owner", BUSINESS, **key)

@@ -23,7 +23,14 @@ def case(method: str, path: str, body: Any, sub: str, role: str, kind: str) -> A
 # Another tenant's ids, or a role that may not do this: 403 with a stable type.
 FORBIDDEN = [
     case("PUT", "/v1/businesses/{business}/hours", WEEK, OTHER_OWNER, "owner", "not-your-business"),
-    case("PUT", "/v1/businesses/{business}/policy", {}, OTHER_OWNER, "owner", "not-your-business"),
+    case(
+        "PATCH",
+        "/v1/businesses/{business}/policy",
+        {"min_notice_minutes": 5},
+        OTHER_OWNER,
+        "owner",
+        "not-your-business",
+    ),
     case(
         "POST",
         "/v1/businesses/{business}/closures",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,9 +10,10 @@ from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from commands.messages import SetPolicy
+from commands.messages import RemoveClosure, SetPolicy
 from domain.actor import Actor, Role
 from domain.business import Business
+from domain.closures import legacy_closure_id
 from domain.values import BookingPolicy
 from infra.bootstrap import Container
 from infra.follower import adopt_legacy_tracking
@@ -125,3 +126,94 @@ def test_an_upgraded_read_database_resumes_where_release_0_1_left_it(
     assert reached["availability"].offset == -1
     with container.read_db.reader.connect() as conn:
         assert not inspect(conn).has_table("projection_tracking")
+
+
+CLOSED_FROM = datetime(2027, 3, 8, 8, 0, tzinfo=UTC)
+CLOSED_TO = datetime(2027, 3, 8, 12, 0, tzinfo=UTC)
+
+
+def closed_business(container: Container) -> UUID:
+    """A business whose closures were recorded without ids: one by 0.1, one by 0.2 (v2)."""
+    business_id = old_business(container)
+    store_v1(container, business_id, 3, "ClosureAdded", start=CLOSED_FROM, end=CLOSED_TO, reason="")
+    store_v1(
+        container,
+        business_id,
+        4,
+        "ClosureAdded",
+        start=CLOSED_TO,
+        end=CLOSED_TO + timedelta(hours=2),
+        reason="lunch",
+        class_version=2,
+        actor_id=OLD_OWNER,
+        actor_role="owner",
+        correlation_id="c-4",
+        causation_id="c-4",
+    )
+    return business_id
+
+
+def derived_ids(business_id: UUID) -> list[UUID]:
+    return [
+        legacy_closure_id(business_id, CLOSED_FROM, CLOSED_TO, ""),
+        legacy_closure_id(business_id, CLOSED_TO, CLOSED_TO + timedelta(hours=2), "lunch"),
+    ]
+
+
+def test_closures_recorded_without_ids_load_with_derived_ones(container: Container) -> None:
+    business_id = closed_business(container)
+
+    business = container.app.repository.get(business_id)
+
+    assert [c["id"] for c in business.closures] == derived_ids(business_id)
+    assert len(set(derived_ids(business_id))) == 2
+
+
+def test_an_old_closure_can_be_removed_by_its_derived_id(container: Container) -> None:
+    business_id = closed_business(container)
+    owner = Actor(OLD_OWNER, Role.OWNER)
+    lunch = derived_ids(business_id)[1]
+
+    container.app.handle(RemoveClosure(owner, business_id, lunch))
+
+    business = container.app.repository.get(business_id)
+    assert [c["id"] for c in business.closures] == derived_ids(business_id)[:1]
+
+
+def test_a_snapshot_without_closure_ids_gives_the_same_ids(container: Container) -> None:
+    business_id = closed_business(container)
+    business = container.app.repository.get(business_id)
+    for closure in business.closures:  # as a snapshot taken by release 0.2 holds them
+        del closure["id"]
+
+    assert [business.closure(i)["id"] for i in derived_ids(business_id)] == derived_ids(business_id)
+
+
+def test_the_read_api_lists_old_closures_with_their_derived_ids(
+    container: Container, read_client: TestClient
+) -> None:
+    business_id = closed_business(container)
+    container.catch_up()
+
+    listed = read_client.get(f"/v1/businesses/{business_id}/closures")
+    one = read_client.get(f"/v1/businesses/{business_id}/closures/{derived_ids(business_id)[0]}")
+
+    assert listed.status_code == 200, listed.text
+    assert [c["id"] for c in listed.json()["items"]] == [str(i) for i in derived_ids(business_id)]
+    assert one.status_code == 200 and one.json()["reason"] == ""
+    assert container.dead_letters.count() == 0
+
+
+def test_the_audit_api_shows_old_closures_with_their_ids_at_schema_version_3(
+    container: Container, read_client: TestClient, token: Any
+) -> None:
+    business_id = closed_business(container)
+
+    answer = read_client.get(
+        f"/v1/audit/aggregates/{business_id}/events", headers=token("audit-1", "auditor")
+    )
+
+    closures = [e for e in answer.json()["events"] if e["type"].endswith("closure_added")]
+    assert [e["schema_version"] for e in closures] == [3, 3]
+    assert [e["data"]["closure_id"] for e in closures] == [str(i) for i in derived_ids(business_id)]
+    assert closures[1]["correlation_id"] == "c-4"

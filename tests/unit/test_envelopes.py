@@ -15,11 +15,14 @@ from commands.app import SlotWise
 from commands.messages import (
     AddClosure,
     CancelBooking,
+    ChangeProfile,
     CheckInBooking,
     CompleteBooking,
     ConfirmBooking,
     DeactivateService,
     MarkNoShow,
+    ReactivateService,
+    RemoveClosure,
     RescheduleBooking,
     SetPolicy,
     UpdateService,
@@ -67,6 +70,10 @@ def journey(app: SlotWise, clock: Clock) -> None:
     """Commands that record every event type SlotWise has."""
     business_id, service_id = open_salon(app, OWNER)
     app.handle(AddClosure(OWNER, business_id, new_york(5, 9), new_york(5, 12), "training"))
+    closure = AddClosure(OWNER, business_id, new_york(12, 9), new_york(12, 12), "mistake")
+    app.handle(closure)
+    app.handle(RemoveClosure(OWNER, business_id, closure.closure_id()))
+    app.handle(ChangeProfile(OWNER, business_id, name="Salon Nord", capacity=2))
     app.handle(UpdateService(OWNER, service_id, {"name": "Cut & wash"}))
     app.handle(SetPolicy(OWNER, business_id, BookingPolicy(requires_confirmation=True)))
     first = book(app, ALICE, service_id, new_york(2, 9))
@@ -81,6 +88,7 @@ def journey(app: SlotWise, clock: Clock) -> None:
     third = book(app, BOB, service_id, new_york(8, 9))
     app.handle(CancelBooking(BOB, third, "moved"))
     app.handle(DeactivateService(OWNER, service_id))
+    app.handle(ReactivateService(OWNER, service_id))
     payment_journey(app, clock)
 
 
@@ -117,12 +125,15 @@ def envelopes(app: SlotWise) -> list[Envelope]:
 EVENT_TYPES = {
     "slotwise.business.registered",
     "slotwise.business.hours_set",
+    "slotwise.business.profile_changed",
     "slotwise.business.closure_added",
+    "slotwise.business.closure_removed",
     "slotwise.business.policy_set",
     "slotwise.slug_index.claimed",
     "slotwise.service.created",
     "slotwise.service.updated",
     "slotwise.service.deactivated",
+    "slotwise.service.reactivated",
     "slotwise.booking.placed",
     "slotwise.booking.rescheduled",
     "slotwise.booking.cancelled",

@@ -13,26 +13,30 @@ from commands.messages import (
     CheckInBooking,
     CompleteBooking,
     ConfirmBooking,
+    Done,
     MarkNoShow,
     PlaceBooking,
     RescheduleBooking,
 )
 from infra.payments.checkout import booking_answer
 from infra.web.deps import ActorDep, ContainerDep
+from infra.web.openapi import problems
+from write_api.answers import BookingAnswer, PaidBookingAnswer
 from write_api.gateway import GatewayDep
-from write_api.schemas import (
-    BookingCancel,
-    BookingCreate,
-    BookingReschedule,
-    BookingResult,
-    CommandResult,
-)
+from write_api.schemas import BookingCancel, BookingCreate, BookingReschedule
 
 router = APIRouter(prefix="/v1/bookings", tags=["bookings"])
-RESULT = {"model": CommandResult}
+RESULT = {"model": BookingAnswer}
+ON_BOOKING = problems(401, 403, 404, 409)
 
 
-@router.post("", status_code=201, responses={201: {"model": BookingResult}})
+def booking_location(done: Done) -> str:
+    return f"/v1/bookings/{done.id}"
+
+
+@router.post(
+    "", status_code=201, responses={201: {"model": PaidBookingAnswer}}, openapi_extra=ON_BOOKING
+)
 def place_booking(
     body: BookingCreate, actor: ActorDep, gateway: GatewayDep, container: ContainerDep
 ) -> Response:
@@ -40,10 +44,10 @@ def place_booking(
     pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
     command = PlaceBooking(actor, body.service_id, body.start, body.notes, body.customer_id)
     answer = booking_answer(container.payments.checkout, gateway.correlation_id)
-    return gateway.send(command, status=201, then=answer)
+    return gateway.send(command, status=201, location=booking_location, then=answer)
 
 
-@router.post("/{booking_id}/cancel", responses={200: RESULT})
+@router.post("/{booking_id}/cancel", responses={200: RESULT}, openapi_extra=ON_BOOKING)
 def cancel_booking(
     booking_id: UUID, actor: ActorDep, gateway: GatewayDep, body: BookingCancel | None = None
 ) -> Response:
@@ -51,7 +55,7 @@ def cancel_booking(
     return gateway.send(CancelBooking(actor, booking_id, body.reason if body else ""))
 
 
-@router.post("/{booking_id}/reschedule", responses={200: RESULT})
+@router.post("/{booking_id}/reschedule", responses={200: RESULT}, openapi_extra=ON_BOOKING)
 def reschedule_booking(
     booking_id: UUID, body: BookingReschedule, actor: ActorDep, gateway: GatewayDep
 ) -> Response:
@@ -69,6 +73,7 @@ def _transition_route(path: str, command_type: type[BookingCommand], summary: st
         change,
         methods=["POST"],
         responses={200: RESULT},
+        openapi_extra=ON_BOOKING,
         name=path.replace("-", "_"),
         summary=summary,
     )

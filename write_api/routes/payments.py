@@ -18,20 +18,22 @@ from domain.errors import PaymentProviderUnavailable, PaymentsNotConfigured
 from domain.payment import PaymentSettings
 from infra.payments import webhook
 from infra.web.deps import ActorDep, ContainerDep
+from infra.web.openapi import problems
 from infra.web.problems import problem
+from write_api.answers import PaidBookingAnswer
 from write_api.gateway import GatewayDep, consistency_token
-from write_api.schemas import BookingResult, CommandResult, PaymentsUpdate, WebhookReceipt
+from write_api.schemas import CommandResult, PaymentsUpdate, WebhookReceipt
 
 router = APIRouter(tags=["payments"])
 RESULT = {"model": CommandResult}
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 WEBHOOK = system_actor("stripe-webhook")
 MAX_WEBHOOK_BYTES = 512 * 1024
 
 
 @router.put(
     "/v1/businesses/{business_id}/payments",
-    responses={200: RESULT, 409: {"description": "no Stripe key on this server", **PROBLEM}},
+    responses={200: RESULT},
+    openapi_extra=problems(401, 403, 404, 409),
 )
 def configure_payments(
     business_id: UUID,
@@ -51,11 +53,8 @@ def configure_payments(
 
 @router.post(
     "/v1/bookings/{booking_id}/payment",
-    response_model=BookingResult,
-    responses={
-        409: {"description": "the booking is not paid online", **PROBLEM},
-        503: {"description": "Stripe unreachable; see Retry-After", **PROBLEM},
-    },
+    response_model=PaidBookingAnswer,
+    openapi_extra=problems(401, 403, 404, 409),
 )
 def open_payment(
     booking_id: UUID, request: Request, actor: ActorDep, container: ContainerDep
@@ -79,12 +78,8 @@ def open_payment(
 
 @router.post(
     "/v1/payments/stripe/webhook",
-    responses={
-        200: {"model": WebhookReceipt},
-        400: {"description": "bad or stale signature, or not a Stripe event", **PROBLEM},
-        409: {"description": "no webhook secret on this server", **PROBLEM},
-        413: {"description": "body over 512 KiB", **PROBLEM},
-    },
+    responses={200: {"model": WebhookReceipt}},
+    openapi_extra=problems(400, 409, 413),
 )
 async def stripe_webhook(request: Request, container: ContainerDep) -> Response:
     """Stripe's events: verified, recorded once per Stripe event id, acted on by the saga."""

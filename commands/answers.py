@@ -1,0 +1,39 @@
+"""The main fields of a resource that a command's answer shows next to id and version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.booking import Booking
+from domain.business import Business
+from domain.service import Service
+
+
+def summary(aggregate: Any) -> dict[str, Any]:
+    """A booking's status and times, a business's profile, a service's name and state."""
+    if isinstance(aggregate, Booking):
+        return {"status": aggregate.status.value, "start": aggregate.start, "end": aggregate.end}
+    if isinstance(aggregate, Business):
+        return {
+            "name": aggregate.name,
+            "slug": aggregate.slug,
+            "timezone": aggregate.timezone,
+            "capacity": aggregate.capacity,
+        }
+    if isinstance(aggregate, Service):
+        return {
+            "business_id": str(aggregate.business_id),
+            "name": aggregate.name,
+            "active": aggregate.active,
+        }
+    return {}
+
+
+def closure_view(closure: dict[str, Any]) -> dict[str, Any]:
+    """A closure as answers show it: `closure_id`, `start`, `end`, `reason`."""
+    return {
+        "closure_id": str(closure["id"]),
+        "start": closure["start"],
+        "end": closure["end"],
+        "reason": closure["reason"],
+    }

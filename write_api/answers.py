@@ -1,0 +1,142 @@
+"""What each command answers: id, version and consistency token, and the resource's main fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from infra.web.openapi import Problem
+from write_api.schemas import CommandResult, PaymentStarted
+
+BUSINESS_ID = "6f1c2a52-1f43-5d0e-9a4e-3c0d7b1e2f10"
+TOKEN = "1042"
+BUSINESS = {"name": "Studio Nord", "slug": "studio-nord", "timezone": "Europe/Berlin"}
+
+
+def example(**fields: Any) -> ConfigDict:
+    body = {"id": BUSINESS_ID, "version": 3, "consistency_token": TOKEN, **fields}
+    return ConfigDict(json_schema_extra={"examples": [body]})
+
+
+class AffectedBooking(BaseModel):
+    """A booking a change leaves outside opening time or over capacity (it stays as it is)."""
+
+    id: UUID
+    service_id: UUID
+    customer_id: str
+    status: str
+    start: datetime
+    end: datetime
+
+
+AFFECTED: Any = Field(
+    default_factory=list,
+    description="bookings the change leaves outside opening time (or over capacity); kept "
+    "only with keep_bookings, else the change is a 409 listing them",
+)
+
+
+class BusinessAnswer(CommandResult):
+    model_config = example(**BUSINESS, capacity=2)
+
+    name: str
+    slug: str
+    timezone: str
+    capacity: int
+
+
+class ProfileAnswer(BusinessAnswer):
+    model_config = example(**BUSINESS, capacity=2, affected_bookings=[])
+
+    affected_bookings: list[AffectedBooking] = AFFECTED
+
+
+class HoursAnswer(ProfileAnswer):
+    model_config = example(
+        **BUSINESS,
+        capacity=1,
+        weekly=[{"day": "mon", "start": "09:00", "end": "17:00"}],
+        affected_bookings=[],
+    )
+
+    weekly: list[dict[str, str]]
+
+
+class PolicyAnswer(BusinessAnswer):
+    model_config = example(
+        **BUSINESS,
+        capacity=1,
+        policy={
+            "min_notice_minutes": 120,
+            "max_advance_days": 90,
+            "cancellation_deadline_hours": 24,
+            "requires_confirmation": False,
+        },
+    )
+
+    policy: dict[str, Any]
+
+
+class ClosureAnswer(CommandResult):
+    """`id` is the business's; `closure_id` the new closure's."""
+
+    model_config = example(
+        closure_id="a3e0f0a8-41f6-5c4c-8d0b-7f3b2b0c9e11",
+        start="2027-03-09T23:00:00+00:00",
+        end="2027-03-10T23:00:00+00:00",
+        reason="training day",
+        affected_bookings=[],
+    )
+
+    closure_id: UUID
+    start: datetime
+    end: datetime
+    reason: str
+    affected_bookings: list[AffectedBooking] = AFFECTED
+
+
+class ClosureRemoval(CommandResult):
+    model_config = example(closure_id="a3e0f0a8-41f6-5c4c-8d0b-7f3b2b0c9e11", closures_left=0)
+
+    closure_id: UUID
+    closures_left: int
+
+
+class ServiceAnswer(CommandResult):
+    model_config = example(business_id=BUSINESS_ID, name="Haircut", active=True)
+
+    business_id: UUID
+    name: str
+    active: bool
+
+
+class BookingAnswer(CommandResult):
+    """A booking command's answer: the booking's status and times (UTC)."""
+
+    model_config = example(
+        status="confirmed", start="2027-03-08T09:00:00+00:00", end="2027-03-08T09:45:00+00:00"
+    )
+
+    status: str = Field(description="pending, confirmed, checked_in, completed, cancelled, ...")
+    start: datetime
+    end: datetime
+
+
+class PaidBookingAnswer(BookingAnswer):
+    """A booking's answer with, for a paid booking, the hold and the payment to make."""
+
+    hold_expires_at: datetime | None = Field(
+        default=None, description="a paid booking holds its slot until then"
+    )
+    payment: PaymentStarted | None = Field(default=None, description="absent when not paid online")
+
+
+class BookingsAffectedProblem(Problem):
+    """A 409: `bookings-affected` lists the bookings the change would leave out."""
+
+    affected_bookings: list[AffectedBooking] = Field(
+        default_factory=list, description="with type bookings-affected: the bookings in the way"
+    )
