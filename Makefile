@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)  ## the embedded stack with sample data: write API :8000, read API :8001
 	$(VENV)/bin/slotwise dev --demo
 
-test: $(STAMP)  ## every test, against real SQLite files and the local PostgreSQL
+test: $(STAMP)  ## every test, against real SQLite files, the local PostgreSQL and Redis, and a Kafka-protocol broker it starts
 	scripts/ensure-postgres
+	scripts/ensure-redis
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

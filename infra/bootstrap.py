@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
@@ -15,6 +17,7 @@ from commands.base import utc_now
 from infra.auth import TokenPolicy, TokenVerifier
 from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
+from infra.consumers.tables import metadata as consumers_metadata
 from infra.follower import (
     LOG_PARTITION,
     LOG_SOURCE,
@@ -23,13 +26,16 @@ from infra.follower import (
     catch_up,
     refetch_from_log,
 )
-from infra.idempotency import IdempotencyStore
+from infra.idempotency import IdempotencyStore, KeyStore
 from infra.jwks import JwksFile, JwksUrl, SigningKeys
+from infra.kafka.progress import KafkaProgress
+from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
-from infra.readdb import ReadDatabase, open_read_database, sqlite_engine
-from infra.settings import DEV_JWT_SECRET, Settings, pool_options
+from infra.read_cache import NoCache, ReadCache, RedisReadCache
+from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
+from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.web.ratelimit import RateLimiter, rate_limiter_for
 from projections import all_projectors
 
@@ -42,7 +48,7 @@ class Container:
     app: SlotWise
     read_db: ReadDatabase
     runtime: ConsumerRuntime
-    idempotency: IdempotencyStore
+    idempotency: KeyStore
     payments: Payments
     clock: Callable[[], datetime] = utc_now
     follower: Follower | None = field(default=None)
@@ -50,6 +56,11 @@ class Container:
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     payment_worker: PaymentWorker | None = field(default=None)
+    # Our own tables in the event-store database (idempotency keys, the relay's progress).
+    event_store_tables: Engine | None = None
+    # Set when Kafka feeds the read side: read-your-writes and lag come from it.
+    kafka_progress: KafkaProgress | None = None
+    cache: ReadCache = field(default_factory=NoCache)
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -61,6 +72,8 @@ class Container:
 
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
+        if self.kafka_progress is not None:
+            return self.kafka_progress.reached(consumers)
         found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
         return min((found[name].position for name in consumers), default=0)
 
@@ -96,19 +109,39 @@ class Container:
             self.follower.stop()
             self.follower = None
         self.read_db.dispose()
-        self.idempotency.engine.dispose()
+        self.idempotency.close()
+        self.cache.close()
+        if self.event_store_tables is not None:
+            self.event_store_tables.dispose()
         self.app.close()
 
 
-def event_store_engine(settings: Settings) -> Engine:
+def event_store_engine(settings: Settings, pool_size: int, max_overflow: int) -> Engine:
+    """Our own tables in the event-store database (idempotency keys, the relay's progress)."""
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    options = pool_options(settings.event_store_url, pool_size=5)
-    return create_engine(url, pool_pre_ping=True, **options)
+    timeout = settings.db_pool_timeout_seconds
+    return postgres_engine(settings.event_store_url, pool_size, max_overflow, timeout)
 
 
-SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory lock that serialises table creation
+SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory locks that serialise table creation
+
+
+def schema_keys(settings: Settings) -> list[int]:
+    """One lock per PostgreSQL database and schema this process creates tables in.
+
+    Processes creating tables in different schemas (other deployments, tests)
+    need not wait for each other.
+    """
+    keys = set()
+    for url in (settings.event_store_url, settings.read_db_url):
+        parts = urlsplit(url)
+        if parts.scheme in ("postgresql", "postgres"):
+            schema = parse_qs(parts.query).get("schema", ["public"])[-1]
+            where = f"{parts.hostname}:{parts.port}{parts.path}?{schema}"
+            keys.add(zlib.crc32(where.encode()) & 0x7FFFFFFF)
+    return sorted(keys)  # always taken in the same order: no deadlock between processes
 
 
 @contextmanager
@@ -117,14 +150,17 @@ def setup_lock(settings: Settings) -> Iterator[None]:
     if not settings.uses_postgres:
         yield
         return
+    keys = [{"space": SETUP_LOCK_KEY, "key": key} for key in schema_keys(settings)]
     engine = create_engine(settings.event_store_sqlalchemy_url(), poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SETUP_LOCK_KEY})
+            for key in keys:
+                conn.execute(text("SELECT pg_advisory_lock(:space, :key)"), key)
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SETUP_LOCK_KEY})
+                for key in reversed(keys):
+                    conn.execute(text("SELECT pg_advisory_unlock(:space, :key)"), key)
     finally:
         engine.dispose()
 
@@ -155,6 +191,22 @@ def projection_positions(runtime: ConsumerRuntime) -> Callable[[], dict[str, int
     return positions
 
 
+def ensure_schemas(settings: Settings) -> None:
+    """Create the PostgreSQL schemas the URLs name (`?schema=events`), if missing."""
+    for url in {settings.event_store_url, settings.read_db_url}:
+        parts = urlsplit(url)
+        schema = parse_qs(parts.query).get("schema", [""])[-1]
+        if parts.scheme not in ("postgresql", "postgres") or schema in ("", "public"):
+            continue
+        engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                quoted = conn.dialect.identifier_preparer.quote_identifier(schema)
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        finally:
+            engine.dispose()
+
+
 def bootstrap(
     settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Container:
@@ -167,28 +219,42 @@ def bootstrap(
         settings.redis_prefix,
     )
     with setup_lock(settings):
+        ensure_schemas(settings)
         app = SlotWise(
             env=settings.eventsourcing_env(),
             clock=clock,
             snapshot_interval=settings.snapshot_interval,
         )
-        read_db = open_read_database(settings.read_db_url)
+        read_db = open_read_database(
+            settings.read_db_url,
+            settings.read_db_pool_size,
+            settings.read_db_max_overflow,
+            settings.db_pool_timeout_seconds,
+        )
         retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
         runtime.setup()
         adopt_legacy_tracking(runtime)
         read_db.create_tables()
-        our_tables = event_store_engine(settings)  # beside the events: keys, payment saga
-        idempotency = IdempotencyStore(
-            our_tables,
-            lease_seconds=settings.idempotency_lease_seconds,
-            ttl_seconds=settings.idempotency_ttl_seconds,
+        tables = event_store_engine(
+            settings,
+            settings.event_store_tables_pool_size,
+            settings.event_store_tables_max_overflow,
         )
+        idempotency = idempotency_store(settings, tables)
         idempotency.setup()
-        payments = build_payments(settings, app, our_tables, clock)
+        payments = build_payments(settings, app, tables, clock)
+        progress = None
+        if settings.kafka:
+            relay_metadata.create_all(tables)
+            consumers_metadata.create_all(tables)
+            progress = KafkaProgress(tables, runtime)
     metrics = Metrics()
     metrics.watch_projections(projection_positions(runtime), app.recorder.max_notification_id)
     metrics.watch_dead_letters(DeadLetters(runtime).counts)
+    if progress is not None:
+        kafka = progress
+        metrics.watch_kafka_lag(lambda: kafka.lag(app.recorder.max_notification_id() or 0))
     app.on_conflict_retry = metrics.conflict_retries.inc
     return Container(
         settings,
@@ -201,4 +267,27 @@ def bootstrap(
         verifier=verifier,
         rate_limiter=limiter,
         metrics=metrics,
+        event_store_tables=tables,
+        kafka_progress=progress,
+        cache=read_cache(settings),
     )
+
+
+def read_cache(settings: Settings) -> ReadCache:
+    if not settings.redis:
+        return NoCache()
+    from infra.redis_keys import redis_client
+
+    namespace = f"{settings.redis_prefix}:read"
+    return RedisReadCache(redis_client(settings), settings.cache_ttl_seconds, namespace)
+
+
+def idempotency_store(settings: Settings, tables: Engine) -> KeyStore:
+    """Redis when configured (production), else a table next to the events."""
+    lease, ttl = settings.idempotency_lease_seconds, settings.idempotency_ttl_seconds
+    if settings.redis:
+        from infra.redis_keys import RedisIdempotencyStore, redis_client
+
+        namespace = f"{settings.redis_prefix}:idem"
+        return RedisIdempotencyStore(redis_client(settings), lease, ttl, namespace)
+    return IdempotencyStore(tables, lease_seconds=lease, ttl_seconds=ttl)

@@ -220,6 +220,76 @@ def read_api(
 
 
 @app.command()
+def relay() -> None:
+    """Publish the event log to Kafka (one leader at a time; SIGTERM drains and exits)."""
+    from infra.bootstrap import bootstrap
+    from infra.kafka.processes import build_relay, run_until_signalled
+
+    configure_logging()
+    with sentences():
+        settings = _production_settings()
+        say(f"slotwise relay: {describe(settings)}; Kafka {settings.kafka}")
+        container = bootstrap(settings)
+    try:
+        run_until_signalled(build_relay(container))
+    finally:
+        container.close()
+
+
+@app.command()
+def project(
+    name: Annotated[
+        list[str] | None, typer.Option(help="only this projector (repeatable); default all")
+    ] = None,
+) -> None:
+    """Run a projector worker: a Kafka consumer group member feeding the read models."""
+    from infra.bootstrap import bootstrap
+    from infra.kafka.processes import build_worker, run_until_signalled
+
+    configure_logging()
+    with sentences():
+        settings = _production_settings()
+        say(f"slotwise project: {describe(settings)}; Kafka {settings.kafka}")
+        container = bootstrap(settings)
+    try:
+        try:
+            worker = build_worker(container, name or [])
+        except KeyError as error:
+            _fail(str(error.args[0]))
+        run_until_signalled(worker)
+    finally:
+        container.close()
+
+
+def _production_settings() -> Settings:
+    settings = Settings()
+    if not settings.kafka:
+        _fail("set SLOTWISE_KAFKA to the Kafka bootstrap servers first")
+    return settings
+
+
+contract_app = typer.Typer(help="The contract for analytics consumers.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("generate")
+def contract_generate(
+    docs: Annotated[Path, typer.Option(help="where asyncapi.yaml and schemas/ go")] = Path("docs"),
+    check: Annotated[bool, typer.Option(help="only report drift; exit 1 if any")] = False,
+) -> None:
+    """Write the AsyncAPI 3.0 document and a JSON Schema per public event type."""
+    from infra.contract.generate import drifted, write
+
+    if check:
+        stale = drifted(docs)
+        for path in stale:
+            say(f"slotwise: out of date: {docs / path}")
+        raise typer.Exit(1 if stale else 0)
+    written = write(docs)
+    say(f"wrote {len(written)} files under {docs}")
+
+
+@app.command()
 def token(
     sub: Annotated[str, typer.Option(help="the subject (user id)")],
     role: Annotated[str, typer.Option(help="customer, owner, admin or auditor")],
@@ -250,7 +320,7 @@ def rebuild(
     name: Annotated[str | None, typer.Option(help="one projector; default all")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Rebuild read models from the event store, with progress. Stop the read API first."""
+    """Rebuild read models from the event store, with progress; stop projector workers first."""
     from infra.bootstrap import bootstrap
     from infra.follower import catch_up
 
@@ -278,7 +348,17 @@ def rebuild(
                 progress=lambda n: progress.advance(task, n),
             )
             progress.update(task, completed=total)
-        say(f"rebuilt {', '.join(c.name for c in runtime.consumers)} from {delivered} events")
+        names = ", ".join(c.name for c in runtime.consumers)
+        say(f"rebuilt {names} from {delivered} events")
+        if container.settings.kafka and container.event_store_tables is not None:
+            from infra.kafka.rebuild import align_kafka_checkpoints
+
+            reached = runtime.checkpoints("log", 0)
+            position = min((c.position for c in reached.values()), default=0)
+            align_kafka_checkpoints(
+                container.settings, container.event_store_tables, runtime, position
+            )
+            say(f"projector workers resume after position {position}")
         parked = len(container.dead_letters.entries())
         if parked:
             say(f"{parked} events parked; see: slotwise projections dead-letters list")
@@ -387,9 +467,10 @@ def payments_worker(data_dir: DataDir = None) -> None:
 
     configure_logging()
     container = _open(data_dir)
-    if not container.payments.configured:
+    if not container.payments.configured:  # a deployment without online payment
         container.close()
-        _fail("SLOTWISE_STRIPE_API_KEY is not set: there is nothing to do")
+        say("slotwise payments worker: SLOTWISE_STRIPE_API_KEY is not set; nothing to do")
+        raise typer.Exit(0)
     worker = PaymentWorker(
         container.payments,
         container.app.recorder,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import orjson
@@ -88,6 +89,27 @@ class Claim:
     replay: bool
 
 
+class KeyStore(Protocol):
+    """Where Idempotency-Keys live: this table (embedded) or Redis (infra/redis_keys.py)."""
+
+    def setup(self) -> None: ...
+
+    def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
+
+    def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+
+    def abandon(self, scope: str, key: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def check_key(key: str) -> None:
+    """Refuse keys no store can keep: empty, too long, or with control characters."""
+    if not 1 <= len(key) <= 255:
+        raise InvalidInput("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
+    require_clean_text(key, "Idempotency-Key", single_line=True)
+
+
 def command_id_for(scope: str, key: str) -> UUID:
     """The command id (and so the created ids) of a keyed request: the same on every retry."""
     return uuid5(KEY_NAMESPACE, f"{scope}\n{key}")
@@ -109,13 +131,12 @@ class IdempotencyStore:
     def setup(self) -> None:
         metadata.create_all(self.engine)
 
+    def close(self) -> None:
+        """The engine is the container's (event-store tables); it disposes of it."""
+
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
         """Claim the key for this request, or return the answer already given for it."""
-        if not 1 <= len(key) <= 255:
-            raise InvalidInput(
-                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
-            )
-        require_clean_text(key, "Idempotency-Key", single_line=True)
+        check_key(key)
         self._prune_now_and_then()
         for _ in range(3):  # a concurrent claim may change the row under us
             now = utc_now()

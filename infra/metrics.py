@@ -78,6 +78,28 @@ class DeadLetterCollector(Collector):
         yield family
 
 
+class KafkaLagCollector(Collector):
+    """What the relay has yet to publish and each projector yet to apply, through Kafka."""
+
+    def __init__(self, lag: Callable[[], dict[str, int]]) -> None:
+        self.lag = lag
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            lag = self.lag()
+        except Exception as error:  # a scrape must not fail because a database is down
+            log.warning("Kafka lag unavailable: %s", error.__class__.__name__)
+            return
+        family = GaugeMetricFamily(
+            "slotwise_kafka_lag",
+            "Events the relay has yet to publish, and messages each projector has yet to apply",
+            labels=["consumer"],
+        )
+        for consumer, behind in sorted(lag.items()):
+            family.add_metric([consumer], behind)
+        yield family
+
+
 class Metrics:
     """The metrics one process exposes on /metrics."""
 
@@ -115,6 +137,9 @@ class Metrics:
 
     def watch_dead_letters(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
         self.registry.register(DeadLetterCollector(counts))
+
+    def watch_kafka_lag(self, lag: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(KafkaLagCollector(lag))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

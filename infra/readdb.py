@@ -23,6 +23,10 @@ class ReadDatabase:
     def create_tables(self) -> None:
         metadata.create_all(self.writer)
 
+    @classmethod
+    def shared(cls, engine: Engine) -> ReadDatabase:
+        return cls(engine, engine)
+
     def dispose(self) -> None:
         self.writer.dispose()
         if self.reader is not self.writer:
@@ -50,8 +54,18 @@ def sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
-def open_read_database(url: str) -> ReadDatabase:
+def open_read_database(
+    url: str, pool_size: int = 2, max_overflow: int = 4, pool_timeout: float = 10.0
+) -> ReadDatabase:
+    """Open the read models' database; PostgreSQL pools are sized by the caller (settings)."""
     if make_url(url).get_backend_name() == "sqlite":
         return ReadDatabase(sqlite_engine(url, immediate=True), sqlite_engine(url, immediate=False))
-    engine = create_engine(sqlalchemy_url(url), pool_pre_ping=True, **pool_options(url))
-    return ReadDatabase(engine, engine)
+    return ReadDatabase.shared(postgres_engine(url, pool_size, max_overflow, pool_timeout))
+
+
+def postgres_engine(url: str, pool_size: int, max_overflow: int, pool_timeout: float) -> Engine:
+    """A lazily connecting pool; `pool_size`/`max_overflow`/`pool_timeout` in the URL win."""
+    options = pool_options(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
+    )
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **options)

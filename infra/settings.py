@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     # Abuse limits: "N/second|minute|hour|day" (limits' notation); "off" disables one.
     rate_limit_per_token: str = "600/minute"
     rate_limit_per_address: str = "1200/minute"
+    # Every Redis key starts with it: deployments (or tests) sharing a server stay apart.
     redis_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
@@ -72,6 +73,40 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"must be like 600/minute or off, not {value!r}") from None
         return value
+
+    # PostgreSQL connection budget per process (see docs/operations.md): the event
+    # store's pool is opened eagerly, the SQLAlchemy pools lazily. A `pool_size` or
+    # `max_overflow` in a database URL overrides these for that database.
+    event_store_pool_size: int = Field(default=2, ge=1, le=100)
+    event_store_max_overflow: int = Field(default=4, ge=0, le=100)
+    read_db_pool_size: int = Field(default=2, ge=1, le=100)
+    read_db_max_overflow: int = Field(default=4, ge=0, le=100)
+    # Our own tables in the event-store database: idempotency keys, the relay's progress.
+    event_store_tables_pool_size: int = Field(default=1, ge=1, le=100)
+    event_store_tables_max_overflow: int = Field(default=2, ge=0, le=100)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    # Kafka (production delivery): SLOTWISE_KAFKA is the bootstrap servers list.
+    kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    kafka_partitions: int = Field(default=3, ge=1, le=1000)
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    kafka_group: str = Field(default="slotwise.projectors", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    kafka_max_message_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=500, le=300_000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, le=60_000)
+    # Also how long a rebalance may wait for members that left without a word.
+    kafka_max_poll_interval_ms: int = Field(default=30_000, ge=1_000, le=3_600_000)
+    # How long the broker may hold a fetch that found nothing new (latency of an idle worker).
+    kafka_fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
+    kafka_request_timeout_ms: int = Field(default=10_000, ge=500, le=300_000)
+    relay_batch_size: int = Field(default=500, ge=1, le=100_000)
+    relay_poll_seconds: float = Field(default=0.05, gt=0, le=5)
+    # How often a relay that is not the leader tries to take the leader lock.
+    relay_leader_retry_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    # Redis (production cache and idempotency keys): SLOTWISE_REDIS is a redis:// URL.
+    redis_pool_size: int = Field(default=10, ge=1, le=1000)
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -87,6 +122,11 @@ class Settings(BaseSettings):
             )
         if self.redis and urlsplit(self.redis).scheme not in ("redis", "rediss"):
             raise ValueError("SLOTWISE_REDIS must be a redis:// or rediss:// URL")
+        if self.kafka and not self.uses_postgres:
+            raise ValueError(
+                "SLOTWISE_KAFKA needs a PostgreSQL event store (SLOTWISE_EVENT_STORE): "
+                "the relay's leader lock is a PostgreSQL advisory lock"
+            )
         return self
 
     @property
@@ -141,13 +181,17 @@ class Settings(BaseSettings):
             POSTGRES_USER=url.username or "postgres",
             POSTGRES_PASSWORD=url.password or "",
             POSTGRES_SCHEMA=query.get("schema", "public"),
-            POSTGRES_POOL_SIZE=query.get("pool_size", "10"),
-            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", "20"),
+            POSTGRES_POOL_SIZE=query.get("pool_size", str(self.event_store_pool_size)),
+            POSTGRES_MAX_OVERFLOW=query.get("max_overflow", str(self.event_store_max_overflow)),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
         if "connect_timeout" in query:  # also how long a request waits for a pooled connection
             env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka.split(",") if s.strip()]
 
     def event_store_sqlalchemy_url(self) -> str:
         """The same database as the event store, for our own tables (idempotency keys)."""

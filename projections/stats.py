@@ -31,6 +31,8 @@ EARNING = frozenset({"pending", "confirmed", "checked_in", "completed"})
 
 class BusinessStatsProjector(DispatchingProjector):
     name = "business_stats"
+    # Many bookings meet in the per-day counters: one batch at a time, across workers.
+    serial = True
     tables = (
         business_daily_stats,
         business_daily_revenue,

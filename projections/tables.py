@@ -91,6 +91,17 @@ allocations = Table(
     Index("ix_allocations_business_time", "business_id", "occupied_start"),
 )
 
+# A fresh random stamp for each change of a business's allocations, committed
+# with them: part of the read cache's key, so no cached answer can outlive the
+# state it was computed from (read_api/cache.py). Random, not a counter, so it
+# never repeats, even after a rebuild applied the events in another order.
+availability_stamps = Table(
+    "availability_stamps",
+    metadata,
+    Column("business_id", String(36), primary_key=True),
+    Column("stamp", String(32), nullable=False),
+)
+
 bookings = Table(
     "bookings",
     metadata,

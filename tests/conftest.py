@@ -21,6 +21,7 @@ from infra.auth import issue_token
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
 from read_api.app import create_app as create_read_app
+from tests.kafka_broker import Broker
 from write_api.app import create_app as create_write_app
 
 POSTGRES = os.environ.get("SLOTWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -111,3 +112,12 @@ def write_client(container: Container) -> Iterator[TestClient]:
 def read_client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_read_app(container), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """One memory-only Kafka-protocol broker for the session (tests use their own topics)."""
+    broker = Broker(tmp_path_factory.mktemp("kafka") / "tansu.log")
+    broker.start()
+    yield broker
+    broker.stop()

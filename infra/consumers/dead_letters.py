@@ -167,6 +167,9 @@ class DeadLetters:
                 )
                 return RetryOutcome(applied=n, still_parked=len(queue) - n)
             conn.execute(delete(dead_letters).where(dead_letters.c.id == letter.id))
+        before_commit = getattr(consumer, "before_commit", None)
+        if before_commit is not None:  # e.g. the relay waits for the broker's acknowledgements
+            before_commit(conn)
         return RetryOutcome(applied=len(queue), still_parked=0)
 
     def _envelope(self, conn: Connection, letter: DeadLetter) -> Envelope:

@@ -12,19 +12,33 @@ with backoff; after `max_attempts` it is parked in the dead-letter table and
 the consumer goes on. Later events of the same aggregate for that consumer are
 held behind it (also in the dead-letter table), so no consumer applies one
 aggregate's events out of order. Errors of the database itself (it went away,
-it is locked) are not the event's fault: the batch rolls back and is retried.
+it is locked), and `Unavailable` raised by a consumer whose sink is down (the
+relay's Kafka), are not the event's fault: the batch rolls back and is retried.
+
+A consumer that sets `serial = True` gets one batch at a time across all its
+sources and partitions (its rows are shared between aggregates).
+
+A consumer may define `before_commit(conn)`: it runs after the batch's effects
+and checkpoint are written and before the commit, and if it raises the batch
+rolls back (the relay flushes its producer there, so its position is saved only
+once the broker acknowledged everything up to it).
+
+Within one (source, partition) global positions only grow, except for copies
+of events a producer published again after a crash; a delivery at or below the
+position the consumer reached there is such a copy and is skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -35,7 +49,13 @@ from infra.consumers.tables import checkpoints, dead_letters, metadata
 from infra.envelopes import envelope_to_json
 
 log = logging.getLogger(__name__)
-TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+class Unavailable(Exception):
+    """A consumer's sink is down (not the event's fault): roll the batch back, retry later."""
+
+
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, Unavailable)
 # The type a delivery gets when its record could not be decoded into an envelope.
 UNDECODABLE = "slotwise.undecodable"
 PARKED, HELD = "parked", "held"
@@ -136,18 +156,28 @@ class ConsumerRuntime:
         self, consumer: Consumer, source: str, partition: int, deliveries: Sequence[Delivery]
     ) -> None:
         with self.engine.begin() as conn:
+            if getattr(consumer, "serial", False):
+                lock_consumer(conn, consumer.name)
             start = lock_checkpoint(conn, consumer.name, source, partition)
             parked = parked_aggregates(conn, consumer.name)
             reached = start
             for delivery in deliveries:
                 if delivery.offset <= reached.offset:
                     continue  # redelivered: its effect is already in
+                if is_republished(delivery, reached):
+                    reached = Checkpoint(delivery.offset, reached.position)
+                    continue
                 if not self._consume(conn, consumer, source, partition, delivery, parked):
                     break  # retry it after a pause; keep what came before
                 position = max(reached.position, delivery.envelope.position)
                 reached = Checkpoint(delivery.offset, position)
             if reached != start:
                 save_checkpoint(conn, consumer.name, source, partition, reached)
+            before_commit: Callable[[Connection], None] | None = getattr(
+                consumer, "before_commit", None
+            )
+            if before_commit is not None:
+                before_commit(conn)
 
     def _consume(
         self,
@@ -259,6 +289,23 @@ class ConsumerRuntime:
         found = {r.consumer: Checkpoint(r.last_offset, r.last_position) for r in rows}
         return {c.name: found.get(c.name, Checkpoint(NOTHING_YET, 0)) for c in self.consumers}
 
+    def rewind(self, source: str, partition: int) -> None:
+        """The source restarted its offsets (a broker that lost its log): keep positions.
+
+        Every consumer reads (source, partition) from its first offset again and
+        skips, by position, what it already applied.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(checkpoints)
+                .where(
+                    (checkpoints.c.source == source)
+                    & (checkpoints.c.partition == partition)
+                    & checkpoints.c.consumer.in_([c.name for c in self.consumers])
+                )
+                .values(last_offset=NOTHING_YET, updated_at=utc_now())
+            )
+
     def reset(self, consumer: Consumer) -> None:
         """Forget a consumer's effects, checkpoints and dead letters, ready to rebuild it."""
         with self.engine.begin() as conn:
@@ -275,6 +322,31 @@ def checkpoint_of(consumer: str, source: str, partition: int) -> ColumnElement[b
         & (checkpoints.c.source == source)
         & (checkpoints.c.partition == partition)
     )
+
+
+SERIAL_LOCKS = 0x5E41A1  # the advisory-lock namespace of consumers that write shared rows
+
+
+def lock_consumer(conn: Connection, consumer: str) -> None:
+    """One batch at a time for this consumer, whatever its source and partition.
+
+    A consumer whose rows are shared by events of many aggregates (per-day
+    counters, per-business stamps) sees them from several partitions at once
+    when workers share the partitions; two batches updating such rows in
+    different orders deadlock, and two inserting the same new row collide.
+    SQLite runs one writer at a time anyway.
+    """
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(consumer.encode()) & 0x7FFFFFFF
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": SERIAL_LOCKS, "key": key}
+        )
+
+
+def is_republished(delivery: Delivery, reached: Checkpoint) -> bool:
+    """A copy of an event this consumer already has, published again by a restarted producer."""
+    envelope = delivery.envelope
+    return envelope.type != UNDECODABLE and 0 < envelope.position <= reached.position
 
 
 def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int) -> Checkpoint:

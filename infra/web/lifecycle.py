@@ -14,6 +14,7 @@ from sqlalchemy import text
 from starlette.types import Scope
 
 from infra.bootstrap import Container, bootstrap
+from infra.health import lag, production_probes
 from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
@@ -76,7 +77,7 @@ METRICS = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 @health.get("/ready", response_model=None, responses={503: NOT_READY})
 def readiness(container: ContainerDep) -> JSONResponse:
-    """Readiness: every configured dependency answers; parked events are counted."""
+    """Readiness: every configured dependency answers; parked events and lag are counted."""
 
     def read_db() -> None:
         with container.read_db.reader.connect() as conn:
@@ -86,10 +87,14 @@ def readiness(container: ContainerDep) -> JSONResponse:
         "event_store": _check(container.app.recorder.max_notification_id),
         "read_db": _check(read_db),
     }
+    checks.update({name: _check(probe) for name, probe in production_probes(container).items()})
     ready = all(v == "ok" for v in checks.values())
     details: dict[str, Any] = {}
     if checks["read_db"] == "ok":
         details["dead_letters"] = container.dead_letters.count()
+    if container.kafka_progress is not None and checks["read_db"] == checks["event_store"] == "ok":
+        details["lag"] = lag(container)  # events the relay and each projector have yet to apply
+        details["relay_dead_letters"] = container.kafka_progress.relay_parked()
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks, **details},
         status_code=200 if ready else 503,

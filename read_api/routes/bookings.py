@@ -65,7 +65,7 @@ def get_booking(
         if row["customer_id"] != actor.id:
             try:
                 _staff_business(conn, actor, UUID(row["business_id"]))
-            except NotYourBusiness:  # do not reveal other people's bookings exist
+            except (NotYourBusiness, BusinessNotFound):  # reveal nothing of others' bookings
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
         [row] = queries.with_payments(conn, [row])
     return booking_view(row)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import APIRouter, Query
 
 from domain.errors import BusinessNotFound, ServiceNotFound
@@ -14,6 +15,7 @@ from infra.web.deps import ContainerDep
 from infra.web.openapi import problems
 from read_api import queries
 from read_api.availability import require_bounded, slots_for
+from read_api.cache import availability_key
 from read_api.consistency import AvailabilityRead, CatalogueRead, DirectoryRead
 from read_api.paging import (
     DEFAULT_LIMIT,
@@ -104,6 +106,7 @@ def get_availability(
     then in parallel; for a group service, the seats left in that session.
     """
     require_bounded(first, last)
+    now = container.clock().replace(microsecond=0)  # one cache entry per second at most
     with container.read_db.reader.connect() as conn:
         service = queries.get_service(conn, service_id)
         if service is None or not service["active"]:
@@ -111,17 +114,23 @@ def get_availability(
         business = queries.get_business(conn, UUID(service["business_id"]))
         if business is None:
             raise ServiceNotFound(f"service {service_id} is not bookable yet")
-        slots = slots_for(conn, business, service, first, last, container.clock())
+        key = availability_key(conn, service, business, first, last, now)
+        cached = container.cache.get(key)
+        if cached is not None:
+            return dict(orjson.loads(cached))
+        slots = slots_for(conn, business, service, first, last, now)
     local = ZoneInfo(business["timezone"])
-    return {
+    answer = {
         "service_id": str(service_id),
         "timezone": business["timezone"],
         "slots": [
             {
-                "start": s.start.astimezone(local),
-                "end": s.end.astimezone(local),
+                "start": s.start.astimezone(local).isoformat(),
+                "end": s.end.astimezone(local).isoformat(),
                 "seats_left": s.seats_left,
             }
             for s in slots
         ],
     }
+    container.cache.put(key, orjson.dumps(answer))
+    return answer

@@ -6,10 +6,12 @@ Europe/Berlin (UTC+1 in March 2027, before the DST change on the 28th).
 
 from __future__ import annotations
 
+import time as clock_time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container
+from infra.follower import catch_up
+from infra.settings import Settings
+from tests.conftest import JWT_SECRET, settings_for
+from tests.kafka_broker import Broker
+from tests.production_stack import InProcessStack, Prepared, WarmStacks
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = date(2027, 3, 8)
@@ -60,8 +67,32 @@ class Api:
         read: TestClient,
         token: Callable[[str, str], dict[str, str]],
         container: Container,
+        stack: InProcessStack | None = None,
     ) -> None:
         self.write, self.read, self.auth, self.container = write, read, token, container
+        self.stack = stack
+
+    def stop_delivery(self) -> None:
+        """The read side stops receiving events (the follower, or the projector workers)."""
+        if self.stack is not None:
+            self.stack.stop_workers()
+            return
+        assert self.container.follower is not None
+        self.container.follower.stop()
+
+    def deliver_only(self, consumers: tuple[str, ...]) -> None:
+        """Bring just these projectors up to the end of the log."""
+        if self.stack is None:
+            container = self.container
+            catch_up(
+                container.app.recorder, container.app.mapper, container.runtime.only(consumers)
+            )
+            return
+        self.stack.start_worker(consumers)
+        deadline = clock_time.monotonic() + 30
+        while self.container.reached(consumers) < self.events():
+            assert clock_time.monotonic() < deadline, "the projector worker did not catch up"
+            clock_time.sleep(0.02)
 
     def events(self) -> int:
         """How far the event store's notification log goes."""
@@ -165,14 +196,54 @@ class Api:
         return [datetime.fromisoformat(s["start"]) for s in body["slots"]]
 
 
+@pytest.fixture(params=["sqlite", "postgres", "kafka"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The embedded stacks, and the production one (Kafka, two workers, Redis)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="package")
+def warm_stacks(postgres_dsn: str, kafka_broker: Broker) -> Iterator[WarmStacks]:
+    stacks = WarmStacks(postgres_dsn, kafka_broker.servers, JWT_SECRET)
+    yield stacks
+    stacks.close()
+
+
+@pytest.fixture
+def prepared(backend: str, request: pytest.FixtureRequest) -> Iterator[Prepared | None]:
+    """On the production stack: PostgreSQL schemas, the relay and two workers, running."""
+    if backend != "kafka":
+        yield None
+        return
+    stacks = request.getfixturevalue("warm_stacks")
+    ready = stacks.take()
+    yield ready
+    stacks.retire(ready)  # every message it published is checked against the contract
+
+
+@pytest.fixture
+def settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, prepared: Prepared | None
+) -> Settings:
+    if prepared is not None:
+        return prepared.settings
+    return settings_for(backend, tmp_path, request)
+
+
+@pytest.fixture
+def stack(prepared: Prepared | None, container: Container) -> InProcessStack | None:
+    return prepared.stack if prepared is not None else None
+
+
 @pytest.fixture
 def api(
     write_client: TestClient,
     read_client: TestClient,
     token: Callable[[str, str], dict[str, str]],
     container: Container,
+    stack: InProcessStack | None,
 ) -> Api:
-    return Api(write_client, read_client, token, container)
+    return Api(write_client, read_client, token, container, stack)
 
 
 @pytest.fixture

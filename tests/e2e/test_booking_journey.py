@@ -47,7 +47,7 @@ def test_the_catalogue_shows_the_business_and_its_service_to_anyone(api: Api, sa
     assert profile["slug"] == "salon"
     assert profile["timezone"] == "Europe/Berlin"
     assert "owner_id" not in profile
-    by_slug = api.query("/v1/businesses/by-slug/salon").json()
+    by_slug = api.query("/v1/businesses/by-slug/salon", consistency=salon.token).json()
     assert by_slug["id"] == salon.business_id
     services = api.query(
         f"/v1/businesses/{salon.business_id}/services", consistency=salon.token

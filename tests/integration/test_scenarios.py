@@ -23,7 +23,7 @@ from domain.service import ServiceTerms
 from domain.values import Money
 from infra.bootstrap import Container
 from infra.follower import LOG_PARTITION, LOG_SOURCE, catch_up, read_log
-from projections.tables import metadata
+from projections.tables import availability_stamps, metadata
 
 OWNER = Actor("owner-1", Role.OWNER)
 ANN = Actor("ann", Role.CUSTOMER)
@@ -46,10 +46,12 @@ def project(container: Container) -> None:
 
 
 def table_contents(container: Container) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read model's rows; the read cache's stamps are random by design, so left out."""
     with container.read_db.reader.connect() as conn:
         return {
             t.name: sorted(tuple(map(repr, r)) for r in conn.execute(select(t)))
             for t in metadata.sorted_tables
+            if t is not availability_stamps
         }
 
 

@@ -1,0 +1,1 @@
+"""Kafka adapters: topics, clients, messages, the relay and the projector workers."""
