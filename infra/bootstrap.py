@@ -181,10 +181,18 @@ def token_verifier(settings: Settings) -> TokenVerifier:
     return TokenVerifier(settings.jwt_key or None, keys, policy)
 
 
-def projection_positions(runtime: ConsumerRuntime) -> Callable[[], dict[str, int]]:
-    """Each projector's position in the embedded log, for the metrics."""
+def projection_positions(
+    runtime: ConsumerRuntime, progress: KafkaProgress | None = None
+) -> Callable[[], dict[str, int]]:
+    """Each projector's position in the log, for the metrics.
+
+    Fed from Kafka, a projector's checkpoints are offsets per partition; the log
+    position it reflects is what read-your-writes uses, `KafkaProgress.reached`.
+    """
 
     def positions() -> dict[str, int]:
+        if progress is not None:
+            return {c.name: progress.reached((c.name,)) for c in runtime.consumers}
         reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
         return {name: checkpoint.position for name, checkpoint in reached.items()}
 
@@ -250,7 +258,9 @@ def bootstrap(
             consumers_metadata.create_all(tables)
             progress = KafkaProgress(tables, runtime)
     metrics = Metrics()
-    metrics.watch_projections(projection_positions(runtime), app.recorder.max_notification_id)
+    metrics.watch_projections(
+        projection_positions(runtime, progress), app.recorder.max_notification_id
+    )
     metrics.watch_dead_letters(DeadLetters(runtime).counts)
     if progress is not None:
         kafka = progress

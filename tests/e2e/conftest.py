@@ -80,6 +80,17 @@ class Api:
         assert self.container.follower is not None
         self.container.follower.stop()
 
+    def settle(self) -> None:
+        """Bring every projector up to the end of the log (its workers, on Kafka)."""
+        if self.stack is None:
+            self.container.catch_up()
+            return
+        consumers = tuple(c.name for c in self.container.runtime.consumers)
+        deadline = clock_time.monotonic() + 30
+        while self.container.reached(consumers) < self.events():
+            assert clock_time.monotonic() < deadline, "the projector workers did not catch up"
+            clock_time.sleep(0.02)
+
     def deliver_only(self, consumers: tuple[str, ...]) -> None:
         """Bring just these projectors up to the end of the log."""
         if self.stack is None:

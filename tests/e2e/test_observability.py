@@ -101,7 +101,7 @@ def test_metrics_count_requests_by_route_template_and_commands_by_outcome(
 def test_metrics_show_each_projectors_position_and_lag(api: Api, salon: Salon) -> None:
     booked = api.book(salon.service_id, local(MONDAY, 10), expect=201).json()
     api.query(f"/v1/bookings/{booked['id']}", ANN, consistency=booked["consistency_token"])
-    api.container.catch_up()  # that read waited for its own projectors only; now all of them
+    api.settle()  # that read waited for its own projectors only; now all of them
     head = api.events()
 
     families = scrape(api.read)

@@ -108,7 +108,7 @@ class Workload:
         self.step = 0
         for n in range(businesses):
             business = self.app.register_business(
-                RegisterBusiness(OWNER, f"Salon {n}", f"salon-{n}", "UTC", 2)
+                RegisterBusiness(OWNER, f"Salon {n}", f"salon-{n}", "UTC", 1)
             )
             week = [{"day": d, "start": "00:00", "end": "23:59"} for d in ("mon", "tue", "wed")]
             self.app.set_hours(SetHours(OWNER, business.id, week))
