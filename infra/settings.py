@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     event_store_tables_pool_size: int = Field(default=1, ge=1, le=100)
     event_store_tables_max_overflow: int = Field(default=2, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: insert each save with one server-side function that holds the events
+    # table's lock only while it runs (infra/pg_recorder.py); off: the library's recorder.
+    event_store_server_side_insert: bool = True
 
     # Kafka (production delivery): SLOTWISE_KAFKA is the bootstrap servers list.
     kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
@@ -185,6 +188,8 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", str(self.event_store_max_overflow)),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
+        if self.event_store_server_side_insert:
+            env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
         if "connect_timeout" in query:  # also how long a request waits for a pooled connection
             env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env
