@@ -224,6 +224,8 @@ def bootstrap(
             env=settings.eventsourcing_env(),
             clock=clock,
             snapshot_interval=settings.snapshot_interval,
+            aggregate_cache_size=settings.aggregate_cache_size,
+            aggregate_cache_max_age=settings.aggregate_cache_max_age_seconds,
         )
         read_db = open_read_database(
             settings.read_db_url,

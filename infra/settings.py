@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Aggregates the command side keeps in memory per process (0: none; commands/cache.py).
+    aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    # How long a Business or Service read from the event store is trusted without reading
+    # it again: the most a command may lag another process's change to them.
+    aggregate_cache_max_age_seconds: float = Field(default=1.0, ge=0, le=3600)
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
     # Take a snapshot of a business, service or day allocation every N events (0: never).

@@ -1,0 +1,145 @@
+"""The command side's aggregate cache: most loads need no database read, none can overbook.
+
+A handler *checks out* each aggregate it loads: the cached object leaves the
+cache, so no other thread can mutate it meanwhile. When the command ends the
+aggregates it checked out go back, unless a save of theirs failed (exact
+eviction: a conflict proves this process's copy stale) or they carry events
+that were never saved.
+
+Why a stale copy cannot overbook: an aggregate a command saves (DayAllocation,
+Booking, ...) is written at `version + 1`, so a copy that missed another
+process's event fails the save on that version, is dropped, and the attempt
+reruns on fresh state (`retry_on_conflict`). An aggregate a command only *reads*
+is not guarded that way: Business and Service are served from the cache for
+at most `max_age` seconds after they were read from the database (bounded
+staleness across processes; this process's own saves refresh them at once),
+and other read-only loads ask for `fresh=True`. A refusal (a domain error) stands
+only if no aggregate served from the cache missed an event; else the command
+reruns on fresh state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.business import Business
+from domain.service import Service
+
+# Read by commands without being saved: served from the cache for a bounded time only.
+BOUNDED_STALENESS: tuple[type[Aggregate], ...] = (Business, Service)
+
+
+@dataclass
+class Loaded:
+    aggregate: Aggregate
+    read_at: float  # when its state was last known to equal the database's
+    from_cache: bool
+    failed: bool = False
+
+
+class AggregateCache:
+    """A bounded LRU of aggregates by id, shared by the threads of one process."""
+
+    def __init__(
+        self, maxsize: int, max_age: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.maxsize, self.max_age, self.clock = maxsize, max_age, clock
+        self._entries: OrderedDict[UUID, tuple[Aggregate, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def take(self, aggregate_id: UUID) -> tuple[Aggregate, float] | None:
+        """Check out the cached aggregate, if any and still trusted."""
+        with self._lock:
+            entry = self._entries.pop(aggregate_id, None)
+        if entry is None:
+            return None
+        aggregate, read_at = entry
+        if isinstance(aggregate, BOUNDED_STALENESS) and self.clock() - read_at > self.max_age:
+            return None
+        return entry
+
+    def put(self, aggregate: Aggregate, read_at: float) -> None:
+        """Keep `aggregate` (unless a newer version of it is already kept)."""
+        with self._lock:
+            current = self._entries.get(aggregate.id)
+            if current is not None and current[0].version > aggregate.version:
+                return
+            self._entries[aggregate.id] = (aggregate, read_at)
+            self._entries.move_to_end(aggregate.id)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class Session:
+    """The aggregates one command checked out."""
+
+    cache: AggregateCache
+    loaded: dict[int, Loaded] = field(default_factory=dict)
+    bypass: bool = False  # rerunning on fresh state: trust nothing cached
+
+    def served_stale(self, newer_than: Callable[[UUID, int], bool]) -> bool:
+        """Whether an aggregate served from the cache has events it has not seen."""
+        return any(
+            newer_than(entry.aggregate.id, entry.aggregate.version)
+            for entry in self.loaded.values()
+            if entry.from_cache
+        )
+
+    def add(self, aggregate: Aggregate, read_at: float, from_cache: bool) -> None:
+        self.loaded[id(aggregate)] = Loaded(aggregate, read_at, from_cache)
+
+    def saved(self, aggregates: Iterator[Aggregate], at: float) -> None:
+        for aggregate in aggregates:
+            self.loaded[id(aggregate)] = Loaded(aggregate, at, from_cache=False)
+
+    def failed(self, aggregates: Iterator[Aggregate]) -> None:
+        for aggregate in aggregates:
+            entry = self.loaded.setdefault(id(aggregate), Loaded(aggregate, 0.0, False))
+            entry.failed = True
+
+    def give_back(self, *, keep: bool = True) -> None:
+        """Return what may be trusted to the cache (nothing when `keep` is false)."""
+        for entry in self.loaded.values():
+            unsaved = bool(getattr(entry.aggregate, "pending_events", ()))
+            if keep and not entry.failed and not unsaved:
+                self.cache.put(entry.aggregate, entry.read_at)
+        self.loaded.clear()
+
+
+_current: ContextVar[Session | None] = ContextVar("slotwise_cache_session", default=None)
+
+
+def current_session() -> Session | None:
+    return _current.get()
+
+
+@contextmanager
+def session(cache: AggregateCache | None) -> Iterator[Session | None]:
+    """Check aggregates out of `cache` for one command; give back the sound ones at its end."""
+    if cache is None:
+        yield None
+        return
+    opened = Session(cache)
+    token = _current.set(opened)
+    try:
+        yield opened
+    finally:
+        _current.reset(token)
+        opened.give_back()
