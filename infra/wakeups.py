@@ -33,6 +33,7 @@ class PostgresWakeups:
     def __init__(self, connect: Callable[[], psycopg.Connection[Any]], channel: str) -> None:
         self.connect, self.channel = connect, channel
         self.listening = threading.Event()  # set while a LISTEN is in place (tests wait on it)
+        self.backend_pid = 0  # the listening connection's server process
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -75,6 +76,7 @@ class PostgresWakeups:
             try:
                 with self.connect() as conn:
                     conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+                    self.backend_pid = conn.info.backend_pid
                     self.listening.set()
                     backoff = FIRST_BACKOFF
                     wake()  # anything written while we were not listening

@@ -17,7 +17,6 @@ import pytest
 
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
-from infra.wakeups import APPLICATION_NAME
 from tests.conftest import JWT_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
@@ -85,12 +84,12 @@ def test_a_write_in_another_process_is_projected_well_within_a_poll_interval(
 
         # The database drops the listening connection: it comes back and wakes again.
         with psycopg.connect(container.settings.event_store.split("?")[0]) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s",
-                (APPLICATION_NAME,),
-            )
-        time.sleep(0.3)
+            killed = follower.wakeups.backend_pid
+            admin.execute("SELECT pg_terminate_backend(%s)", (killed,))
+        deadline = time.time() + 10
+        while follower.wakeups.backend_pid == killed and time.time() < deadline:
+            time.sleep(0.05)
+        assert follower.wakeups.backend_pid != killed
         assert follower.wakeups.listening.wait(10)
         assert lag_of_one_write(container, writer, "salon-after") < 1.0
     finally:
