@@ -153,18 +153,25 @@ class Handlers(Application[UUID]):
         handler: Callable[[Command], Done] = getattr(self, name)
         return handler(command)
 
-    def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+    def load(
+        self, cls: type[A], aggregate_id: UUID, missing: type[NotFound], *, read_only: bool = False
+    ) -> A:
         """The aggregate, or `missing` when no aggregate of that type has that id."""
-        found = self.load_or_none(cls, aggregate_id)
+        found = self.load_or_none(cls, aggregate_id, read_only=read_only)
         if found is None:
             raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
         return found
 
-    def load_or_none(self, cls: type[A], aggregate_id: UUID, *, fresh: bool = False) -> A | None:
-        """The aggregate, if it exists and is a `cls`; `fresh`: read from the event store
-        (for an aggregate the command reads without saving, see commands/cache.py)."""
+    def load_or_none(
+        self, cls: type[A], aggregate_id: UUID, *, fresh: bool = False, read_only: bool = False
+    ) -> A | None:
+        """The aggregate, if it exists and is a `cls`. `fresh`: read from the event store (for
+        an aggregate the command reads without saving, see commands/cache.py); `read_only`:
+        the command promises not to change it (a cached Business or Service is then lent,
+        not copied)."""
         opened = None if fresh else current_session()
-        cached = None if opened is None or opened.bypass else opened.cache.take(aggregate_id)
+        cache = None if opened is None or opened.bypass else opened.cache
+        cached = None if cache is None else cache.take(aggregate_id, read_only=read_only)
         if cached is not None:
             aggregate, read_at = cached
         else:
@@ -174,7 +181,10 @@ class Handlers(Application[UUID]):
             except AggregateNotFoundError:
                 return None
         if opened is not None:
-            opened.add(aggregate, read_at, from_cache=cached is not None)
+            shared = read_only and opened.cache.shares(aggregate)
+            if shared and cached is None:  # nobody changes it: it may be lent from now on
+                opened.cache.put(aggregate, read_at)
+            opened.add(aggregate, read_at, from_cache=cached is not None, shared=shared)
         return aggregate if isinstance(aggregate, cls) else None
 
     def has_events_after(self, aggregate_id: UUID, version: int) -> bool:

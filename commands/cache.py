@@ -4,7 +4,10 @@ A handler *checks out* each aggregate it loads: the cached object leaves the
 cache, so no other thread can mutate it meanwhile. When the command ends the
 aggregates it checked out go back, unless a save of theirs failed (exact
 eviction: a conflict proves this process's copy stale) or they carry events
-that were never saved.
+that were never saved. Business and Service, which every booking reads and few
+commands change, are kept differently: the cached object is never changed, a
+command that only reads them shares it (`read_only=True`), and one that may
+change them gets a copy.
 
 Why a stale copy cannot overbook: an aggregate a command saves (DayAllocation,
 Booking, ...) is written at `version + 1`, so a copy that missed another
@@ -26,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from copy import deepcopy
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -44,6 +48,7 @@ class Loaded:
     read_at: float  # when its state was last known to equal the database's
     from_cache: bool
     failed: bool = False
+    shared: bool = False  # the cache's own object, lent read-only: never given back
 
 
 class AggregateCache:
@@ -59,16 +64,28 @@ class AggregateCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self, aggregate_id: UUID) -> tuple[Aggregate, float] | None:
-        """Check out the cached aggregate, if any and still trusted."""
+    def take(
+        self, aggregate_id: UUID, *, read_only: bool = False
+    ) -> tuple[Aggregate, float] | None:
+        """The cached aggregate, if any and still trusted: checked out, or for Business and
+        Service the shared object (`read_only`) or a copy of it."""
         with self._lock:
-            entry = self._entries.pop(aggregate_id, None)
+            entry = self._entries.get(aggregate_id)
+            if entry is not None and not isinstance(entry[0], BOUNDED_STALENESS):
+                del self._entries[aggregate_id]
         if entry is None:
             return None
         aggregate, read_at = entry
-        if isinstance(aggregate, BOUNDED_STALENESS) and self.clock() - read_at > self.max_age:
-            return None
+        if isinstance(aggregate, BOUNDED_STALENESS):
+            if self.clock() - read_at > self.max_age:
+                return None
+            return entry if read_only else (deepcopy(aggregate), read_at)
         return entry
+
+    @staticmethod
+    def shares(aggregate: Aggregate) -> bool:
+        """Whether `aggregate`'s type is lent read-only rather than checked out."""
+        return isinstance(aggregate, BOUNDED_STALENESS)
 
     def put(self, aggregate: Aggregate, read_at: float) -> None:
         """Keep `aggregate` (unless a newer version of it is already kept)."""
@@ -102,8 +119,10 @@ class Session:
             if entry.from_cache
         )
 
-    def add(self, aggregate: Aggregate, read_at: float, from_cache: bool) -> None:
-        self.loaded[id(aggregate)] = Loaded(aggregate, read_at, from_cache)
+    def add(
+        self, aggregate: Aggregate, read_at: float, from_cache: bool, shared: bool = False
+    ) -> None:
+        self.loaded[id(aggregate)] = Loaded(aggregate, read_at, from_cache, shared=shared)
 
     def saved(self, aggregates: Iterator[Aggregate], at: float) -> None:
         for aggregate in aggregates:
@@ -118,7 +137,7 @@ class Session:
         """Return what may be trusted to the cache (nothing when `keep` is false)."""
         for entry in self.loaded.values():
             unsaved = bool(getattr(entry.aggregate, "pending_events", ()))
-            if keep and not entry.failed and not unsaved:
+            if keep and not entry.failed and not unsaved and not entry.shared:
                 self.cache.put(entry.aggregate, entry.read_at)
         self.loaded.clear()
 

@@ -53,7 +53,9 @@ class HeldBookings(Handlers):
 
     def seats_of_held(self, held: Iterable[Occupancy]) -> dict[UUID, int]:
         """Seats of each service held: whether its bookings share occurrences."""
-        services = (self.load_or_none(Service, s) for s in {o.service_id for o in held})
+        services = (
+            self.load_or_none(Service, s, read_only=True) for s in {o.service_id for o in held}
+        )
         return {s.id: s.seats for s in services if s is not None}
 
 
