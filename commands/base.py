@@ -170,8 +170,8 @@ class Handlers(Application[UUID]):
         the command promises not to change it (a cached Business or Service is then lent,
         not copied)."""
         opened = None if fresh else current_session()
-        cache = None if opened is None or opened.bypass else opened.cache
-        cached = None if cache is None else cache.take(aggregate_id, read_only=read_only)
+        use_cache = opened is not None and not opened.bypass
+        cached = opened.take(aggregate_id, read_only) if opened is not None and use_cache else None
         if cached is not None:
             aggregate, read_at = cached
         else:

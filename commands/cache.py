@@ -4,10 +4,14 @@ A handler *checks out* each aggregate it loads: the cached object leaves the
 cache, so no other thread can mutate it meanwhile. When the command ends the
 aggregates it checked out go back, unless a save of theirs failed (exact
 eviction: a conflict proves this process's copy stale) or they carry events
-that were never saved. Business and Service, which every booking reads and few
-commands change, are kept differently: the cached object is never changed, a
-command that only reads them shares it (`read_only=True`), and one that may
-change them gets a copy.
+that were never saved. A thread that wants an aggregate another thread has
+checked out waits briefly (`WAIT_SECONDS`) for it to come back rather than read
+a copy that the other's save is about to make stale; the wait is bounded, so it
+cannot deadlock, and it is not the guard (the store's versions are).
+
+Business and Service, which every booking reads and few commands change, are
+kept differently: the cached object is never changed, a command that only reads
+them shares it (`read_only=True`), and one that may change them gets a copy.
 
 Why a stale copy cannot overbook: an aggregate a command saves (DayAllocation,
 Booking, ...) is written at `version + 1`, so a copy that missed another
@@ -38,6 +42,8 @@ from eventsourcing.domain import Aggregate
 from domain.business import Business
 from domain.service import Service
 
+# How long a load waits for another thread to give back the aggregate it checked out.
+WAIT_SECONDS = 0.05
 # Read by commands without being saved: served from the cache for a bounded time only.
 BOUNDED_STALENESS: tuple[type[Aggregate], ...] = (Business, Service)
 
@@ -60,19 +66,28 @@ class AggregateCache:
         self.maxsize, self.max_age, self.clock = maxsize, max_age, clock
         self._entries: OrderedDict[UUID, tuple[Aggregate, float]] = OrderedDict()
         self._lock = threading.Lock()
+        # Aggregates checked out (or being read) by a command: id -> (given back, holder).
+        self._out: dict[UUID, tuple[threading.Event, object]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def take(
-        self, aggregate_id: UUID, *, read_only: bool = False
+        self, aggregate_id: UUID, *, read_only: bool = False, holder: object = None
     ) -> tuple[Aggregate, float] | None:
         """The cached aggregate, if any and still trusted: checked out, or for Business and
-        Service the shared object (`read_only`) or a copy of it."""
+        Service the shared object (`read_only`) or a copy of it. A `holder` (not read-only)
+        marks the id as out until it calls `release`, also when it finds nothing here."""
+        with self._lock:
+            out = None if read_only else self._out.get(aggregate_id)
+        if out is not None and out[1] is not holder:
+            out[0].wait(WAIT_SECONDS)
         with self._lock:
             entry = self._entries.get(aggregate_id)
             if entry is not None and not isinstance(entry[0], BOUNDED_STALENESS):
                 del self._entries[aggregate_id]
+            if holder is not None and not read_only and aggregate_id not in self._out:
+                self._out[aggregate_id] = (threading.Event(), holder)
         if entry is None:
             return None
         aggregate, read_at = entry
@@ -98,6 +113,15 @@ class AggregateCache:
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
 
+    def release(self, aggregate_id: UUID, holder: object) -> None:
+        """`holder` is done with the aggregate: wake whoever waits for it."""
+        with self._lock:
+            out = self._out.get(aggregate_id)
+            if out is None or out[1] is not holder:
+                return
+            del self._out[aggregate_id]
+        out[0].set()
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -109,7 +133,13 @@ class Session:
 
     cache: AggregateCache
     loaded: dict[int, Loaded] = field(default_factory=dict)
+    held: set[UUID] = field(default_factory=set)  # ids this command marked as out
     bypass: bool = False  # rerunning on fresh state: trust nothing cached
+
+    def take(self, aggregate_id: UUID, read_only: bool) -> tuple[Aggregate, float] | None:
+        if not read_only:
+            self.held.add(aggregate_id)
+        return self.cache.take(aggregate_id, read_only=read_only, holder=self)
 
     def served_stale(self, newer_than: Callable[[UUID, int], bool]) -> bool:
         """Whether an aggregate served from the cache has events it has not seen."""
@@ -140,6 +170,9 @@ class Session:
             if keep and not entry.failed and not unsaved and not entry.shared:
                 self.cache.put(entry.aggregate, entry.read_at)
         self.loaded.clear()
+        for aggregate_id in self.held:
+            self.cache.release(aggregate_id, self)
+        self.held.clear()
 
 
 _current: ContextVar[Session | None] = ContextVar("slotwise_cache_session", default=None)
