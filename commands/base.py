@@ -21,13 +21,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from commands.answers import summary
+from commands.cache import AggregateCache, current_session, session
 from commands.messages import Command, Done
 from domain.access import STAFF_ROLES, require_role, require_staff
 from domain.actor import Actor
 from domain.allocation import DayAllocation
 from domain.business import Business
 from domain.cause import caused_by
-from domain.errors import BusinessNotFound, ConcurrencyConflict, NotFound
+from domain.errors import BusinessNotFound, ConcurrencyConflict, DomainError, NotFound
 from domain.service import Service
 
 A = TypeVar("A", bound=Aggregate)
@@ -70,7 +71,18 @@ def handles(
                     earlier = self.earlier_effect(command)
                     if earlier is not None:
                         return earlier
-                return method(self, command)
+                with session(self.aggregate_cache) as opened:
+                    try:
+                        return method(self, command)
+                    except ConcurrencyConflict:
+                        raise
+                    except DomainError:
+                        if opened is None or not opened.served_stale(self.has_events_after):
+                            raise
+                    # A refusal given on cached state is given only if fresh state agrees.
+                    opened.give_back(keep=False)
+                    opened.bypass = True
+                    return method(self, command)
 
         HANDLERS[command_type] = method.__name__
         if answer is not None:
@@ -89,6 +101,9 @@ def retry_on_conflict(method: Handler[C]) -> Handler[C]:
             try:
                 return method(self, command)
             except IntegrityError:
+                opened = current_session()
+                if opened is not None:  # keep what the failed save did not prove stale
+                    opened.give_back()
                 earlier = self.earlier_effect(command)  # our own id from an earlier try?
                 if earlier is not None:
                     return earlier
@@ -111,6 +126,8 @@ class Handlers(Application[UUID]):
         env: dict[str, str] | None = None,
         clock: Callable[[], datetime] = utc_now,
         snapshot_interval: int = 0,
+        aggregate_cache_size: int = 0,
+        aggregate_cache_max_age: float = 1.0,
     ) -> None:
         if snapshot_interval > 0:  # loads then replay at most that many events after a snapshot
             intervals = dict.fromkeys(SNAPSHOTTED, snapshot_interval)
@@ -118,6 +135,11 @@ class Handlers(Application[UUID]):
             env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.clock = clock
+        self.aggregate_cache = (
+            AggregateCache(aggregate_cache_size, aggregate_cache_max_age)
+            if aggregate_cache_size > 0
+            else None
+        )
         self.on_conflict_retry: Callable[[], None] = lambda: None  # metrics hook
         # Whether this process can take payment online (a Stripe key); set by bootstrap.
         self.takes_payments = True
@@ -131,19 +153,56 @@ class Handlers(Application[UUID]):
         handler: Callable[[Command], Done] = getattr(self, name)
         return handler(command)
 
-    def load(self, cls: type[A], aggregate_id: UUID, missing: type[NotFound]) -> A:
+    def load(
+        self, cls: type[A], aggregate_id: UUID, missing: type[NotFound], *, read_only: bool = False
+    ) -> A:
         """The aggregate, or `missing` when no aggregate of that type has that id."""
-        found = self.load_or_none(cls, aggregate_id)
+        found = self.load_or_none(cls, aggregate_id, read_only=read_only)
         if found is None:
             raise missing(f"no {cls.__name__.lower()} with id {aggregate_id}")
         return found
 
-    def load_or_none(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=replay)
-        except AggregateNotFoundError:
-            return None
+    def load_or_none(
+        self, cls: type[A], aggregate_id: UUID, *, fresh: bool = False, read_only: bool = False
+    ) -> A | None:
+        """The aggregate, if it exists and is a `cls`. `fresh`: read from the event store (for
+        an aggregate the command reads without saving, see commands/cache.py); `read_only`:
+        the command promises not to change it (a cached Business or Service is then lent,
+        not copied)."""
+        opened = None if fresh else current_session()
+        use_cache = opened is not None and not opened.bypass
+        cached = opened.take(aggregate_id, read_only) if opened is not None and use_cache else None
+        if cached is not None:
+            aggregate, read_at = cached
+        else:
+            read_at = opened.cache.clock() if opened is not None else 0.0
+            try:
+                aggregate = self.repository.get(aggregate_id, projector_func=replay)
+            except AggregateNotFoundError:
+                return None
+        if opened is not None:
+            shared = read_only and opened.cache.shares(aggregate)
+            if shared and cached is None:  # nobody changes it: it may be lent from now on
+                opened.cache.put(aggregate, read_at)
+            opened.add(aggregate, read_at, from_cache=cached is not None, shared=shared)
         return aggregate if isinstance(aggregate, cls) else None
+
+    def has_events_after(self, aggregate_id: UUID, version: int) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, gt=version, limit=1))
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save atomically; the cache keeps what was saved and drops what failed to be."""
+        opened = current_session()
+        aggregates = [o for o in objs if isinstance(o, Aggregate)]
+        try:
+            recordings = super().save(*objs, **kwargs)
+        except Exception:
+            if opened is not None:
+                opened.failed(iter(aggregates))
+            raise
+        if opened is not None:
+            opened.saved(iter(aggregates), opened.cache.clock())
+        return recordings
 
     def commit(
         self, primary: Aggregate, *others: Aggregate, answer: dict[str, Any] | None = None

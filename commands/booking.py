@@ -58,7 +58,8 @@ class BookingHandlers(Handlers):
 
     def seats_of(self, days: list[DayAllocation], shape: ServiceShape) -> dict[UUID, int]:
         """Seats of the other services whose bookings share a start in `days`."""
-        others = (self.load_or_none(Service, s) for s in held_services_to_look_up(days, shape))
+        wanted = held_services_to_look_up(days, shape)
+        others = (self.load_or_none(Service, s, read_only=True) for s in wanted)
         return {other.id: other.seats for other in others if other is not None}
 
     @handles(PlaceBooking)
@@ -67,9 +68,9 @@ class BookingHandlers(Handlers):
         require_role(cmd.actor, BOOKERS)
         start = require_aware(cmd.start, "start")
         booking_id = cmd.target()
-        service = self.load(Service, cmd.service_id, ServiceNotFound)
+        service = self.load(Service, cmd.service_id, ServiceNotFound, read_only=True)
         service.require_active()
-        business = self.load(Business, service.business_id, BusinessNotFound)
+        business = self.load(Business, service.business_id, BusinessNotFound, read_only=True)
         customer_id = self.customer_for(cmd, business)
         calendar, shape = business.calendar(), service.shape()
         require_offered(calendar, shape, start, self.clock())
@@ -132,7 +133,7 @@ class BookingHandlers(Handlers):
     ) -> tuple[Booking, Business, bool]:
         """The booking, its business and whether the actor acts as staff."""
         booking = self.load(Booking, booking_id, BookingNotFound)
-        business = self.load(Business, booking.business_id, BusinessNotFound)
+        business = self.load(Business, booking.business_id, BusinessNotFound, read_only=True)
         if is_staff(actor, business.owner_id):
             return booking, business, True
         if actor.role is Role.OWNER:
@@ -149,7 +150,7 @@ class BookingHandlers(Handlers):
         start = require_aware(cmd.start, "start")
         booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
         booking._require("reschedule")
-        service = self.load(Service, booking.service_id, ServiceNotFound)
+        service = self.load(Service, booking.service_id, ServiceNotFound, read_only=True)
         service.require_active()
         calendar, shape = business.calendar(), service.shape()
         require_offered(calendar, shape, start, self.clock())

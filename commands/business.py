@@ -42,7 +42,7 @@ class BusinessHandlers(HeldBookings, Handlers):
     def register_business(self, cmd: RegisterBusiness) -> Done:
         require_role(cmd.actor, STAFF_ROLES)
         claim_id = SlugIndex.create_id(cmd.slug)
-        if self.load_or_none(SlugIndex, claim_id) is not None:
+        if self.load_or_none(SlugIndex, claim_id, fresh=True) is not None:
             raise DuplicateSlug(f"the slug {cmd.slug!r} is taken", field="slug")
         business = Business.register(
             cmd.actor.id, cmd.name, cmd.slug, cmd.timezone, cmd.capacity, id=cmd.target()

@@ -30,7 +30,7 @@ class HeldBookings(Handlers):
         found: dict[UUID, Occupancy] = {}
         for day in allocation_days(lo, hi):
             allocation_id = DayAllocation.create_id(business_id, day)
-            allocation = self.load_or_none(DayAllocation, allocation_id)
+            allocation = self.load_or_none(DayAllocation, allocation_id, fresh=True)
             if allocation is not None:
                 found.update((o.booking_id, o) for o in allocation.held.values() if o.end > lo)
         return sorted(found.values(), key=lambda o: (o.start, str(o.booking_id)))
@@ -48,12 +48,14 @@ class HeldBookings(Handlers):
 
     def still_to_serve(self, held: Iterable[Occupancy]) -> list[Booking]:
         """The bookings of `held` that are still to be served (not completed, not no-shows)."""
-        bookings = (self.load_or_none(Booking, o.booking_id) for o in held)
+        bookings = (self.load_or_none(Booking, o.booking_id, fresh=True) for o in held)
         return [b for b in bookings if b is not None and b.status in STILL_TO_SERVE]
 
     def seats_of_held(self, held: Iterable[Occupancy]) -> dict[UUID, int]:
         """Seats of each service held: whether its bookings share occurrences."""
-        services = (self.load_or_none(Service, s) for s in {o.service_id for o in held})
+        services = (
+            self.load_or_none(Service, s, read_only=True) for s in {o.service_id for o in held}
+        )
         return {s.id: s.seats for s in services if s is not None}
 
 

@@ -126,6 +126,25 @@ def candidate_starts(
         day += timedelta(days=1)
 
 
+def is_candidate_start(calendar: Calendar, service: ServiceShape, start: datetime) -> bool:
+    """Whether `candidate_starts` of `start`'s local date yields `start`, without listing them:
+    on the grid of one of that date's windows, fitting the open interval, not closed."""
+    day = start.astimezone(calendar.timezone).date()
+    for window in (w for w in calendar.weekly if w.day == day.weekday()):
+        window_start = local_instant(calendar.timezone, day, window.start)
+        window_end = local_instant(calendar.timezone, day, window.end)
+        if not window_start <= start < window_end:
+            continue
+        if (start - window_start) % service.interval:
+            continue
+        merged = open_intervals(calendar, day - timedelta(days=1), day + timedelta(days=2))
+        open_end = next((e for s, e in merged if s <= window_start < e), window_end)
+        end = start + service.duration
+        if end <= open_end and not _closed(calendar.closures, start, end):
+            return True
+    return False
+
+
 def occupancy_for(service: ServiceShape, booking_id: UUID, start: datetime) -> Occupancy:
     end = start + service.duration
     return Occupancy(
@@ -215,8 +234,7 @@ def require_offered(
             f"bookings open at most {calendar.policy.max_advance_days} days ahead",
             field="start",
         )
-    local_day = start.astimezone(calendar.timezone).date()
-    if start not in set(candidate_starts(calendar, service, local_day, local_day)):
+    if not is_candidate_start(calendar, service, start):
         raise StartNotOffered(
             f"{start.isoformat()} is not a start time this service offers "
             "(outside opening hours, closed, or off the slot grid)",

@@ -10,7 +10,9 @@ library's messages stay out of answers.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,9 @@ MAX_SUBJECT = 200  # the width of owner and customer ids in the read models
 # Roles a token may carry (`system` belongs to SlotWise's own processes).
 TOKEN_ROLES = frozenset(role.value for role in ACTOR_TOKEN_ROLES)
 ASYMMETRIC = frozenset({"RS256", "ES256"})
+# Verified tokens kept (by the raw token) until they expire: clients send one token
+# for many requests, and checking a signature costs more than most commands' other work.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class Unauthenticated(Exception):
@@ -78,6 +83,8 @@ class TokenVerifier:
     ) -> None:
         self.secret, self.keys = secret, keys
         self.policy = policy or TokenPolicy()
+        self._verified: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def may_block(self) -> bool:
@@ -85,6 +92,21 @@ class TokenVerifier:
         return self.keys is not None and self.keys.remote
 
     def verify(self, token: str) -> Actor:
+        """The token's actor; a token verified before is trusted again until its `exp`
+        (refusals are not kept: a bad token is checked, and refused, each time)."""
+        with self._lock:
+            found = self._verified.get(token)
+        if found is not None and time.time() < found[1]:
+            return found[0]
+        actor, expires = self._verify(token)
+        with self._lock:
+            self._verified[token] = (actor, expires)
+            self._verified.move_to_end(token)
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
         claims = self._claims(token)
         subject = _require_subject(claims.get("sub"), Unauthenticated)
         role = claims.get("role")
@@ -93,7 +115,7 @@ class TokenVerifier:
                 f"the bearer token's role must be one of {', '.join(sorted(TOKEN_ROLES))}"
             )
         self._require_lifetime(claims)
-        return Actor(id=subject, role=Role(role))
+        return Actor(id=subject, role=Role(role)), float(claims["exp"])
 
     def _claims(self, token: str) -> dict[str, Any]:
         try:

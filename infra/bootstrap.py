@@ -36,6 +36,7 @@ from infra.payments.worker import PaymentWorker
 from infra.read_cache import NoCache, ReadCache, RedisReadCache
 from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
+from infra.wakeups import PostgresWakeups
 from infra.web.ratelimit import RateLimiter, rate_limiter_for
 from projections import all_projectors
 
@@ -85,6 +86,7 @@ class Container:
                 self.app.mapper,
                 self.runtime,
                 poll_seconds=self.settings.follower_poll_seconds,
+                wakeups=PostgresWakeups.for_recorder(self.app.recorder),
             )
             self.follower.start()
         return self.follower
@@ -232,6 +234,8 @@ def bootstrap(
             env=settings.eventsourcing_env(),
             clock=clock,
             snapshot_interval=settings.snapshot_interval,
+            aggregate_cache_size=settings.aggregate_cache_size,
+            aggregate_cache_max_age=settings.aggregate_cache_max_age_seconds,
         )
         read_db = open_read_database(
             settings.read_db_url,

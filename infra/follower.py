@@ -1,7 +1,9 @@
 """The embedded delivery: the notification log as one source with one partition.
 
 A thread follows the log and hands each batch of envelopes to the consumer
-runtime; every consumer resumes from its own checkpoint.
+runtime; every consumer resumes from its own checkpoint. It looks when woken
+(a write in this process nudges it; on PostgreSQL, a NOTIFY from any process
+does, see infra/wakeups.py) and at least every poll interval.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from infra.consumers.runtime import (
     save_checkpoint,
 )
 from infra.envelopes import envelope_from_record
+from infra.wakeups import PostgresWakeups
 
 log = logging.getLogger(__name__)
 LOG_SOURCE, LOG_PARTITION = "log", 0
@@ -126,9 +129,11 @@ class Follower:
         mapper: Mapper[UUID],
         runtime: ConsumerRuntime,
         poll_seconds: float = 0.05,
+        wakeups: PostgresWakeups | None = None,
     ) -> None:
         self.recorder, self.mapper, self.runtime = recorder, mapper, runtime
         self.poll_seconds = poll_seconds
+        self.wakeups = wakeups
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,12 +141,16 @@ class Follower:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="slotwise-follower", daemon=True)
         self._thread.start()
+        if self.wakeups is not None:
+            self.wakeups.start(self.nudge)
 
     def nudge(self) -> None:
         """Something was just written: look now rather than at the next poll."""
         self._wake.set()
 
     def stop(self) -> None:
+        if self.wakeups is not None:
+            self.wakeups.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Aggregates the command side keeps in memory per process (0: none; commands/cache.py).
+    aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
+    # How long a Business or Service read from the event store is trusted without reading
+    # it again: the most a command may lag another process's change to them.
+    aggregate_cache_max_age_seconds: float = Field(default=1.0, ge=0, le=3600)
     consistency_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     follower_poll_seconds: float = Field(default=0.05, gt=0, le=5)
     # Take a snapshot of a business, service or day allocation every N events (0: never).
@@ -85,6 +90,9 @@ class Settings(BaseSettings):
     event_store_tables_pool_size: int = Field(default=1, ge=1, le=100)
     event_store_tables_max_overflow: int = Field(default=2, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: insert each save with one server-side function that holds the events
+    # table's lock only while it runs (infra/pg_recorder.py); off: the library's recorder.
+    event_store_server_side_insert: bool = True
 
     # Kafka (production delivery): SLOTWISE_KAFKA is the bootstrap servers list.
     kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
@@ -185,6 +193,8 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", str(self.event_store_max_overflow)),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
+        if self.event_store_server_side_insert:
+            env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
         if "connect_timeout" in query:  # also how long a request waits for a pooled connection
             env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env

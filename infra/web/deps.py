@@ -1,9 +1,15 @@
-"""FastAPI dependencies shared by both APIs: the container and the caller."""
+"""FastAPI dependencies shared by both APIs: the container and the caller.
+
+They are `async` so that FastAPI runs them on the event loop rather than
+hopping to its thread pool for each; the one step that may wait on the network
+(fetching an identity provider's keys) goes to a thread.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,7 +24,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -26,14 +32,18 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def _actor(request: Request, container: Container, token: str) -> Actor:
+async def _actor(request: Request, container: Container, token: str) -> Actor:
     """The token's actor; the rate limiter may have verified this very token already."""
     verified = getattr(request.state, "verified", None)
     if verified is not None and verified[0] == token:
         result = verified[1]
     else:
+        verifier = container.verifier
         try:
-            result = container.verifier.verify(token)
+            if verifier.may_block:
+                result = await to_thread.run_sync(verifier.verify, token)
+            else:
+                result = verifier.verify(token)
         except Unauthenticated as error:
             result = error
         request.state.verified = (token, result)
@@ -43,24 +53,24 @@ def _actor(request: Request, container: Container, token: str) -> Actor:
     return result  # type: ignore[no-any-return]
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None:
         raise Unauthenticated("this endpoint needs an Authorization: Bearer token")
-    return _actor(request, container, credentials.credentials)
+    return await _actor(request, container, credentials.credentials)
 
 
-def get_optional_actor(
+async def get_optional_actor(
     request: Request,
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     if credentials is None:
         return None
-    return _actor(request, container, credentials.credentials)
+    return await _actor(request, container, credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -28,8 +28,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(clock: Clock) -> SlotWise:
-    """SlotWise on the in-memory store with the production transcoder."""
-    return SlotWise(env=dict(IN_MEMORY), clock=clock)
+    """SlotWise on the in-memory store with the production transcoder and aggregate cache."""
+    return SlotWise(env=dict(IN_MEMORY), clock=clock, aggregate_cache_size=1000)
 
 
 @pytest.fixture

@@ -79,15 +79,15 @@ def test_refuses_a_slug_claimed_between_the_check_and_the_save(
     app: SlotWise, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register(app)
-    real_lookup: Callable[[type, UUID], Any] = app.load_or_none
+    real_lookup: Callable[..., Any] = app.load_or_none
     missed = False
 
-    def late_lookup(cls: type, aggregate_id: UUID) -> Any:
+    def late_lookup(cls: type, aggregate_id: UUID, **options: Any) -> Any:
         nonlocal missed  # the first look misses the claim, as a racing writer's would
         if cls is SlugIndex and not missed:
             missed = True
             return None
-        return real_lookup(cls, aggregate_id)
+        return real_lookup(cls, aggregate_id, **options)
 
     monkeypatch.setattr(app, "load_or_none", late_lookup)
     with pytest.raises(DuplicateSlug):

@@ -214,7 +214,7 @@ def test_a_closure_of_centuries_reads_only_the_days_a_booking_can_hold(
     booked = book(app, ALICE, service_id, new_york(2, 10))
     reads: list[UUID] = []
     load = app.load_or_none
-    app.load_or_none = lambda cls, i: reads.append(i) or load(cls, i)  # type: ignore[method-assign]
+    app.load_or_none = lambda cls, i, **o: reads.append(i) or load(cls, i, **o)  # type: ignore[method-assign]
     centuries = AddClosure(OWNER, business_id, new_york(2, 0).replace(year=1900), new_york(2, 0))
 
     with pytest.raises(BookingsAffected) as refused:

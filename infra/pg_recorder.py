@@ -1,0 +1,165 @@
+"""The PostgreSQL application recorder with the events-table lock held by the server alone.
+
+The library's recorder takes `LOCK TABLE … IN EXCLUSIVE MODE` in a client-side
+transaction and holds it across several round trips (BEGIN, lock + insert,
+sync, COMMIT), each waiting for a Python thread to get the GIL back. Here one
+plpgsql function, created with the table, locks, inserts every event of the
+save, notifies and returns the notification ids; it is called in autocommit
+mode, so the server commits as soon as the statement ends and the lock lives
+only while the server runs it. Holding the lock from before the ids are drawn
+until the commit keeps commit order equal to notification-id order, so a
+follower never passes over an id that commits later.
+
+Group commit: the lock is held through the commit's WAL flush, so saves would
+queue one flush each. Saves that arrive while one is in flight wait and then go
+together in the next call, one transaction and one flush for all of them, each
+in its own subtransaction: a save that hits a unique violation (a concurrent
+writer took its version) fails alone, with the library's IntegrityError, and
+the others commit. A waiting save holds no connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+MAX_GROUP = 64  # saves per call at most
+
+FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[], saves int[])
+RETURNS TABLE (save_index int, new_id bigint) LANGUAGE plpgsql AS $BODY$
+DECLARE
+    ids bigint[];
+BEGIN
+    SET LOCAL lock_timeout = '{lock_timeout}s';
+    LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;
+    NOTIFY {channel};
+    FOR save_index IN SELECT DISTINCT s FROM unnest(saves) AS s ORDER BY s LOOP
+        BEGIN
+            WITH inserted AS (
+                INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)
+                SELECT e.originator_id, e.originator_version, e.topic, e.state
+                FROM unnest(events) WITH ORDINALITY
+                    AS e(originator_id, originator_version, topic, state, n)
+                WHERE saves[e.n] = save_index
+                ORDER BY e.n
+                RETURNING notification_id
+            )
+            SELECT array_agg(i.notification_id ORDER BY i.notification_id) INTO ids
+            FROM inserted AS i;
+            FOREACH new_id IN ARRAY ids LOOP
+                RETURN NEXT;
+            END LOOP;
+        EXCEPTION WHEN unique_violation THEN
+            new_id := NULL;
+            RETURN NEXT;
+        END;
+    END LOOP;
+END;
+$BODY$
+"""
+
+
+@dataclass
+class Pending:
+    """One save waiting for its group's call."""
+
+    rows: list[Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    ids: list[int] = field(default_factory=list)
+    error: Exception | None = None
+    leads: bool = False  # woken to make the next call for the saves that queued meanwhile
+
+
+class LockedInsertRecorder(PostgresApplicationRecorder):
+    """Inserts saves in one server-side statement that holds the table lock."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.locked_insert_function = f"slotwise_group_insert_{self.events_table_name}"
+        self.check_identifier_length(self.locked_insert_function)
+        names = {
+            "schema": Identifier(self.datastore.schema),
+            "table": Identifier(self.events_table_name),
+            "function": Identifier(self.locked_insert_function),
+            "event": Identifier(self.stored_event_type_name),
+            "channel": Identifier(self.channel_name),
+        }
+        create = SQL(FUNCTION).format(lock_timeout=self.datastore.lock_timeout, **names)
+        self.sql_create_statements.append(create)
+        self.call_locked_insert = SQL("SELECT * FROM {schema}.{function}(%s, %s)").format(**names)
+        self._queue: list[Pending] = []
+        self._queue_lock = threading.Lock()
+        self._calling = False  # a thread is making the call (or about to)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if kwargs.get("tracking") is not None:  # a process recorder's save: the library's way
+            found: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return found
+        if not stored_events:
+            return []
+        rows = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        mine = Pending(rows)
+        with self._queue_lock:
+            self._queue.append(mine)
+            mine.leads = not self._calling
+            self._calling = True
+        if not mine.leads:
+            mine.done.wait()
+        if mine.leads:  # first in the queue: call for it and whoever queued behind it
+            self._call_for_group()
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        return mine.ids
+
+    def _call_for_group(self) -> None:
+        with self._queue_lock:
+            group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
+        try:
+            self._insert_group(group)
+        except Exception as error:  # the whole call failed: every save in it hears why
+            for pending in group:
+                pending.error = error
+        with self._queue_lock:
+            if self._queue:  # hand the next call to the first save that queued meanwhile
+                self._queue[0].leads = True
+                self._queue[0].done.set()
+            else:
+                self._calling = False
+        for pending in group:
+            pending.leads = False
+            pending.done.set()
+
+    def _insert_group(self, group: list[Pending]) -> None:
+        events = [row for pending in group for row in pending.rows]
+        saves = [n for n, pending in enumerate(group) for _ in pending.rows]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit  # the server commits right after the statement
+            curs.execute(self.call_locked_insert, (events, saves), prepare=True)
+            for row in curs.fetchall():
+                pending = group[row["save_index"]]
+                if row["new_id"] is None:
+                    pending.error = IntegrityError("a concurrent writer recorded these versions")
+                else:
+                    pending.ids.append(row["new_id"])

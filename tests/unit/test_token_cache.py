@@ -1,0 +1,55 @@
+"""A verified token is trusted again until it expires, and not a moment longer."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from domain.actor import Role
+from infra import auth
+from infra.auth import TokenVerifier, Unauthenticated, issue_token
+
+SECRET = "token-cache-secret-0123456789-0123456789"
+
+
+def counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    real = jwt.decode
+
+    def decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(auth.jwt, "decode", decode)
+    return decoded
+
+
+def test_checks_a_tokens_signature_once_while_it_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    verifier = TokenVerifier(SECRET)
+    token = issue_token(SECRET, "ann", Role.CUSTOMER)
+    for _ in range(3):
+        assert verifier.verify(token).id == "ann"
+    assert len(decoded) == 1
+
+
+def test_checks_an_expired_token_again_and_refuses_it() -> None:
+    verifier = TokenVerifier(SECRET, policy=auth.TokenPolicy(leeway_seconds=0))
+    token = issue_token(SECRET, "ann", Role.CUSTOMER, ttl_seconds=1)
+    verifier.verify(token)
+    time.sleep(1.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)
+
+
+def test_keeps_no_refused_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    verifier = TokenVerifier(SECRET)
+    forged = issue_token("another-secret-0123456789-0123456789", "ann", Role.ADMIN)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(forged)
+    assert len(decoded) == 2
