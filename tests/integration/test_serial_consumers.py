@@ -34,6 +34,7 @@ def placed(position: int, day: str) -> Envelope:
             "end": f"{day}T11:00:00+00:00",
             "price_amount": "30.00",
             "currency": "EUR",
+            "status": "confirmed",
         },
         position=position,
         aggregatetype="booking",
