@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Table, delete, select, tuple_
+from sqlalchemy import Connection, Insert, Integer, Table, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -138,16 +139,9 @@ class Workspace:
             self.put(table, **row)
 
     def _write(self, table: Table, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        names = key_columns(table)
-        for start in range(0, len(rows), CHUNK):
-            statement = dialect_insert(table).values(list(rows[start : start + CHUNK]))
-            changes = {c.name: statement.excluded[c.name] for c in table.columns}
-            for name in names:
-                del changes[name]
-            self.conn.execute(statement.on_conflict_do_update(index_elements=names, set_=changes))
+        # One cached statement for many rows: SQLite loops in C, PostgreSQL gets multi-row VALUES.
+        if rows:
+            self.conn.execute(upsert(table, self.conn.dialect.name), list(rows))
 
     def _delete(self, table: Table, keys: Sequence[Key]) -> None:
         names = key_columns(table)
@@ -159,3 +153,18 @@ class Workspace:
             else:
                 where = tuple_(*columns).in_(chunk)
             self.conn.execute(delete(table).where(where))
+
+
+@cache
+def upsert(table: Table, dialect: str) -> Insert:
+    """`INSERT … ON CONFLICT (key) DO UPDATE SET every other column` for `table`."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = dialect_insert(table)
+    names = key_columns(table)
+    changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in names}
+    upserting = statement.on_conflict_do_update(index_elements=names, set_=changes)
+    if dialect == "postgresql":
+        # With RETURNING, SQLAlchemy sends many rows as one multi-row VALUES statement
+        # ("insertmanyvalues"); without it psycopg would run the statement once per row.
+        return upserting.returning(table.c[names[0]])
+    return upserting
