@@ -21,8 +21,20 @@ NOT_DATA = frozenset(
 )
 
 
+PLAIN = frozenset({str, int, bool, float, type(None)})
+TEXT = frozenset({UUID, Decimal})
+INSTANTS = frozenset({datetime, date})
+
+
 def json_safe(value: Any) -> Any:
     """`value` with decimals as strings, instants as ISO 8601 with offset, ids as text."""
+    kind = type(value)  # exact types first: every event of a replay comes through here
+    if kind in PLAIN:
+        return value
+    if kind in TEXT:
+        return str(value)
+    if kind in INSTANTS:
+        return value.isoformat()
     if value is None or isinstance(value, str | bool | int | float):
         return value.value if isinstance(value, Enum) else value
     if isinstance(value, dict):
