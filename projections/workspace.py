@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Insert, Integer, Table, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 
 Key = tuple[Any, ...]
 Row = dict[str, Any]
@@ -36,8 +37,9 @@ class DuplicateRow(ValueError):
     """An event creates a row that exists already."""
 
 
-def key_columns(table: Table) -> list[str]:
-    return [c.name for c in table.primary_key.columns]
+@cache
+def key_columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
 
 
 class Workspace:
@@ -139,10 +141,19 @@ class Workspace:
             self.put(table, **row)
 
     def _write(self, table: Table, rows: Sequence[Row]) -> None:
-        # One cached statement for many rows: SQLite loops in C, psycopg pipelines them (one
-        # round trip). Measured faster than multi-row VALUES, which psycopg parses in Python.
-        if rows:
-            self.conn.execute(upsert(table, self.conn.dialect.name), list(rows))
+        if not rows:
+            return
+        if self.conn.dialect.name == "postgresql":
+            # All rows in one statement: one array per column, unnested server-side.
+            dialect = self.conn.dialect
+            columns = [
+                [process(row[name]) for row in rows] if process else [row[name] for row in rows]
+                for name, process in bind_processors(table, dialect)
+            ]
+            self.conn.exec_driver_sql(unnest_upsert(table, dialect), tuple(columns))
+            return
+        # One cached statement for many rows; SQLite runs executemany in C.
+        self.conn.execute(upsert(table, self.conn.dialect.name), list(rows))
 
     def _delete(self, table: Table, keys: Sequence[Key]) -> None:
         names = key_columns(table)
@@ -164,3 +175,31 @@ def upsert(table: Table, dialect: str) -> Insert:
     names = key_columns(table)
     changes = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in names}
     return statement.on_conflict_do_update(index_elements=names, set_=changes)
+
+
+@cache
+def bind_processors(table: Table, dialect: Dialect) -> list[tuple[str, Any]]:
+    """Each column's name and the function turning a Python value into what the driver takes."""
+    return [(c.name, c.type.bind_processor(dialect)) for c in table.columns]
+
+
+@cache
+def unnest_upsert(table: Table, dialect: Dialect) -> str:
+    """`INSERT … SELECT * FROM unnest(one array per column) ON CONFLICT … DO UPDATE` (PostgreSQL).
+
+    Many rows in one short statement the driver caches: multi-row VALUES made
+    psycopg parse a statement of thousands of parameters per batch, and
+    executemany costs the server one execution per row.
+    """
+    quote = dialect.identifier_preparer.quote
+    names = key_columns(table)
+    arrays = ", ".join(f"%s::{c.type.compile(dialect=dialect)}[]" for c in table.columns)
+    changes = ", ".join(
+        f"{quote(c.name)} = excluded.{quote(c.name)}" for c in table.columns if c.name not in names
+    )
+    return (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c.name) for c in table.columns)}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(quote(n) for n in names)}) DO UPDATE SET {changes}"
+    )
