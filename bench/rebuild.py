@@ -27,13 +27,16 @@ Run from the repository root:
     .venv/bin/python bench/rebuild.py [--events 50000] [--runner-events 2000]
         [--backends sqlite,postgres] [--pg-dsn postgresql://postgres@127.0.0.1:5432/test]
 
-Prints a table, then one JSON line with every figure. Progress goes to stderr.
+Prints a table, then one JSON line with every figure (also rates per CPU
+second of this process, and the load average, since a shared machine slows
+each phase differently). Progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -291,20 +294,28 @@ def sqlite_runner(container: Container, limit: int) -> tuple[int, float]:
 # --- backends --------------------------------------------------------------------------
 
 
+def timed(measure: Any, *args: Any) -> tuple[int, float, float]:
+    """How many events `measure` went through, in wall-clock seconds and in this process's CPU
+    seconds (on a shared machine the second shows the work apart from the waiting)."""
+    cpu = time.process_time()
+    n, wall = measure(*args)
+    return n, wall, time.process_time() - cpu
+
+
 def bench_backend(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     container = bootstrap(settings)
     try:
         began = time.perf_counter()
         written = write_log(container.app, args.events)
         progress(f"  wrote {written} events in {time.perf_counter() - began:.1f}s")
-        n, decode_s = read_and_decode(container)
+        n, decode_s, decode_cpu = timed(read_and_decode, container)
         progress(f"  read + decode: {n / decode_s:,.0f} events/s")
-        _, envelopes_s = read_envelopes(container)
+        _, envelopes_s, _ = timed(read_envelopes, container)
         progress(f"  read + decode + envelopes: {n / envelopes_s:,.0f} events/s")
         limit = min(args.runner_events, n)
-        m, runner_s = projection_runner(settings, container, limit)
+        m, runner_s, runner_cpu = timed(projection_runner, settings, container, limit)
         progress(f"  ProjectionRunner: {m / runner_s:,.0f} events/s over {m} events")
-        r, rebuild_s = slotwise_rebuild(container)
+        r, rebuild_s, rebuild_cpu = timed(slotwise_rebuild, container)
         progress(f"  rebuild: {r / rebuild_s:,.0f} events/s")
     finally:
         container.close()
@@ -320,6 +331,13 @@ def bench_backend(settings: Settings, args: argparse.Namespace) -> dict[str, Any
         "vs_runner": round(rebuilt / runner, 1),
         "vs_decode": round(rebuilt / decode, 2),
         "vs_envelopes": round(rebuilt / (n / envelopes_s), 2),
+        # Per CPU second of this process (the PostgreSQL server's CPU is not in it).
+        "cpu_per_s": {
+            "decode": round(n / decode_cpu),
+            "runner": round(m / runner_cpu),
+            "rebuild": round(r / rebuild_cpu),
+        },
+        "load_average": round(os.getloadavg()[0], 1),
     }
 
 
