@@ -19,7 +19,13 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from infra.auth import TokenPolicy, issue_token, require_issuable
 from infra.logs import configure_logging, logging_config
@@ -322,7 +328,7 @@ def rebuild(
 ) -> None:
     """Rebuild read models from the event store, with progress; stop projector workers first."""
     from infra.bootstrap import bootstrap
-    from infra.follower import catch_up
+    from infra.rebuild import rebuild as replay_all
 
     with sentences():
         settings = load_settings(data_dir)
@@ -336,18 +342,11 @@ def rebuild(
             )
         except KeyError as error:
             _fail(str(error.args[0]))
-        for consumer in runtime.consumers:
-            runtime.reset(consumer)
         total = container.app.recorder.max_notification_id() or 0
-        with Progress(console=console) as progress:
-            task = progress.add_task("replaying events", total=total)
-            delivered = catch_up(
-                container.app.recorder,
-                container.app.mapper,
-                runtime,
-                progress=lambda n: progress.advance(task, n),
+        with rebuild_progress(total) as advance:
+            delivered = replay_all(
+                container.app.recorder, container.app.mapper, runtime, progress=advance
             )
-            progress.update(task, completed=total)
         names = ", ".join(c.name for c in runtime.consumers)
         say(f"rebuilt {names} from {delivered} events")
         if container.settings.kafka and container.event_store_tables is not None:
@@ -364,6 +363,34 @@ def rebuild(
             say(f"{parked} events parked; see: slotwise projections dead-letters list")
     finally:
         container.close()
+
+
+@contextmanager
+def rebuild_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar with events/s and ETA on a terminal; a line every few seconds otherwise."""
+    from infra.rebuild import PlainProgress
+
+    if not console.is_terminal:
+        yield PlainProgress(total).advance
+        return
+    columns = (
+        TextColumn("replaying events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} events/s"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("rebuild", total=total, rate="-")
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:,.0f}" if speed else "-")
+
+        yield advance
+        progress.update(task, completed=total)
 
 
 @dead_letters_app.command("list")

@@ -21,8 +21,20 @@ NOT_DATA = frozenset(
 )
 
 
+PLAIN = frozenset({str, int, bool, float, type(None)})
+TEXT = frozenset({UUID, Decimal})
+INSTANTS = frozenset({datetime, date})
+
+
 def json_safe(value: Any) -> Any:
     """`value` with decimals as strings, instants as ISO 8601 with offset, ids as text."""
+    kind = type(value)  # exact types first: every event of a replay comes through here
+    if kind in PLAIN:
+        return value
+    if kind in TEXT:
+        return str(value)
+    if kind in INSTANTS:
+        return value.isoformat()
     if value is None or isinstance(value, str | bool | int | float):
         return value.value if isinstance(value, Enum) else value
     if isinstance(value, dict):
@@ -42,12 +54,11 @@ def json_safe(value: Any) -> Any:
 
 def envelope_of(event: Any, position: int) -> Envelope:
     """The envelope of a domain event recorded at global `position`."""
-    aggregate_name, _, event_name = type(event).__qualname__.rpartition(".")
-    aggregate_type = snake(aggregate_name)
+    aggregate_type, type_name = names_of(type(event))
     state = vars(event)
     return Envelope(
         id=event_id(event.originator_id, event.originator_version),
-        type=event_type(aggregate_type, event_name),
+        type=type_name,
         subject=str(event.originator_id),
         time=event.timestamp.isoformat(),
         data={k: json_safe(v) for k, v in state.items() if k not in NOT_DATA},
@@ -60,6 +71,19 @@ def envelope_of(event: Any, position: int) -> Envelope:
         correlationid=state["correlation_id"],
         causationid=state["causation_id"],
     )
+
+
+_NAMES: dict[type, tuple[str, str]] = {}
+
+
+def names_of(event_class: type) -> tuple[str, str]:
+    """The aggregate type and the envelope type of an event class (worked out once: replays)."""
+    found = _NAMES.get(event_class)
+    if found is None:
+        aggregate_name, _, event_name = event_class.__qualname__.rpartition(".")
+        aggregate_type = snake(aggregate_name)
+        found = _NAMES[event_class] = (aggregate_type, event_type(aggregate_type, event_name))
+    return found
 
 
 def envelope_from_record(notification: Notification, mapper: Mapper[UUID]) -> Envelope:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select
-
 from domain.envelope import Envelope
 from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import booking_payments as booking_payments_table
 from projections.tables import bookings
+from projections.workspace import Workspace
 
 
 def local_date(moment: datetime, timezone: str) -> str:
@@ -29,6 +28,7 @@ STATUS_OF = {
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
     tables = (bookings, booking_payments_table)
+    by_subject = (bookings, booking_payments_table)
 
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
@@ -40,38 +40,35 @@ class BookingsProjector(DispatchingProjector):
             **booking_payments.HANDLERS,
         }
 
-    def placed(self, conn: Connection, envelope: Envelope) -> None:
+    def placed(self, ws: Workspace, envelope: Envelope) -> None:
         start, timezone = envelope.instant("start"), envelope.text("timezone")
-        conn.execute(
-            insert(bookings).values(
-                id=envelope.subject,
-                business_id=envelope.text("business_id"),
-                service_id=envelope.text("service_id"),
-                customer_id=envelope.text("customer_id"),
-                placed_by=envelope.text("placed_by"),
-                start=start,
-                end=envelope.instant("end"),
-                local_date=local_date(start, timezone),
-                timezone=timezone,
-                status=envelope.text("status"),
-                service_name=envelope.text("service_name"),
-                price_amount=envelope.text("price_amount"),
-                currency=envelope.text("currency"),
-                notes=envelope.text("notes"),
-                cancel_reason=None,
-                version=envelope.aggregateversion,
-                created_at=envelope.occurred_at,
-                updated_at=envelope.occurred_at,
-            )
+        ws.insert(
+            bookings,
+            id=envelope.subject,
+            business_id=envelope.text("business_id"),
+            service_id=envelope.text("service_id"),
+            customer_id=envelope.text("customer_id"),
+            placed_by=envelope.text("placed_by"),
+            start=start,
+            end=envelope.instant("end"),
+            local_date=local_date(start, timezone),
+            timezone=timezone,
+            status=envelope.text("status"),
+            service_name=envelope.text("service_name"),
+            price_amount=envelope.text("price_amount"),
+            currency=envelope.text("currency"),
+            notes=envelope.text("notes"),
+            cancel_reason=None,
+            version=envelope.aggregateversion,
+            created_at=envelope.occurred_at,
+            updated_at=envelope.occurred_at,
         )
 
-    def rescheduled(self, conn: Connection, envelope: Envelope) -> None:
-        timezone = conn.execute(
-            select(bookings.c.timezone).where(bookings.c.id == envelope.subject)
-        ).scalar_one()
+    def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
+        timezone = ws.one(bookings, envelope.subject)["timezone"]
         start = envelope.instant("start")
         change_row(
-            conn,
+            ws,
             bookings,
             envelope,
             start=start,
@@ -79,9 +76,9 @@ class BookingsProjector(DispatchingProjector):
             local_date=local_date(start, timezone),
         )
 
-    def cancelled(self, conn: Connection, envelope: Envelope) -> None:
+    def cancelled(self, ws: Workspace, envelope: Envelope) -> None:
         reason = envelope.text("reason")
-        change_row(conn, bookings, envelope, status="cancelled", cancel_reason=reason)
+        change_row(ws, bookings, envelope, status="cancelled", cancel_reason=reason)
 
-    def status_changed(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, bookings, envelope, status=STATUS_OF[envelope.type])
+    def status_changed(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, bookings, envelope, status=STATUS_OF[envelope.type])

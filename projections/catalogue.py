@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert
-
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import services
+from projections.workspace import Workspace
 
 TERMS = (
     "name",
@@ -29,6 +28,7 @@ def _terms(envelope: Envelope) -> dict[str, Any]:
 class ServiceCatalogueProjector(DispatchingProjector):
     name = "service_catalogue"
     tables = (services,)
+    by_subject = (services,)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -38,24 +38,23 @@ class ServiceCatalogueProjector(DispatchingProjector):
             "slotwise.service.reactivated": self.reactivated,
         }
 
-    def created(self, conn: Connection, envelope: Envelope) -> None:
-        conn.execute(
-            insert(services).values(
-                id=envelope.subject,
-                business_id=envelope.text("business_id"),
-                active=True,
-                version=envelope.aggregateversion,
-                created_at=envelope.occurred_at,
-                updated_at=envelope.occurred_at,
-                **_terms(envelope),
-            )
+    def created(self, ws: Workspace, envelope: Envelope) -> None:
+        ws.insert(
+            services,
+            id=envelope.subject,
+            business_id=envelope.text("business_id"),
+            active=True,
+            version=envelope.aggregateversion,
+            created_at=envelope.occurred_at,
+            updated_at=envelope.occurred_at,
+            **_terms(envelope),
         )
 
-    def updated(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, services, envelope, **_terms(envelope))
+    def updated(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, services, envelope, **_terms(envelope))
 
-    def deactivated(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, services, envelope, active=False)
+    def deactivated(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, services, envelope, active=False)
 
-    def reactivated(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, services, envelope, active=True)
+    def reactivated(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, services, envelope, active=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-
 from domain.closures import closure_id_of
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import businesses
+from projections.workspace import Workspace
 
 POLICY = (
     "min_notice_minutes",
@@ -26,6 +25,7 @@ def policy_of(envelope: Envelope) -> dict[str, Any]:
 class BusinessDirectoryProjector(DispatchingProjector):
     name = "business_directory"
     tables = (businesses,)
+    by_subject = (businesses,)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -37,51 +37,46 @@ class BusinessDirectoryProjector(DispatchingProjector):
             "slotwise.business.policy_set": self.policy_set,
         }
 
-    def registered(self, conn: Connection, envelope: Envelope) -> None:
-        conn.execute(
-            insert(businesses).values(
-                id=envelope.subject,
-                owner_id=envelope.text("owner_id"),
-                name=envelope.text("name"),
-                slug=envelope.text("slug"),
-                timezone=envelope.text("timezone"),
-                capacity=envelope.data["capacity"],
-                weekly=[],
-                closures=[],
-                policy=policy_of(envelope),
-                version=envelope.aggregateversion,
-                created_at=envelope.occurred_at,
-                updated_at=envelope.occurred_at,
-            )
+    def registered(self, ws: Workspace, envelope: Envelope) -> None:
+        ws.insert(
+            businesses,
+            id=envelope.subject,
+            owner_id=envelope.text("owner_id"),
+            name=envelope.text("name"),
+            slug=envelope.text("slug"),
+            timezone=envelope.text("timezone"),
+            capacity=envelope.data["capacity"],
+            weekly=[],
+            closures=[],
+            policy=policy_of(envelope),
+            version=envelope.aggregateversion,
+            created_at=envelope.occurred_at,
+            updated_at=envelope.occurred_at,
         )
 
-    def hours_set(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, businesses, envelope, weekly=list(envelope.data["weekly"]))
+    def hours_set(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, businesses, envelope, weekly=list(envelope.data["weekly"]))
 
-    def profile_changed(self, conn: Connection, envelope: Envelope) -> None:
+    def profile_changed(self, ws: Workspace, envelope: Envelope) -> None:
         profile = {name: envelope.data[name] for name in ("name", "timezone", "capacity")}
-        change_row(conn, businesses, envelope, **profile)
+        change_row(ws, businesses, envelope, **profile)
 
-    def closure_added(self, conn: Connection, envelope: Envelope) -> None:
+    def closure_added(self, ws: Workspace, envelope: Envelope) -> None:
         closure = {name: envelope.data[name] for name in ("start", "end", "reason")}
         closure = {"id": envelope.text("closure_id"), **closure}
-        change_row(conn, businesses, envelope, closures=[*_closures(conn, envelope), closure])
+        change_row(ws, businesses, envelope, closures=[*_closures(ws, envelope), closure])
 
-    def closure_removed(self, conn: Connection, envelope: Envelope) -> None:
+    def closure_removed(self, ws: Workspace, envelope: Envelope) -> None:
         removed = envelope.text("closure_id")
         kept = [
-            c
-            for c in _closures(conn, envelope)
-            if str(closure_id_of(envelope.subject, c)) != removed
+            c for c in _closures(ws, envelope) if str(closure_id_of(envelope.subject, c)) != removed
         ]
-        change_row(conn, businesses, envelope, closures=kept)
+        change_row(ws, businesses, envelope, closures=kept)
 
-    def policy_set(self, conn: Connection, envelope: Envelope) -> None:
-        change_row(conn, businesses, envelope, policy=policy_of(envelope))
+    def policy_set(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, businesses, envelope, policy=policy_of(envelope))
 
 
-def _closures(conn: Connection, envelope: Envelope) -> list[dict[str, Any]]:
-    current: list[dict[str, Any]] = conn.execute(
-        select(businesses.c.closures).where(businesses.c.id == envelope.subject)
-    ).scalar_one()
+def _closures(ws: Workspace, envelope: Envelope) -> list[dict[str, Any]]:
+    current: list[dict[str, Any]] = ws.one(businesses, envelope.subject)["closures"]
     return list(current)

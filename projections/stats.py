@@ -12,8 +12,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
-
 from domain.envelope import Envelope
 from projections import stats_payments
 from projections.base import DispatchingProjector, Handler
@@ -25,6 +23,7 @@ from projections.tables import (
     stats_booking_facts,
     stats_booking_payments,
 )
+from projections.workspace import Workspace
 
 EARNING = frozenset({"pending", "confirmed", "checked_in", "completed"})
 
@@ -40,6 +39,7 @@ class BusinessStatsProjector(DispatchingProjector):
         business_daily_payments,
         stats_booking_payments,
     )
+    by_subject = (stats_booking_facts, stats_booking_payments)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -50,7 +50,7 @@ class BusinessStatsProjector(DispatchingProjector):
             **stats_payments.handlers(self._count),
         }
 
-    def placed(self, conn: Connection, envelope: Envelope) -> None:
+    def placed(self, ws: Workspace, envelope: Envelope) -> None:
         start, end = envelope.instant("start"), envelope.instant("end")
         fact: dict[str, Any] = {
             "booking_id": envelope.subject,
@@ -67,92 +67,39 @@ class BusinessStatsProjector(DispatchingProjector):
             if envelope.data["status"] == "pending_payment"
             else "active",
         }
-        conn.execute(insert(stats_booking_facts).values(**fact))
-        self._count(conn, fact, bookings=1)
-        self._earn(conn, fact, Decimal(fact["amount"]))
+        ws.insert(stats_booking_facts, **fact)
+        self._count(ws, fact, bookings=1)
+        self._earn(ws, fact, Decimal(fact["amount"]))
 
-    def rescheduled(self, conn: Connection, envelope: Envelope) -> None:
-        fact = self._fact(conn, envelope)
-        self._count(conn, fact, bookings=-1)
-        self._earn(conn, fact, -Decimal(fact["amount"]))
+    def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
+        fact = stats_payments.fact_of(ws, envelope.subject)
+        self._count(ws, fact, bookings=-1)
+        self._earn(ws, fact, -Decimal(fact["amount"]))
         start, end = envelope.instant("start"), envelope.instant("end")
         day = local_date(start, fact["timezone"])
-        moved = {
-            **fact,
-            "day": day,
-            "start": start,
-            "minutes": int((end - start).total_seconds() // 60),
-        }
-        conn.execute(
-            update(stats_booking_facts)
-            .where(stats_booking_facts.c.booking_id == fact["booking_id"])
-            .values(day=day, start=start, minutes=moved["minutes"])
-        )
-        stats_payments.move_money(conn, fact, day)
-        self._count(conn, moved, bookings=1)
-        self._earn(conn, moved, Decimal(fact["amount"]))
+        minutes = int((end - start).total_seconds() // 60)
+        moved = {**fact, "day": day, "start": start, "minutes": minutes}
+        ws.change(stats_booking_facts, (fact["booking_id"],), day=day, start=start, minutes=minutes)
+        stats_payments.move_money(ws, fact, day)
+        self._count(ws, moved, bookings=1)
+        self._earn(ws, moved, Decimal(fact["amount"]))
 
-    def cancelled(self, conn: Connection, envelope: Envelope) -> None:
-        self._leave(conn, envelope, "cancelled", cancellations=1)
+    def cancelled(self, ws: Workspace, envelope: Envelope) -> None:
+        self._leave(ws, envelope, "cancelled", cancellations=1)
 
-    def no_show(self, conn: Connection, envelope: Envelope) -> None:
-        self._leave(conn, envelope, "no_show", no_shows=1)
+    def no_show(self, ws: Workspace, envelope: Envelope) -> None:
+        self._leave(ws, envelope, "no_show", no_shows=1)
 
-    def _leave(self, conn: Connection, envelope: Envelope, status: str, **counts: int) -> None:
-        fact = self._fact(conn, envelope)
-        self._count(conn, fact, **counts)
-        self._earn(conn, fact, -Decimal(fact["amount"]))
-        conn.execute(
-            update(stats_booking_facts)
-            .where(stats_booking_facts.c.booking_id == fact["booking_id"])
-            .values(status=status)
-        )
+    def _leave(self, ws: Workspace, envelope: Envelope, status: str, **counts: int) -> None:
+        fact = stats_payments.fact_of(ws, envelope.subject)
+        self._count(ws, fact, **counts)
+        self._earn(ws, fact, -Decimal(fact["amount"]))
+        ws.change(stats_booking_facts, (fact["booking_id"],), status=status)
 
-    def _fact(self, conn: Connection, envelope: Envelope) -> dict[str, Any]:
-        row = conn.execute(
-            select(stats_booking_facts).where(stats_booking_facts.c.booking_id == envelope.subject)
-        ).one()
-        return dict(row._mapping)
+    def _count(self, ws: Workspace, fact: dict[str, Any], **deltas: int) -> None:
+        ws.add(business_daily_stats, (fact["business_id"], fact["day"]), **deltas)
 
-    def _count(self, conn: Connection, fact: dict[str, Any], **deltas: int) -> None:
-        key = (business_daily_stats.c.business_id == fact["business_id"]) & (
-            business_daily_stats.c.day == fact["day"]
-        )
-        if conn.execute(select(business_daily_stats.c.day).where(key)).first() is None:
-            conn.execute(
-                insert(business_daily_stats).values(
-                    business_id=fact["business_id"],
-                    day=fact["day"],
-                    bookings=0,
-                    cancellations=0,
-                    no_shows=0,
-                )
-            )
-        columns = business_daily_stats.c
-        conn.execute(
-            update(business_daily_stats)
-            .where(key)
-            .values({columns[name]: columns[name] + delta for name, delta in deltas.items()})
-        )
-
-    def _earn(self, conn: Connection, fact: dict[str, Any], amount: Decimal) -> None:
-        if fact["status"] != "active":
-            return
-        table = business_daily_revenue
-        key = (
-            (table.c.business_id == fact["business_id"])
-            & (table.c.day == fact["day"])
-            & (table.c.currency == fact["currency"])
-        )
-        current = conn.execute(select(table.c.amount).where(key)).scalar_one_or_none()
-        if current is None:
-            conn.execute(
-                insert(table).values(
-                    business_id=fact["business_id"],
-                    day=fact["day"],
-                    currency=fact["currency"],
-                    amount=str(amount),
-                )
-            )
-        else:
-            conn.execute(update(table).where(key).values(amount=str(Decimal(current) + amount)))
+    def _earn(self, ws: Workspace, fact: dict[str, Any], amount: Decimal) -> None:
+        if fact["status"] == "active":
+            key = (fact["business_id"], fact["day"], fact["currency"])
+            ws.add(business_daily_revenue, key, amount=amount)

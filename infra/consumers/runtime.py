@@ -152,25 +152,34 @@ class ConsumerRuntime:
             if self.monotonic() >= self._paused_until.get(consumer.name, 0.0):
                 self._deliver_to(consumer, source, partition, deliveries)
 
+    def deliver_through(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> None:
+        """Deliver the whole batch to every consumer now, retrying without pauses (rebuilds).
+
+        An event that keeps failing is parked after `max_attempts`, as on the live path;
+        errors of the database itself propagate.
+        """
+        if not deliveries:
+            return
+        last = deliveries[-1].offset
+        for consumer in self.consumers:
+            for _ in range(self.retry.max_attempts * len(deliveries) + 1):
+                if self._deliver_to(consumer, source, partition, deliveries).offset >= last:
+                    break
+            self._paused_until.pop(consumer.name, None)
+
     def _deliver_to(
         self, consumer: Consumer, source: str, partition: int, deliveries: Sequence[Delivery]
-    ) -> None:
+    ) -> Checkpoint:
         with self.engine.begin() as conn:
             if getattr(consumer, "serial", False):
                 lock_consumer(conn, consumer.name)
             start = lock_checkpoint(conn, consumer.name, source, partition)
             parked = parked_aggregates(conn, consumer.name)
-            reached = start
-            for delivery in deliveries:
-                if delivery.offset <= reached.offset:
-                    continue  # redelivered: its effect is already in
-                if is_republished(delivery, reached):
-                    reached = Checkpoint(delivery.offset, reached.position)
-                    continue
-                if not self._consume(conn, consumer, source, partition, delivery, parked):
-                    break  # retry it after a pause; keep what came before
-                position = max(reached.position, delivery.envelope.position)
-                reached = Checkpoint(delivery.offset, position)
+            reached = self._apply_batch(conn, consumer, start, deliveries, parked)
+            if reached is None:
+                reached = self._apply_one_by_one(
+                    conn, consumer, source, partition, start, deliveries, parked
+                )
             if reached != start:
                 save_checkpoint(conn, consumer.name, source, partition, reached)
             before_commit: Callable[[Connection], None] | None = getattr(
@@ -178,6 +187,71 @@ class ConsumerRuntime:
             )
             if before_commit is not None:
                 before_commit(conn)
+        return reached
+
+    def _apply_batch(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        start: Checkpoint,
+        deliveries: Sequence[Delivery],
+        parked: set[str],
+    ) -> Checkpoint | None:
+        """Fold the whole batch at once if the consumer can; None to go event by event.
+
+        A failure rolls the batch back to its savepoint: event by event, the runtime
+        then finds the culprit, retries and parks it, and applies the rest.
+        """
+        apply_batch: Callable[[Connection, list[Envelope]], None] | None = getattr(
+            consumer, "apply_batch", None
+        )
+        if apply_batch is None or len(deliveries) < 2:
+            return None
+        reached, fresh = start, []
+        for delivery in deliveries:
+            envelope = delivery.envelope
+            if delivery.offset <= reached.offset:
+                continue
+            if is_republished(delivery, reached):
+                reached = Checkpoint(delivery.offset, reached.position)
+                continue
+            if envelope.type == UNDECODABLE or envelope.subject in parked:
+                return None  # to be parked or held: the careful path
+            if consumer.handles(envelope.type):
+                fresh.append(envelope)
+            reached = Checkpoint(delivery.offset, max(reached.position, envelope.position))
+        try:
+            with conn.begin_nested():
+                apply_batch(conn, fresh)
+        except TRANSIENT:
+            raise
+        except Exception as error:
+            log.info("consumer %s: batch failed (%s); going event by event", consumer.name, error)
+            return None
+        return reached
+
+    def _apply_one_by_one(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        source: str,
+        partition: int,
+        start: Checkpoint,
+        deliveries: Sequence[Delivery],
+        parked: set[str],
+    ) -> Checkpoint:
+        reached = start
+        for delivery in deliveries:
+            if delivery.offset <= reached.offset:
+                continue  # redelivered: its effect is already in
+            if is_republished(delivery, reached):
+                reached = Checkpoint(delivery.offset, reached.position)
+                continue
+            if not self._consume(conn, consumer, source, partition, delivery, parked):
+                break  # retry it after a pause; keep what came before
+            position = max(reached.position, delivery.envelope.position)
+            reached = Checkpoint(delivery.offset, position)
+        return reached
 
     def _consume(
         self,
