@@ -227,7 +227,7 @@ def read_stacks(
     """One event store, one write API, a read API per size; yields (write, reads, schemas)."""
     with ExitStack() as stack:
         events = stack.enter_context(harness.pg_schema(dsn))
-        settings = harness.pg_settings(dsn, events, tmp, secret)
+        settings = harness.pg_settings(dsn, events, tmp, secret, True)
         write = stack.enter_context(
             harness.serve_slotwise("write", settings, Path(tmp) / "write.log")
         )
@@ -349,7 +349,7 @@ def bench_day(args: argparse.Namespace, secret: str, tmp: str) -> dict[str, Any]
     day = harness.midnight_utc() + timedelta(days=10)
     with ExitStack() as stack:
         schema = stack.enter_context(harness.pg_schema(args.pg_dsn))
-        settings = harness.pg_settings(args.pg_dsn, schema, tmp, secret)
+        settings = harness.pg_settings(args.pg_dsn, schema, tmp, secret, True)
         write = stack.enter_context(
             harness.serve_slotwise("write", settings, Path(tmp) / "day-write.log")
         )

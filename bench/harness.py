@@ -49,6 +49,13 @@ ERROR_LINE = re.compile(r"Traceback|ERROR|Exception|\w+Error\b")
 # Throughput is measured, not the rate limiter (bench/ratelimit_overhead.py does that):
 # one client address sending thousands of requests a minute would be refused with 429.
 UNLIMITED = {"SLOTWISE_RATE_LIMIT_PER_TOKEN": "off", "SLOTWISE_RATE_LIMIT_PER_ADDRESS": "off"}
+# For processes whose throughput is not what is measured (lag, growth): the machine's
+# PostgreSQL allows 100 connections for everyone, so overflow stays small.
+SMALL_POOLS = {
+    "SLOTWISE_EVENT_STORE_MAX_OVERFLOW": "1",
+    "SLOTWISE_READ_DB_MAX_OVERFLOW": "1",
+    "SLOTWISE_EVENT_STORE_TABLES_MAX_OVERFLOW": "1",
+}
 
 
 def progress(message: str) -> None:
@@ -316,9 +323,12 @@ def schema_url(dsn: str, schema: str) -> str:
     return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}"
 
 
-def pg_settings(dsn: str, schema: str, data_dir: str, secret: str) -> dict[str, str]:
+def pg_settings(
+    dsn: str, schema: str, data_dir: str, secret: str, small_pools: bool = False
+) -> dict[str, str]:
     url = schema_url(dsn, schema)
     return {
+        **(SMALL_POOLS if small_pools else {}),
         "SLOTWISE_DATA_DIR": data_dir,
         "SLOTWISE_EVENT_STORE": url,
         "SLOTWISE_READ_DB": url,

@@ -77,7 +77,7 @@ def separate(tmp: str, secret: str, dsn: str) -> Iterator[tuple[str, str]]:
     """A PostgreSQL schema, `slotwise write-api` and `slotwise read-api` as two processes."""
     with ExitStack() as stack:
         schema = stack.enter_context(harness.pg_schema(dsn))
-        settings = {**harness.pg_settings(dsn, schema, tmp, secret), **NO_WAIT}
+        settings = {**harness.pg_settings(dsn, schema, tmp, secret, True), **NO_WAIT}
         write_log, read_log = Path(tmp) / "write.log", Path(tmp) / "read.log"
         write = stack.enter_context(harness.serve_slotwise("write", settings, write_log))
         read = stack.enter_context(harness.serve_slotwise("read", settings, read_log))
