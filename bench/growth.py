@@ -151,6 +151,8 @@ def seed(dsn: str, schema: str, template: str, first: int, last: int, base: bool
             with conn.transaction():
                 clone(conn, schema, "bookings", "id", template, low, high, overrides)
                 clone(conn, schema, "allocations", "booking_id", template, low, high, overrides)
+            if last - first >= SEED_CHUNK:
+                progress(f"  {schema}: {high - first + 1} of {last - first + 1} rows")
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, "bookings")))
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(schema, "allocations")))
 

@@ -13,6 +13,7 @@ them into docs/benchmarks.md between its suite markers).
     .venv/bin/python bench/suite.py --quick    # smaller sizes, under 10 minutes
     .venv/bin/python bench/suite.py --quick --only write,lag --update-docs
     .venv/bin/python bench/suite.py --args "read=--requests 200" --kafka
+    .venv/bin/python bench/suite.py --quick --tree rebuild=../wt-rebuild  # another worktree's
 
 Progress goes to stderr; the exit status is 1 if any script failed or is missing.
 """
@@ -45,7 +46,7 @@ PLANS: dict[str, tuple[list[str], list[str], float]] = {
         [],
         [
             "--requests",
-            "50",
+            "30",
             "--rounds",
             "2",
             "--events",
@@ -64,19 +65,23 @@ def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] suite: {message}", file=sys.stderr, flush=True)
 
 
-def run_one(name: str, argv: list[str], limit: float, pg_dsn: str | None) -> dict[str, Any]:
-    script = ROOT / "bench" / f"{name}.py"
+def run_one(
+    name: str, argv: list[str], limit: float, pg_dsn: str | None, tree: Path = ROOT
+) -> dict[str, Any]:
+    """Run `tree`/bench/NAME.py from `tree` with its own virtualenv (this one's if it has none)."""
+    script = tree / "bench" / f"{name}.py"
     if not script.exists():
-        progress(f"{name}: missing ({script.relative_to(ROOT)})")
-        return {"status": "missing", "argv": argv}
-    command = [sys.executable, str(script), *argv]
+        progress(f"{name}: missing ({script})")
+        return {"status": "missing", "argv": argv, "tree": str(tree)}
+    python = tree / ".venv" / "bin" / "python"
+    command = [str(python) if python.exists() else sys.executable, str(script), *argv]
     if pg_dsn and "--pg-dsn" not in argv:
         command += ["--pg-dsn", pg_dsn]
     progress(f"{name}: {' '.join(shlex.quote(a) for a in command[1:])}")
     began = time.monotonic()
     try:
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=limit, check=False
+            command, cwd=tree, capture_output=True, text=True, timeout=limit, check=False
         )
     except subprocess.TimeoutExpired as expired:
         stderr = (
@@ -97,6 +102,7 @@ def run_one(name: str, argv: list[str], limit: float, pg_dsn: str | None) -> dic
     progress(f"{name}: {status} (exit {done.returncode}) in {seconds}s")
     return {
         "status": status,
+        "tree": str(tree),
         "exit": done.returncode,
         "argv": argv,
         "seconds": seconds,
@@ -118,6 +124,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=ARGS",
         help='extra arguments for one script, e.g. "growth=--bookings-large 100000"',
     )
+    parser.add_argument(
+        "--tree",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="run DIR/bench/NAME.py in DIR (another worktree) with DIR/.venv, e.g. "
+        '"rebuild=../wt-rebuild"',
+    )
     parser.add_argument("--pg-dsn", default=None, help="passed on to every script")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--update-docs", action="store_true", help="write docs/benchmarks.md")
@@ -132,6 +146,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--args: no script {name!r}")
         extra.setdefault(name, []).extend(shlex.split(rest))
     args.extra = extra
+    trees: dict[str, Path] = {}
+    for item in args.tree:
+        name, _, folder = item.partition("=")
+        if name not in BENCHES or not Path(folder).is_dir():
+            parser.error(f"--tree: {item!r} is not NAME=DIR of an existing directory")
+        trees[name] = Path(folder).resolve()
+    args.trees = trees
     return args
 
 
@@ -144,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         argv_of = list(quick if args.quick else full)
         if name == "lag" and args.kafka:
             argv_of.append("--kafka")
-        runs[name] = run_one(name, argv_of + args.extra.get(name, []), limit, args.pg_dsn)
+        tree = args.trees.get(name, ROOT)
+        runs[name] = run_one(name, argv_of + args.extra.get(name, []), limit, args.pg_dsn, tree)
     suite = {
         "suite": "slotwise-bench",
         "quick": args.quick,
