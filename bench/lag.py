@@ -12,6 +12,9 @@ arrival of the 200 that settled it: an upper bound (one read round trip and up
 to --poll-ms of probing granularity included). The read API itself never waits
 or nudges its follower, and the probe load stays one request at a time.
 
+Bookings carry an `Idempotency-Key`, so one whose keep-alive connection broke
+is sent again (once, counted as `retried`).
+
 Stacks (`--stacks`, comma-separated):
 - `embedded`: `slotwise dev`, one process serving both APIs and running the
   projectors on SQLite files in a temporary directory (the write API's in-process
@@ -107,6 +110,7 @@ class LagRun:
         self.failed: list[str] = []
         self.invisible = 0
         self.probes = 0
+        self.retried = 0
         self.late_s: list[float] = []  # how late each send left against its schedule
         self.pending: list[tuple[int, float, str, dict[str, str]]] = []  # a heap by token
         self.sent_for = 0.0
@@ -115,9 +119,16 @@ class LagRun:
         token = issue_token(self.secret, f"lag-{tag}-{n}", Role.CUSTOMER, 7200)
         headers = {"Authorization": f"Bearer {token}"}
         body = {"service_id": self.service, "start": start}
+        # With a key, a POST whose connection broke (a keep-alive connection the server
+        # closed as it was reused) can be sent again safely: once, and counted.
+        key = {"Idempotency-Key": f"lag-{tag}-{n}-{secrets.token_hex(6)}"}
         sent = time.perf_counter()
         try:
-            answer = await wc.post("/v1/bookings", json=body, headers=headers)
+            try:
+                answer = await wc.post("/v1/bookings", json=body, headers={**headers, **key})
+            except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ConnectError):
+                self.retried += 1
+                answer = await wc.post("/v1/bookings", json=body, headers={**headers, **key})
         except httpx.HTTPError as error:
             self.failed.append(repr(error)[:200])
             return
@@ -192,6 +203,7 @@ class LagRun:
             **harness.quantiles(self.lags_ms),
             "max_ms": round(max(self.lags_ms, default=0.0), 2),
             "probes": self.probes,
+            "retried": self.retried,
             "write_p50_ms": harness.quantiles(self.write_ms)["p50_ms"],
             "write_p99_ms": harness.quantiles(self.write_ms)["p99_ms"],
             "schedule_late_p99_ms": harness.quantiles([s * 1000 for s in self.late_s])["p99_ms"],
