@@ -55,6 +55,8 @@ from domain.actor import Role
 from infra.auth import issue_token
 
 WARMUP_BOOKINGS = 10
+# A booking waiting to be seen: (its consistency token, when its 201 came, id, auth header).
+Pending = tuple[int, float, str, dict[str, str]]
 # A read carrying a consistency token answers at once: 200 if the read models reached it,
 # 503 if not. The prober, not the read API, does the waiting (and nobody nudges the follower).
 NO_WAIT = {"SLOTWISE_CONSISTENCY_WAIT_SECONDS": "0"}
@@ -90,15 +92,16 @@ def separate(tmp: str, secret: str, dsn: str) -> Iterator[tuple[str, str]]:
 class LagRun:
     """One steady-rate run: bookings sent on schedule; one prober finds when each is visible.
 
-    Each 201 carries the booking's consistency token (its position in the log).
-    The prober asks the read API for the pending booking with the lowest token,
-    sending that token with no waiting allowed (SLOTWISE_CONSISTENCY_WAIT_SECONDS=0:
-    503 until the bookings projection reached it, then 200 with the booking). A 200
-    settles every pending booking at or below that token (the follower applies
-    the log in order) and the prober asks again at once; a 503 makes it sleep
-    --poll-ms. One probe in flight at a time keeps the read load small and flat,
-    whatever the lag (a poll per booking would load the read API more the more
-    it lags, and feed the lag it measures).
+    Each 201 carries the booking's consistency token (its position in the log). The
+    prober asks the read API for a pending booking with its token and no waiting
+    allowed (SLOTWISE_CONSISTENCY_WAIT_SECONDS=0: 503 until the bookings projection
+    reached it, then 200). A 200 settles every pending booking at or below that token
+    (the follower applies the log in order). It asks for the newest pending booking
+    first, so when the follower keeps up one probe settles them all; when that is a
+    503, a binary search over the pending ones finds the newest visible one; when
+    none is, it sleeps --poll-ms. One probe in flight at a time keeps the read load
+    small (a poll per booking would load the read API more the more it lags, and
+    feed the lag it measures), and settling stays ahead of the follower.
     """
 
     def __init__(self, write: str, read: str, secret: str, service: str, args: Any) -> None:
@@ -112,7 +115,7 @@ class LagRun:
         self.probes = 0
         self.retried = 0
         self.late_s: list[float] = []  # how late each send left against its schedule
-        self.pending: list[tuple[int, float, str, dict[str, str]]] = []  # a heap by token
+        self.pending: list[Pending] = []  # a heap by token
         self.sent_for = 0.0
 
     async def one(self, wc: httpx.AsyncClient, n: int, start: str, tag: str) -> None:
@@ -140,32 +143,55 @@ class LagRun:
         position = int(answer.headers["X-Consistency-Token"])
         heapq.heappush(self.pending, (position, acked, answer.json()["id"], headers))
 
+    async def visible(self, rc: httpx.AsyncClient, entry: Pending) -> bool | None:
+        """Does the read API show this booking yet? None: the probe itself failed."""
+        position, _, booking, headers = entry
+        self.probes += 1
+        try:
+            seen = await rc.get(
+                f"/v1/bookings/{booking}",
+                headers={**headers, "X-Consistency-Token": str(position)},
+            )
+        except httpx.HTTPError:
+            return None
+        if seen.status_code not in (200, 503):
+            self.failed.append(f"read {seen.status_code}: {seen.text[:200]}")
+            return None
+        return seen.status_code == 200
+
+    def settle(self, upto: int, now: float) -> None:
+        while self.pending and self.pending[0][0] <= upto:
+            self.lags_ms.append((now - heapq.heappop(self.pending)[1]) * 1000)
+
     async def probe(self, rc: httpx.AsyncClient, sending: asyncio.Event) -> None:
+        """Settle pending bookings: the newest first (one probe when the follower keeps up),
+        else a binary search for the newest visible one (log2(pending) probes when behind)."""
         while sending.is_set() or self.pending:
+            while self.pending and time.perf_counter() - self.pending[0][1] > self.timeout:
+                heapq.heappop(self.pending)
+                self.invisible += 1
             if not self.pending:
                 await asyncio.sleep(self.poll)
                 continue
-            position, acked, booking, headers = self.pending[0]
-            if time.perf_counter() - acked > self.timeout:
-                heapq.heappop(self.pending)
-                self.invisible += 1
+            entries = sorted(self.pending)
+            answer = await self.visible(rc, entries[-1])
+            if answer:
+                self.settle(entries[-1][0], time.perf_counter())
                 continue
-            probe = {**headers, "X-Consistency-Token": str(position)}
-            self.probes += 1
-            try:
-                seen = await rc.get(f"/v1/bookings/{booking}", headers=probe)
-            except httpx.HTTPError:
+            if answer is None:  # counted; the booking stays pending until --visible-timeout
                 await asyncio.sleep(self.poll)
                 continue
-            now = time.perf_counter()
-            if seen.status_code != 200:
-                if seen.status_code != 503:
-                    self.failed.append(f"read {seen.status_code}: {seen.text[:200]}")
-                    heapq.heappop(self.pending)
+            lo, hi, best = 0, len(entries) - 2, -1
+            while lo <= hi:
+                mid = (lo + hi) // 2
+                if await self.visible(rc, entries[mid]):
+                    best, lo = mid, mid + 1
+                else:
+                    hi = mid - 1
+            if best >= 0:
+                self.settle(entries[best][0], time.perf_counter())
+            else:
                 await asyncio.sleep(self.poll)
-                continue
-            while self.pending and self.pending[0][0] <= position:
-                self.lags_ms.append((now - heapq.heappop(self.pending)[1]) * 1000)
 
     async def run(self, rate: float, total: int, starts: list[str], tag: str) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
