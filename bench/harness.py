@@ -126,9 +126,21 @@ class LoadContext:
     def __init__(self, base_url: str, calls: list[Call], concurrency: int, expected: int) -> None:
         self.base_url, self.calls = base_url, calls
         self.result = LoadResult(expected)
-        self.barrier = threading.Barrier(concurrency + 1)
+        # The clock starts in the barrier's action, run once all have arrived and before any
+        # is released: a main thread descheduled after the barrier (a loaded machine) would
+        # start it late, after the clients did the work. It stops at the last client's end.
+        self.began = 0.0
+        self.ended = 0.0
+        self.barrier = threading.Barrier(concurrency + 1, action=self._start)
         self._lock = threading.Lock()
         self._next = 0
+
+    def _start(self) -> None:
+        self.began = time.perf_counter()
+
+    def done(self) -> None:
+        with self._lock:
+            self.ended = max(self.ended, time.perf_counter())
 
     def take(self) -> Call | None:
         with self._lock:
@@ -163,6 +175,7 @@ def client_thread(ctx: LoadContext, warm_path: str) -> None:
             ctx.barrier.wait(timeout=STARTUP_SECONDS)
         while (call := ctx.take()) is not None:
             ctx.record(*send(client, call))
+        ctx.done()
 
 
 def run_load(
@@ -177,13 +190,12 @@ def run_load(
     for thread in threads:
         thread.start()
     ctx.barrier.wait(timeout=STARTUP_SECONDS)
-    began = time.perf_counter()
-    deadline = began + LOAD_SECONDS
+    deadline = time.perf_counter() + LOAD_SECONDS
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.perf_counter()))
-    ctx.result.wall = time.perf_counter() - began
     if any(thread.is_alive() for thread in threads):
         raise RuntimeError(f"load run did not finish within {LOAD_SECONDS:.0f}s")
+    ctx.result.wall = ctx.ended - ctx.began
     return ctx.result
 
 
