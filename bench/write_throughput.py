@@ -22,182 +22,39 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The helpers shared by the bench scripts (processes, schemas, load runs) live in harness.py.
+from harness import (
+    DAYS,
+    DEFAULT_PG,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_BOOKINGS,
+    ROOT,
+    UNLIMITED,
+    Call,
+    expect,
+    free_port,
+    pg_schema,
+    run_load,
+    server_log,
+    stop,
+    wait_healthy,
+)
 
-from domain.actor import Role  # noqa: E402
-from infra.auth import issue_token  # noqa: E402
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-FIRST_DAY, LAST_DAY = 2, 300  # bookings go on days 2..300 ahead (default policy: 365 max)
-SLOTS_PER_DAY = 24 * 4  # 15-minute slots
-MAX_BOOKINGS = (LAST_DAY - FIRST_DAY + 1) * SLOTS_PER_DAY
-STARTUP_SECONDS = 60.0
-STOP_SECONDS = 15.0
-LOAD_SECONDS = 900.0
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-WARNING_LINE = re.compile(r"\w+Warning: .*")
-ERROR_LINE = re.compile(r"Traceback|ERROR|Exception|\w+Error\b")
-
-
-@dataclass(frozen=True)
-class Call:
-    """One HTTP request of a load run."""
-
-    method: str
-    path: str
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class LoadResult:
-    """What a load run observed: wall time, per-request latency and status."""
-
-    expected: int
-    wall: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)  # the first few, for the report
-
-    def record(self, latency_ms: float, status: int, detail: str) -> None:
-        self.latencies_ms.append(latency_ms)
-        self.statuses[status] += 1
-        if status != self.expected and len(self.failures) < 5:
-            self.failures.append(f"{status}: {detail[:300]}")
-
-    def summary(self) -> dict[str, Any]:
-        done = len(self.latencies_ms)
-        cuts = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
-        return {
-            "requests": done,
-            "wall_s": round(self.wall, 3),
-            "per_s": round(done / self.wall, 1) if self.wall else 0.0,
-            "p50_ms": round(cuts[49], 2),
-            "p95_ms": round(cuts[94], 2),
-            "p99_ms": round(cuts[98], 2),
-            "unexpected": done - self.statuses[self.expected],
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "failures": self.failures,
-        }
-
-
-class LoadContext:
-    """Shared state of the client threads: the work list, a cursor and the result."""
-
-    def __init__(self, base_url: str, calls: list[Call], concurrency: int, expected: int) -> None:
-        self.base_url, self.calls = base_url, calls
-        self.result = LoadResult(expected)
-        self.barrier = threading.Barrier(concurrency + 1)
-        self._lock = threading.Lock()
-        self._next = 0
-
-    def take(self) -> Call | None:
-        with self._lock:
-            if self._next >= len(self.calls):
-                return None
-            self._next += 1
-            return self.calls[self._next - 1]
-
-    def record(self, latency_ms: float, status: int, detail: str) -> None:
-        with self._lock:
-            self.result.record(latency_ms, status, detail)
-
-
-def send(client: httpx.Client, call: Call) -> tuple[float, int, str]:
-    """(latency in ms, status, body excerpt); status 0 when the request itself failed."""
-    began = time.perf_counter()
-    try:
-        response = client.request(call.method, call.path, json=call.body, headers=call.headers)
-        status, detail = response.status_code, response.text
-    except httpx.HTTPError as error:
-        status, detail = 0, repr(error)
-    return (time.perf_counter() - began) * 1000.0, status, detail
-
-
-def client_thread(ctx: LoadContext) -> None:
-    with httpx.Client(base_url=ctx.base_url, timeout=60.0) as client:
-        try:
-            client.get("/health")  # open the keep-alive connection before the clock starts
-        except httpx.HTTPError:
-            pass  # the timed requests will show it
-        finally:
-            ctx.barrier.wait(timeout=STARTUP_SECONDS)
-        while (call := ctx.take()) is not None:
-            ctx.record(*send(client, call))
-
-
-def run_load(base_url: str, calls: list[Call], concurrency: int, expected: int) -> LoadResult:
-    """Send `calls` from `concurrency` keep-alive clients; time from all-connected to done."""
-    ctx = LoadContext(base_url, calls, concurrency, expected)
-    threads = [threading.Thread(target=client_thread, args=(ctx,)) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    ctx.barrier.wait(timeout=STARTUP_SECONDS)
-    began = time.perf_counter()
-    deadline = began + LOAD_SECONDS
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.perf_counter()))
-    ctx.result.wall = time.perf_counter() - began
-    if any(thread.is_alive() for thread in threads):
-        raise RuntimeError(f"load run did not finish within {LOAD_SECONDS:.0f}s")
-    return ctx.result
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{tail(log_path)}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server not healthy after {STARTUP_SECONDS:.0f}s:\n{tail(log_path)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=STOP_SECONDS)
+from domain.actor import Role
+from infra.auth import issue_token
 
 
 @contextmanager
@@ -215,29 +72,6 @@ def serve(settings: dict[str, str], log_path: Path) -> Iterator[str]:
             yield base_url
         finally:
             stop(proc)
-
-
-@contextmanager
-def pg_schema(dsn: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped (with everything in it) afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"slotwise_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
-
-
-def expect(response: httpx.Response, status: int) -> dict[str, Any]:
-    if response.status_code != status:
-        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def set_up_service(base_url: str, secret: str) -> str:
@@ -274,19 +108,6 @@ def booking_calls(n: int, service_id: str, secret: str) -> list[Call]:
     return calls
 
 
-def server_log(log_path: Path) -> tuple[list[str], list[str]]:
-    """(error lines, distinct warnings) of the server log; it runs at --log-level warning."""
-    text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    errors: list[str] = []
-    warnings: set[str] = set()
-    for line in text.splitlines():
-        if warning := WARNING_LINE.search(line):
-            warnings.add(warning.group(0)[:120])
-        elif ERROR_LINE.search(line):
-            errors.append(line[:300])
-    return errors, sorted(warnings)
-
-
 def bench_backend(name: str, settings: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     """Health before, bookings, health after, all against one fresh server."""
     secret = settings["SLOTWISE_JWT_SECRET"]
@@ -310,11 +131,6 @@ def bench_backend(name: str, settings: dict[str, str], args: argparse.Namespace)
         "server_error_excerpt": errors[:10],
         "server_warnings": warnings,
     }
-
-
-# Throughput is measured here, not the rate limiter (bench/ratelimit_overhead.py does that):
-# one client address sending thousands of bookings a minute would be refused with 429.
-UNLIMITED = {"SLOTWISE_RATE_LIMIT_PER_TOKEN": "off", "SLOTWISE_RATE_LIMIT_PER_ADDRESS": "off"}
 
 
 def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
