@@ -85,14 +85,22 @@ def service_seats(conn: Connection, business_id: str) -> dict[UUID, int]:
     return {UUID(row.id): row.seats for row in conn.execute(query)}
 
 
-def list_held(conn: Connection, business_id: str, lo: datetime, hi: datetime) -> list[Row]:
-    """Allocations of the business whose occupied time overlaps [lo, hi)."""
+def list_held(
+    conn: Connection, business_id: str, lo: datetime, hi: datetime, longest: timedelta
+) -> list[Row]:
+    """Allocations of the business whose occupied time overlaps [lo, hi).
+
+    None holds longer than `longest`, so the index on (business_id,
+    occupied_start) is read from lo - longest to hi only, however long the
+    business's history.
+    """
     return _all(
         conn,
         select(allocations).where(
             and_(
                 allocations.c.business_id == business_id,
                 allocations.c.occupied_start < hi,
+                allocations.c.occupied_start > lo - longest,
                 allocations.c.occupied_end > lo,
             )
         ),
