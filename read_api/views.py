@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
 
 from domain.closures import closure_id_of
 from domain.payment import like
+from domain.slots import Slot
 from read_api.queries import Row
 
 PRIVATE_BUSINESS = ("owner_id",)
@@ -59,3 +64,28 @@ def payment_view(row: Row) -> dict[str, Any]:
         "refunded": {"amount": like(row["refunded"], row["amount"]), "currency": currency},
         "note": row["note"],
     }
+
+
+def _instant(at: datetime, zone: ZoneInfo) -> str:
+    # As the pydantic models write it: a zero offset is "Z".
+    text = at.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def availability_json(service_id: UUID, timezone: str, slots: list[Slot]) -> bytes:
+    """The Availability schema's JSON, written once (it is what the read cache keeps)."""
+    zone = ZoneInfo(timezone)
+    return orjson.dumps(
+        {
+            "service_id": str(service_id),
+            "timezone": timezone,
+            "slots": [
+                {
+                    "start": _instant(s.start, zone),
+                    "end": _instant(s.end, zone),
+                    "seats_left": s.seats_left,
+                }
+                for s in slots
+            ],
+        }
+    )
