@@ -18,24 +18,24 @@ offers, and a read outside them computes afresh.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, bindparam, func, select
 
 from domain.errors import ServiceNotFound
 from infra.read_cache import ReadCache
 from projections.tables import availability_stamps, businesses, services
 
 
-def availability_key(conn: Connection, service_id: UUID, first: date, last: date) -> str:
-    """The cache key of from..to of the service's current state; ServiceNotFound if none."""
+def _state_query() -> Select[Any]:
     siblings = services.alias("siblings")
     all_versions = (
         select(func.sum(siblings.c.version))
         .where(siblings.c.business_id == services.c.business_id)
         .scalar_subquery()
     )
-    state = conn.execute(
+    return (
         select(
             services.c.active,
             services.c.version,
@@ -48,15 +48,37 @@ def availability_key(conn: Connection, service_id: UUID, first: date, last: date
                 availability_stamps, availability_stamps.c.business_id == services.c.business_id
             )
         )
-        .where(services.c.id == str(service_id))
-    ).first()
-    if state is None or not state.active:
+        .where(services.c.id == bindparam("service_id"))
+    )
+
+
+STATE = _state_query()
+_compiled: dict[str, tuple[str, bool]] = {}
+
+
+def _state_sql(conn: Connection) -> tuple[str, bool]:
+    """STATE compiled once per dialect: building and keying a statement costs more than
+    running it, and this query runs on every availability read (a cache hit included)."""
+    name = conn.dialect.name
+    if name not in _compiled:
+        compiled = STATE.compile(dialect=conn.dialect)
+        _compiled[name] = (str(compiled), bool(compiled.positional))
+    return _compiled[name]
+
+
+def availability_key(conn: Connection, service_id: UUID, first: date, last: date) -> str:
+    """The cache key of from..to of the service's current state; ServiceNotFound if none."""
+    sql, positional = _state_sql(conn)
+    params = (str(service_id),) if positional else {"service_id": str(service_id)}
+    state = conn.exec_driver_sql(sql, params).first()
+    if state is None or not state[0]:
         raise ServiceNotFound(f"no active service with id {service_id}")
-    if state.business_version is None:
+    version, business_version, services_version, stamp = state[1:]
+    if business_version is None:
         raise ServiceNotFound(f"service {service_id} is not bookable yet")
     return (
-        f"availability:{service_id}:{state.version}:{state.business_version}:"
-        f"{state.services_version}:{state.stamp or '-'}:{first.isoformat()}:{last.isoformat()}"
+        f"availability:{service_id}:{version}:{business_version}:{services_version}:"
+        f"{stamp or '-'}:{first.isoformat()}:{last.isoformat()}"
     )
 
 
