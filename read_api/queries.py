@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -127,20 +127,33 @@ def list_bookings(
     if after is not None:
         start, booking_id = after
         query = query.where(
-            (bookings.c.start > start)
-            | ((bookings.c.start == start) & (bookings.c.id > booking_id))
+            (bookings.c.start >= start)  # the range the (…, start) indexes read from
+            & (
+                (bookings.c.start > start)
+                | ((bookings.c.start == start) & (bookings.c.id > booking_id))
+            )
         )
     if business_id is not None:
         query = query.where(bookings.c.business_id == str(business_id))
     if customer_id is not None:
         query = query.where(bookings.c.customer_id == customer_id)
+    # Local dates filter; the UTC instants around them bound the (…, start) index range read.
     if first is not None:
         query = query.where(bookings.c.local_date >= first.isoformat())
+        query = query.where(bookings.c.start >= _midnight(first) - ANY_OFFSET)
     if last is not None:
         query = query.where(bookings.c.local_date <= last.isoformat())
+        query = query.where(bookings.c.start < _midnight(last + timedelta(days=1)) + ANY_OFFSET)
     if status is not None:
         query = query.where(bookings.c.status == status)
     return _all(conn, query)
+
+
+ANY_OFFSET = timedelta(days=1)  # more than any zone's offset from UTC (-12 h to +14 h)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
 
 
 def with_payments(conn: Connection, rows: list[Row]) -> list[Row]:
