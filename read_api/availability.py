@@ -77,16 +77,16 @@ def offered_until(
     InvalidInput naming `to` when the range offers over MAX_SLOTS (stopping there,
     so a huge grid costs no more than the refusal).
     """
-    earliest = now + calendar.policy.min_notice
-    latest = now + calendar.policy.max_advance
+    min_notice, max_advance = calendar.policy.min_notice, calendar.policy.max_advance
+    earliest, latest = now + min_notice, now + max_advance
     offered: list[datetime] = []
     until = datetime.max.replace(tzinfo=now.tzinfo)
     for start in candidate_starts(calendar, service, first, last):
         if start > latest:  # offered once `now` reaches start - max_advance
-            until = min(until, start - calendar.policy.max_advance)
+            until = min(until, start - max_advance)
         elif start >= earliest:  # no longer offered once `now` passes start - min_notice
             offered.append(start)
-            until = min(until, start - calendar.policy.min_notice)
+            until = min(until, start - min_notice)
             if len(offered) > MAX_SLOTS:
                 raise InvalidInput(
                     f"from..to offers more than {MAX_SLOTS} start times of this service; "
@@ -103,16 +103,10 @@ def offer_for(
     calendar, shape = calendar_from(business), shape_from(service)
     lo = local_instant(calendar.timezone, first - timedelta(days=2), 0)
     hi = local_instant(calendar.timezone, last + timedelta(days=3), 0)
+    ids: dict[str, UUID] = {}  # a business has few services: parse each id once
     held = [
-        Occupancy(
-            UUID(r["booking_id"]),
-            UUID(r["service_id"]),
-            r["start"],
-            r["end"],
-            r["occupied_start"],
-            r["occupied_end"],
-        )
-        for r in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
+        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), *times)
+        for b, s, *times in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
     ]
     return offer(calendar, shape, first, last, held, now, service_seats(conn, business["id"]))
 

@@ -66,14 +66,11 @@ def payment_view(row: Row) -> dict[str, Any]:
     }
 
 
-def _instant(at: datetime, zone: ZoneInfo) -> str:
-    # As the pydantic models write it: a zero offset is "Z".
-    text = at.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def availability_json(service_id: UUID, timezone: str, slots: list[Slot]) -> bytes:
-    """The Availability schema's JSON, written once (it is what the read cache keeps)."""
+    """The Availability schema's JSON, written once (it is what the read cache keeps).
+
+    orjson writes the local times itself, a zero offset as "Z" as pydantic does.
+    """
     zone = ZoneInfo(timezone)
     return orjson.dumps(
         {
@@ -81,11 +78,12 @@ def availability_json(service_id: UUID, timezone: str, slots: list[Slot]) -> byt
             "timezone": timezone,
             "slots": [
                 {
-                    "start": _instant(s.start, zone),
-                    "end": _instant(s.end, zone),
+                    "start": s.start.astimezone(zone),
+                    "end": s.end.astimezone(zone),
                     "seats_left": s.seats_left,
                 }
                 for s in slots
             ],
-        }
+        },
+        option=orjson.OPT_UTC_Z,
     )
