@@ -77,7 +77,7 @@ def availability_key(conn: Connection, service_id: UUID, first: date, last: date
     if business_version is None:
         raise ServiceNotFound(f"service {service_id} is not bookable yet")
     return (
-        f"availability:{service_id}:{version}:{business_version}:{services_version}:"
+        f"availability.2:{service_id}:{version}:{business_version}:{services_version}:"
         f"{stamp or '-'}:{first.isoformat()}:{last.isoformat()}"
     )
 
@@ -99,7 +99,10 @@ def answer_at(found: bytes | None, now: datetime) -> bytes | None:
     if found is None:
         return None
     head, _, body = found.partition(b"\n")
-    since, until = (int(n) for n in head.split())
+    try:
+        since, until = (int(n) for n in head.split())
+    except ValueError:  # not an entry this code wrote: compute afresh
+        return None
     return body if since <= _micros(now) < until else None
 
 

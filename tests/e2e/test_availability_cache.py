@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from infra.bootstrap import read_cache
 from infra.read_cache import MemoryReadCache, NoCache, ReadCache
 from infra.settings import Settings
+from read_api.cache import answer_at
 from tests.conftest import FrozenClock
 from tests.e2e.conftest import ANN, BOB, MONDAY, Api
 
@@ -64,3 +65,8 @@ def test_the_memory_cache_forgets_the_least_recently_used_answers() -> None:
     assert cache.get("a") == b"1"
     cache.put("c", b"3")
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"1", None, b"3")
+
+
+def test_an_entry_it_did_not_write_is_no_answer() -> None:
+    assert answer_at(b'{"service_id": "x", "slots": []}', datetime.now(UTC)) is None
+    assert answer_at(b"1 2 3\n{}", datetime.now(UTC)) is None
