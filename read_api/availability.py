@@ -99,16 +99,21 @@ def offered_until(
 def offer_for(
     conn: Connection, business: Row, service: Row, first: date, last: date, now: datetime
 ) -> Offer:
-    """Bookable slots with their seats left: one sweep over the held bookings of the range."""
+    """Bookable slots with their seats left: one sweep over the held bookings they meet."""
     calendar, shape = calendar_from(business), shape_from(service)
-    lo = local_instant(calendar.timezone, first - timedelta(days=2), 0)
-    hi = local_instant(calendar.timezone, last + timedelta(days=3), 0)
+    starts, until = offered_until(calendar, shape, first, last, now)
+    if not starts:
+        return Offer([], until)
+    # Only bookings whose held time meets an offered start's can change its seats.
+    lo = min(starts) - shape.buffer_before
+    hi = max(starts) + shape.duration + shape.buffer_after
     ids: dict[str, UUID] = {}  # a business has few services: parse each id once
     held = [
         Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), *times)
         for b, s, *times in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
     ]
-    return offer(calendar, shape, first, last, held, now, service_seats(conn, business["id"]))
+    seats = service_seats(conn, business["id"]) if held else {}
+    return _swept(calendar, shape, starts, until, held, seats)
 
 
 def offer(
@@ -122,6 +127,17 @@ def offer(
 ) -> Offer:
     """What `domain.slots.available_slots` answers, by one sweep, and until when it holds."""
     starts, until = offered_until(calendar, shape, first, last, now)
+    return _swept(calendar, shape, starts, until, held, seats_of)
+
+
+def _swept(
+    calendar: Calendar,
+    shape: ServiceShape,
+    starts: list[datetime],
+    until: datetime,
+    held: Sequence[Occupancy],
+    seats_of: Mapping[UUID, int],
+) -> Offer:
     running = occurrences(held, {**seats_of, shape.service_id: shape.seats})
     return Offer(swept_slots(calendar.capacity, shape, starts, running), until)
 

@@ -34,7 +34,7 @@ class UTCInstants:
 
     def __call__(self, value: Any) -> datetime:
         if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return datetime.fromisoformat(value + "+00:00")  # one C call, no replace()
         found: datetime = value
         return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
