@@ -13,6 +13,15 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql import ClauseElement
 
+
+def single_statements(conn: Connection) -> Connection:
+    """On PostgreSQL, statements without BEGIN and ROLLBACK around them: a cache hit is one
+    query, and READ COMMITTED gives each statement its own snapshot anyway."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 _compiled: dict[tuple[int, str], tuple[str, tuple[str, ...]]] = {}
 
 

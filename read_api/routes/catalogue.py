@@ -24,6 +24,7 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
+from read_api.raw import single_statements
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import availability_json, business_view, service_view
 
@@ -105,7 +106,7 @@ def get_availability(
     """
     require_bounded(first, last)
     now = container.clock().replace(microsecond=0)
-    with container.read_db.reader.connect() as conn:
+    with single_statements(container.read_db.reader.connect()) as conn:
         key = availability_key(conn, service_id, first, last)
         body = cached(container.cache, key, now)
         if body is None:
