@@ -33,7 +33,7 @@ from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
-from infra.read_cache import NoCache, ReadCache, RedisReadCache
+from infra.read_cache import MemoryReadCache, NoCache, ReadCache, RedisReadCache
 from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.wakeups import PostgresWakeups
@@ -288,8 +288,10 @@ def bootstrap(
 
 
 def read_cache(settings: Settings) -> ReadCache:
-    if not settings.redis:
+    if not settings.read_cache:
         return NoCache()
+    if not settings.redis:
+        return MemoryReadCache(settings.read_cache_entries)
     from infra.redis_keys import redis_client
 
     namespace = f"{settings.redis_prefix}:read"

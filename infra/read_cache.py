@@ -1,13 +1,16 @@
-"""The read cache: Redis in production, nothing in the embedded stack.
+"""The read cache: Redis in production, process memory in the embedded stack.
 
 Entries are never invalidated: their keys name the exact read-model state they
 were computed from (read_api/cache.py), so a change makes new keys and old
-entries just expire after SLOTWISE_CACHE_TTL_SECONDS.
+entries just expire after SLOTWISE_CACHE_TTL_SECONDS (Redis) or fall out of
+the least recently used end (memory). SLOTWISE_READ_CACHE=false turns it off.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Protocol, cast
 
 import redis
@@ -24,7 +27,7 @@ class ReadCache(Protocol):
 
 
 class NoCache:
-    """The embedded stack's cache: remembers nothing."""
+    """No cache (SLOTWISE_READ_CACHE=false): every read computes its answer."""
 
     def get(self, key: str) -> bytes | None:
         return None
@@ -34,6 +37,33 @@ class NoCache:
 
     def close(self) -> None:
         return None
+
+
+class MemoryReadCache:
+    """The embedded stack's cache: the `entries` most recently used answers of this process."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self.found: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            value = self.found.get(key)
+            if value is not None:
+                self.found.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        with self.lock:
+            self.found[key] = value
+            self.found.move_to_end(key)
+            while len(self.found) > self.entries:
+                self.found.popitem(last=False)
+
+    def close(self) -> None:
+        with self.lock:
+            self.found.clear()
 
 
 class RedisReadCache:

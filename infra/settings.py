@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # Redis (production cache and idempotency keys): SLOTWISE_REDIS is a redis:// URL.
     redis_pool_size: int = Field(default=10, ge=1, le=1000)
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
+    # The read cache (availability answers): Redis when SLOTWISE_REDIS is set, else memory.
+    read_cache: bool = True
+    read_cache_entries: int = Field(default=10_000, ge=1, le=10_000_000)
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import islice
 from uuid import UUID
 
 from sqlalchemy import Connection
 
 from domain.business import calendar_of
 from domain.errors import InvalidInput
-from domain.service import shape_of
+from domain.occurrences import occurrences
+from domain.service import MAX_MINUTES, shape_of
 from domain.slots import (
     Calendar,
     Occupancy,
+    ServiceShape,
     Slot,
-    available_slots,
+    candidate_starts,
     local_instant,
-    offered_starts,
     open_intervals,
 )
+from domain.sweep import swept_slots
 from read_api.queries import Row, list_held, require_dates, service_seats
+
+MAX_AVAILABILITY_DAYS = 62
+MAX_SLOTS = 3000  # ~270 KB of JSON; a 15-minute grid open around the clock fills 31 days
+# The longest time one booking can hold: duration and both buffers at their maximum.
+LONGEST_HOLD = timedelta(minutes=3 * MAX_MINUTES)
 
 
 def calendar_from(business: Row) -> Calendar:
@@ -33,8 +41,15 @@ def calendar_from(business: Row) -> Calendar:
     )
 
 
-MAX_AVAILABILITY_DAYS = 62
-MAX_SLOTS = 3000  # ~270 KB of JSON; a 15-minute grid open around the clock fills 31 days
+def shape_from(service: Row) -> ServiceShape:
+    return shape_of(
+        UUID(service["id"]),
+        service["duration_minutes"],
+        service["buffer_before_minutes"],
+        service["buffer_after_minutes"],
+        service["slot_interval_minutes"],
+        service["seats"],
+    )
 
 
 def require_bounded(first: date, last: date) -> None:
@@ -46,41 +61,92 @@ def require_bounded(first: date, last: date) -> None:
         raise InvalidInput(f"ask for at most {MAX_AVAILABILITY_DAYS} days at once", field="to")
 
 
+@dataclass(frozen=True)
+class Offer:
+    """Bookable slots as seen at `now`, and the instant before which they stay the same."""
+
+    slots: list[Slot]
+    until: datetime
+
+
+def offered_until(
+    calendar: Calendar, service: ServiceShape, first: date, last: date, now: datetime
+) -> tuple[list[datetime], datetime]:
+    """The policy's starts from `now`, and the first instant the policy window changes them.
+
+    InvalidInput naming `to` when the range offers over MAX_SLOTS (stopping there,
+    so a huge grid costs no more than the refusal).
+    """
+    min_notice, max_advance = calendar.policy.min_notice, calendar.policy.max_advance
+    earliest, latest = now + min_notice, now + max_advance
+    offered: list[datetime] = []
+    until = datetime.max.replace(tzinfo=now.tzinfo)
+    for start in candidate_starts(calendar, service, first, last):
+        if start > latest:  # offered once `now` reaches start - max_advance
+            until = min(until, start - max_advance)
+        elif start >= earliest:  # no longer offered once `now` passes start - min_notice
+            offered.append(start)
+            until = min(until, start - min_notice)
+            if len(offered) > MAX_SLOTS:
+                raise InvalidInput(
+                    f"from..to offers more than {MAX_SLOTS} start times of this service; "
+                    "ask for fewer days",
+                    field="to",
+                )
+    return offered, until
+
+
+def offer_for(
+    conn: Connection, business: Row, service: Row, first: date, last: date, now: datetime
+) -> Offer:
+    """Bookable slots with their seats left: one sweep over the held bookings they meet."""
+    calendar, shape = calendar_from(business), shape_from(service)
+    starts, until = offered_until(calendar, shape, first, last, now)
+    if not starts:
+        return Offer([], until)
+    # Only bookings whose held time meets an offered start's can change its seats.
+    lo = min(starts) - shape.buffer_before
+    hi = max(starts) + shape.duration + shape.buffer_after
+    ids: dict[str, UUID] = {}  # a business has few services: parse each id once
+    held = [
+        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), *times)
+        for b, s, *times in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
+    ]
+    seats = service_seats(conn, business["id"]) if held else {}
+    return _swept(calendar, shape, starts, until, held, seats)
+
+
+def offer(
+    calendar: Calendar,
+    shape: ServiceShape,
+    first: date,
+    last: date,
+    held: Sequence[Occupancy],
+    now: datetime,
+    seats_of: Mapping[UUID, int],
+) -> Offer:
+    """What `domain.slots.available_slots` answers, by one sweep, and until when it holds."""
+    starts, until = offered_until(calendar, shape, first, last, now)
+    return _swept(calendar, shape, starts, until, held, seats_of)
+
+
+def _swept(
+    calendar: Calendar,
+    shape: ServiceShape,
+    starts: list[datetime],
+    until: datetime,
+    held: Sequence[Occupancy],
+    seats_of: Mapping[UUID, int],
+) -> Offer:
+    running = occurrences(held, {**seats_of, shape.service_id: shape.seats})
+    return Offer(swept_slots(calendar.capacity, shape, starts, running), until)
+
+
 def slots_for(
     conn: Connection, business: Row, service: Row, first: date, last: date, now: datetime
 ) -> list[Slot]:
     """Bookable slots, or InvalidInput naming `to` when the range offers over MAX_SLOTS."""
-    calendar = calendar_from(business)
-    shape = shape_of(
-        UUID(service["id"]),
-        service["duration_minutes"],
-        service["buffer_before_minutes"],
-        service["buffer_after_minutes"],
-        service["slot_interval_minutes"],
-        service["seats"],
-    )
-    offered = offered_starts(calendar, shape, first, last, now)
-    if sum(1 for _ in islice(offered, MAX_SLOTS + 1)) > MAX_SLOTS:
-        raise InvalidInput(
-            f"from..to offers more than {MAX_SLOTS} start times of this service; "
-            "ask for fewer days",
-            field="to",
-        )
-    lo = local_instant(calendar.timezone, first - timedelta(days=2), 0)
-    hi = local_instant(calendar.timezone, last + timedelta(days=3), 0)
-    held = [
-        Occupancy(
-            UUID(r["booking_id"]),
-            UUID(r["service_id"]),
-            r["start"],
-            r["end"],
-            r["occupied_start"],
-            r["occupied_end"],
-        )
-        for r in list_held(conn, business["id"], lo, hi)
-    ]
-    seats = service_seats(conn, business["id"])
-    return available_slots(calendar, shape, first, last, held, now, seats)
+    return offer_for(conn, business, service, first, last, now).slots
 
 
 def open_minutes(calendar: Calendar, day: date) -> int:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import orjson
 
 from domain.closures import closure_id_of
 from domain.payment import like
+from domain.slots import Slot
 from read_api.queries import Row
 
 PRIVATE_BUSINESS = ("owner_id",)
@@ -59,3 +64,26 @@ def payment_view(row: Row) -> dict[str, Any]:
         "refunded": {"amount": like(row["refunded"], row["amount"]), "currency": currency},
         "note": row["note"],
     }
+
+
+def availability_json(service_id: UUID, timezone: str, slots: list[Slot]) -> bytes:
+    """The Availability schema's JSON, written once (it is what the read cache keeps).
+
+    orjson writes the local times itself, a zero offset as "Z" as pydantic does.
+    """
+    zone = ZoneInfo(timezone)
+    return orjson.dumps(
+        {
+            "service_id": str(service_id),
+            "timezone": timezone,
+            "slots": [
+                {
+                    "start": s.start.astimezone(zone),
+                    "end": s.end.astimezone(zone),
+                    "seats_left": s.seats_left,
+                }
+                for s in slots
+            ],
+        },
+        option=orjson.OPT_UTC_Z,
+    )

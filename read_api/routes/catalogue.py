@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from domain.errors import BusinessNotFound, ServiceNotFound
 from infra.web.deps import ContainerDep
 from infra.web.openapi import problems
 from read_api import queries
-from read_api.availability import require_bounded, slots_for
-from read_api.cache import availability_key
+from read_api.availability import offer_for, require_bounded
+from read_api.cache import availability_key, cached, entry
 from read_api.consistency import AvailabilityRead, CatalogueRead, DirectoryRead
 from read_api.paging import (
     DEFAULT_LIMIT,
@@ -26,8 +24,9 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
+from read_api.raw import single_statements
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
-from read_api.views import business_view, service_view
+from read_api.views import availability_json, business_view, service_view
 
 router = APIRouter(tags=["catalogue"])
 BUSINESS_CURSOR = "business"
@@ -98,7 +97,7 @@ def get_availability(
     _: AvailabilityRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
-) -> dict[str, Any]:
+) -> Response:
     """Bookable slots with their local dates in from..to (inclusive), with seats left.
 
     At most 62 days and 3,000 start times per request (422 naming `to` beyond).
@@ -106,31 +105,16 @@ def get_availability(
     then in parallel; for a group service, the seats left in that session.
     """
     require_bounded(first, last)
-    now = container.clock().replace(microsecond=0)  # one cache entry per second at most
-    with container.read_db.reader.connect() as conn:
-        service = queries.get_service(conn, service_id)
-        if service is None or not service["active"]:
-            raise ServiceNotFound(f"no active service with id {service_id}")
-        business = queries.get_business(conn, UUID(service["business_id"]))
-        if business is None:
-            raise ServiceNotFound(f"service {service_id} is not bookable yet")
-        key = availability_key(conn, service, business, first, last, now)
-        cached = container.cache.get(key)
-        if cached is not None:
-            return dict(orjson.loads(cached))
-        slots = slots_for(conn, business, service, first, last, now)
-    local = ZoneInfo(business["timezone"])
-    answer = {
-        "service_id": str(service_id),
-        "timezone": business["timezone"],
-        "slots": [
-            {
-                "start": s.start.astimezone(local).isoformat(),
-                "end": s.end.astimezone(local).isoformat(),
-                "seats_left": s.seats_left,
-            }
-            for s in slots
-        ],
-    }
-    container.cache.put(key, orjson.dumps(answer))
-    return answer
+    now = container.clock().replace(microsecond=0)
+    with single_statements(container.read_db.reader.connect()) as conn:
+        key = availability_key(conn, service_id, first, last)
+        body = cached(container.cache, key, now)
+        if body is None:
+            service = queries.get_service(conn, service_id)
+            business = queries.get_business(conn, UUID(service["business_id"])) if service else None
+            if service is None or business is None:  # gone since the key was read
+                raise ServiceNotFound(f"no active service with id {service_id}")
+            offer = offer_for(conn, business, service, first, last, now)
+            body = availability_json(service_id, business["timezone"], offer.slots)
+            container.cache.put(key, entry(body, now, offer.until))
+    return Response(body, media_type="application/json")
