@@ -35,8 +35,7 @@ BENCHES = ("write", "read", "lag", "rebuild", "growth")
 # Per script: (full-run arguments, --quick arguments, time limit in seconds).
 PLANS: dict[str, tuple[list[str], list[str], float]] = {
     "write": ([], ["--requests", "100", "--rounds", "2"], 1800),
-    # bench/read.py is written on another branch: no quick arguments assumed (--args read=...).
-    "read": ([], [], 1800),
+    "read": ([], ["--quick"], 1800),
     "lag": ([], ["--seconds", "5"], 1800),
     "rebuild": (
         ["--backends", "sqlite,postgres"],
