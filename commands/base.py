@@ -153,6 +153,14 @@ class Handlers(Application[UUID]):
         handler: Callable[[Command], Done] = getattr(self, name)
         return handler(command)
 
+    def just_saved(self, cls: type[A], aggregate_id: UUID, version: int) -> A | None:
+        """A copy of the aggregate at `version` if this process's cache holds it (a command
+        here just saved it); None otherwise, and always without the cache."""
+        if self.aggregate_cache is None:
+            return None
+        found = self.aggregate_cache.peek(aggregate_id, version)
+        return found if isinstance(found, cls) else None
+
     def load(
         self, cls: type[A], aggregate_id: UUID, missing: type[NotFound], *, read_only: bool = False
     ) -> A:

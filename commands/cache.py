@@ -97,6 +97,15 @@ class AggregateCache:
             return entry if read_only else (deepcopy(aggregate), read_at)
         return entry
 
+    def peek(self, aggregate_id: UUID, version: int) -> Aggregate | None:
+        """A copy of the kept aggregate if it is at `version`, without checking it out: for
+        answering with what a command just saved, not for changing it."""
+        with self._lock:
+            entry = self._entries.get(aggregate_id)
+            if entry is None or entry[0].version != version:
+                return None
+            return deepcopy(entry[0])
+
     @staticmethod
     def shares(aggregate: Aggregate) -> bool:
         """Whether `aggregate`'s type is lent read-only rather than checked out."""

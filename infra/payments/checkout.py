@@ -172,6 +172,9 @@ def booking_answer(
     """What a placed booking's answer adds: status and times, and the payment to make."""
 
     def then(done: Done) -> tuple[Done, dict[str, Any]]:
+        placed = checkout.app.just_saved(Booking, done.id, done.version)
+        if placed is not None and placed.status is not BookingStatus.PENDING_PAYMENT:
+            return done, PaymentView(placed, None, 0).body()  # nothing to pay: no reload
         view = checkout.open(done.id, correlation_id)
         covered = Done(done.id, view.booking.version, max(done.position, view.position))
         return covered, view.body()

@@ -72,3 +72,14 @@ def test_an_aggregate_with_unsaved_events_is_not_kept() -> None:
     day.hold()  # then the command refused, before saving
     command.give_back()
     assert cache.take(day.id) is None
+
+
+def test_a_peek_answers_only_for_the_version_just_saved_and_leaves_the_entry_in() -> None:
+    cache = AggregateCache(10, 1.0)
+    day = saved_day()
+    cache.put(day, 0.0)
+
+    copy = cache.peek(day.id, day.version)
+    assert copy is not None and copy is not day and copy.version == day.version
+    assert cache.peek(day.id, day.version + 1) is None  # someone moved it on: read it fresh
+    assert Session(cache).take(day.id, read_only=False) == (day, 0.0)  # still there to take
