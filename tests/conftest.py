@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from domain.actor import Role
 from infra.auth import issue_token
 from infra.bootstrap import Container, bootstrap
+from infra.read_cache import ReadCache
 from infra.settings import Settings
 from read_api.app import create_app as create_read_app
 from tests.kafka_broker import Broker
@@ -121,3 +122,21 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     broker.start()
     yield broker
     broker.stop()
+
+
+class CountingCache:
+    """A stack's own read cache (memory or Redis), counting the answers it gave."""
+
+    def __init__(self, inner: ReadCache) -> None:
+        self.inner, self.hits = inner, 0
+
+    def get(self, key: str) -> bytes | None:
+        found = self.inner.get(key)
+        self.hits += found is not None
+        return found
+
+    def put(self, key: str, value: bytes) -> None:
+        self.inner.put(key, value)
+
+    def close(self) -> None:
+        self.inner.close()

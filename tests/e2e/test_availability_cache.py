@@ -5,29 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from infra.bootstrap import read_cache
-from infra.read_cache import MemoryReadCache, NoCache, ReadCache
+from infra.read_cache import MemoryReadCache, NoCache
 from infra.settings import Settings
 from read_api.cache import answer_at
+from tests.conftest import CountingCache as Counting
 from tests.conftest import FrozenClock
 from tests.e2e.conftest import ANN, BOB, MONDAY, Api
-
-
-class Counting:
-    """The stack's own cache, counting the answers it gave."""
-
-    def __init__(self, inner: ReadCache) -> None:
-        self.inner, self.hits = inner, 0
-
-    def get(self, key: str) -> bytes | None:
-        found = self.inner.get(key)
-        self.hits += found is not None
-        return found
-
-    def put(self, key: str, value: bytes) -> None:
-        self.inner.put(key, value)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_repeated_reads_are_cached_and_a_write_or_the_clock_moves_them_on(

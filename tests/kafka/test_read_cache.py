@@ -10,31 +10,14 @@ from fastapi.testclient import TestClient
 
 from infra.bootstrap import Container, bootstrap
 from infra.kafka.processes import build_relay, build_worker
-from infra.read_cache import ReadCache, RedisReadCache
+from infra.read_cache import RedisReadCache
 from infra.settings import Settings
 from read_api.app import create_app as create_read_app
+from tests.conftest import CountingCache as Counting
 from tests.kafka.conftest import Threads, Workload
 from write_api.app import create_app as create_write_app
 
 Headers = Callable[[str, str], dict[str, str]]
-
-
-class Counting:
-    """The real cache, counting what it answered from Redis."""
-
-    def __init__(self, inner: ReadCache) -> None:
-        self.inner, self.hits = inner, 0
-
-    def get(self, key: str) -> bytes | None:
-        found = self.inner.get(key)
-        self.hits += found is not None
-        return found
-
-    def put(self, key: str, value: bytes) -> None:
-        self.inner.put(key, value)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 @pytest.fixture
