@@ -8,7 +8,7 @@ apart. With `uvicorn --workers N` each worker serves its own numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -56,47 +56,31 @@ class ProjectionCollector(Collector):
         )
 
 
-class DeadLetterCollector(Collector):
-    """Events parked or held by each consumer, read when scraped."""
+class GaugeCollector(Collector):
+    """One gauge family whose labelled values are read when scraped (dead letters, Kafka lag).
 
-    def __init__(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
-        self.counts = counts
+    A scrape must not fail because a database is down: the family is then left out
+    and a warning names what was unavailable.
+    """
 
-    def collect(self) -> Iterator[Metric]:
-        try:
-            counts = self.counts()
-        except Exception as error:  # a scrape must not fail because a database is down
-            log.warning("dead letters unavailable: %s", error.__class__.__name__)
-            return
-        family = GaugeMetricFamily(
-            "slotwise_dead_letters",
-            "Events a consumer parked after repeated failures (parked) or holds behind them (held)",
-            labels=["consumer", "status"],
-        )
-        for (consumer, status), count in sorted(counts.items()):
-            family.add_metric([consumer, status], count)
-        yield family
-
-
-class KafkaLagCollector(Collector):
-    """What the relay has yet to publish and each projector yet to apply, through Kafka."""
-
-    def __init__(self, lag: Callable[[], dict[str, int]]) -> None:
-        self.lag = lag
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: list[str],
+        read: Callable[[], Iterable[tuple[Sequence[str], int]]],
+    ) -> None:
+        self.name, self.documentation, self.labels, self.read = name, documentation, labels, read
 
     def collect(self) -> Iterator[Metric]:
         try:
-            lag = self.lag()
-        except Exception as error:  # a scrape must not fail because a database is down
-            log.warning("Kafka lag unavailable: %s", error.__class__.__name__)
+            values = self.read()
+        except Exception as error:
+            log.warning("%s unavailable: %s", self.name, error.__class__.__name__)
             return
-        family = GaugeMetricFamily(
-            "slotwise_kafka_lag",
-            "Events the relay has yet to publish, and messages each projector has yet to apply",
-            labels=["consumer"],
-        )
-        for consumer, behind in sorted(lag.items()):
-            family.add_metric([consumer], behind)
+        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, value in sorted(values, key=lambda row: tuple(row[0])):
+            family.add_metric(list(labels), value)
         yield family
 
 
@@ -136,10 +120,27 @@ class Metrics:
         self.registry.register(ProjectionCollector(positions, head))
 
     def watch_dead_letters(self, counts: Callable[[], dict[tuple[str, str], int]]) -> None:
-        self.registry.register(DeadLetterCollector(counts))
+        """Events each consumer parked after repeated failures, or holds behind them."""
+        self.registry.register(
+            GaugeCollector(
+                "slotwise_dead_letters",
+                "Events a consumer parked after repeated failures (parked) or holds behind "
+                "them (held)",
+                ["consumer", "status"],
+                lambda: counts().items(),
+            )
+        )
 
     def watch_kafka_lag(self, lag: Callable[[], dict[str, int]]) -> None:
-        self.registry.register(KafkaLagCollector(lag))
+        """What the relay has yet to publish and each projector yet to apply, through Kafka."""
+        self.registry.register(
+            GaugeCollector(
+                "slotwise_kafka_lag",
+                "Events the relay has yet to publish, and messages each projector has yet to apply",
+                ["consumer"],
+                lambda: [((consumer,), behind) for consumer, behind in lag().items()],
+            )
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -116,6 +116,9 @@ def test_metrics_show_each_projectors_position_and_lag(api: Api, salon: Salon) -
     assert all(s.value == head for s in positions)
     assert all(s.value == 0 for s in families["slotwise_projection_lag_events"])
     assert families["slotwise_event_log_head"][0].value == head
+    if api.stack is not None:  # fed through Kafka: the relay and every projector caught up
+        lag = families["slotwise_kafka_lag"]
+        assert lag and all(s.value == 0 for s in lag), [(s.labels, s.value) for s in lag]
 
 
 def test_metrics_count_retries_after_a_concurrent_writer_won(
