@@ -45,6 +45,10 @@ RECENT_EVENTS = 100
 SNAPSHOTTED: tuple[type[Aggregate], ...] = (Business, Service, DayAllocation)
 
 
+class StaleCopy(Exception):
+    """A command was about to save a decision taken on a cached copy that missed an event."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -73,13 +77,19 @@ def handles(
                         return earlier
                 with session(self.aggregate_cache) as opened:
                     try:
-                        return method(self, command)
+                        done = method(self, command)
+                        if opened is None or opened.saves or not opened.served_stale(self.newer):
+                            return done
+                        # "Nothing to do" said on cached state stands only if fresh state agrees.
                     except ConcurrencyConflict:
                         raise
-                    except DomainError:
-                        if opened is None or not opened.served_stale(self.has_events_after):
+                    except StaleCopy:
+                        if opened is None or opened.saves:  # never rerun what already wrote
                             raise
-                    # A refusal given on cached state is given only if fresh state agrees.
+                    except DomainError:
+                        if opened is None or not opened.served_stale(self.newer):
+                            raise
+                        # A refusal given on cached state is given only if fresh state agrees.
                     opened.give_back(keep=False)
                     opened.bypass = True
                     return method(self, command)
@@ -141,6 +151,8 @@ class Handlers(Application[UUID]):
             else None
         )
         self.on_conflict_retry: Callable[[], None] = lambda: None  # metrics hook
+        # Answers `newer` in one round trip where the store allows (set by the composition root).
+        self.versions_checker: Callable[[list[tuple[UUID, int]]], bool] | None = None
         # Whether this process can take payment online (a Stripe key); set by bootstrap.
         self.takes_payments = True
 
@@ -198,10 +210,21 @@ class Handlers(Application[UUID]):
     def has_events_after(self, aggregate_id: UUID, version: int) -> bool:
         return bool(self.recorder.select_events(aggregate_id, gt=version, limit=1))
 
+    def newer(self, versions: list[tuple[UUID, int]]) -> bool:
+        """Whether any aggregate has events after the version given for it (the store's
+        adapter may answer in one query: see `versions_checker`)."""
+        if self.versions_checker is not None:
+            return self.versions_checker(versions)
+        return any(self.has_events_after(aggregate_id, v) for aggregate_id, v in versions)
+
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save atomically; the cache keeps what was saved and drops what failed to be."""
         opened = current_session()
         aggregates = [o for o in objs if isinstance(o, Aggregate)]
+        if opened is not None and not opened.bypass:
+            unguarded = opened.unguarded()
+            if unguarded and self.newer(unguarded):
+                raise StaleCopy(f"a cached copy among {len(unguarded)} missed an event")
         try:
             recordings = super().save(*objs, **kwargs)
         except Exception:

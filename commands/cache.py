@@ -13,16 +13,18 @@ Business and Service, which every booking reads and few commands change, are
 kept differently: the cached object is never changed, a command that only reads
 them shares it (`read_only=True`), and one that may change them gets a copy.
 
-Why a stale copy cannot overbook: an aggregate a command saves (DayAllocation,
-Booking, ...) is written at `version + 1`, so a copy that missed another
-process's event fails the save on that version, is dropped, and the attempt
-reruns on fresh state (`retry_on_conflict`). An aggregate a command only *reads*
-is not guarded that way: Business and Service are served from the cache for
-at most `max_age` seconds after they were read from the database (bounded
-staleness across processes; this process's own saves refresh them at once),
-and other read-only loads ask for `fresh=True`. A refusal (a domain error) stands
-only if no aggregate served from the cache missed an event; else the command
-reruns on fresh state.
+Why no decision rests on a stale copy: an aggregate a command changes
+(DayAllocation, Booking, ...) is written at `version + 1`, so a copy that missed
+another process's event fails the save on that version, is dropped, and the
+attempt reruns on fresh state (`retry_on_conflict`). Every other aggregate the
+command was served from the cache — one it only read (Business, Service), and
+one it decided to leave as it was ("nothing to release here") — has no such
+guard, so its version is checked against the store before the command saves or
+ends (one indexed query for all of them, `Session.unguarded`); a refusal (a
+domain error) is checked the same way. If any missed an event, nothing has been
+written yet: the command reruns on fresh state. Business and Service are also
+dropped from the cache after `max_age` seconds, which bounds memory, not
+correctness.
 """
 
 from __future__ import annotations
@@ -144,19 +146,29 @@ class Session:
     loaded: dict[int, Loaded] = field(default_factory=dict)
     held: set[UUID] = field(default_factory=set)  # ids this command marked as out
     bypass: bool = False  # rerunning on fresh state: trust nothing cached
+    saves: int = 0  # how many saves this command made
 
     def take(self, aggregate_id: UUID, read_only: bool) -> tuple[Aggregate, float] | None:
         if not read_only:
             self.held.add(aggregate_id)
         return self.cache.take(aggregate_id, read_only=read_only, holder=self)
 
-    def served_stale(self, newer_than: Callable[[UUID, int], bool]) -> bool:
-        """Whether an aggregate served from the cache has events it has not seen."""
-        return any(
-            newer_than(entry.aggregate.id, entry.aggregate.version)
+    def unguarded(self) -> list[tuple[UUID, int]]:
+        """(id, version) of each aggregate served from the cache that no save will check: the
+        ones with no events pending (read, or left unchanged). A pending event is written at
+        `version + 1`, which the store refuses if the copy missed one."""
+        return [
+            (entry.aggregate.id, entry.aggregate.version)
             for entry in self.loaded.values()
-            if entry.from_cache
-        )
+            if entry.from_cache and not getattr(entry.aggregate, "pending_events", ())
+        ]
+
+    def served_stale(self, newer_than: Callable[[list[tuple[UUID, int]]], bool]) -> bool:
+        """Whether an aggregate served from the cache has events it has not seen."""
+        served = [
+            (e.aggregate.id, e.aggregate.version) for e in self.loaded.values() if e.from_cache
+        ]
+        return bool(served) and newer_than(served)
 
     def add(
         self, aggregate: Aggregate, read_at: float, from_cache: bool, shared: bool = False
@@ -164,6 +176,7 @@ class Session:
         self.loaded[id(aggregate)] = Loaded(aggregate, read_at, from_cache, shared=shared)
 
     def saved(self, aggregates: Iterator[Aggregate], at: float) -> None:
+        self.saves += 1
         for aggregate in aggregates:
             self.loaded[id(aggregate)] = Loaded(aggregate, at, from_cache=False)
 

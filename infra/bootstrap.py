@@ -36,6 +36,7 @@ from infra.payments.worker import PaymentWorker
 from infra.read_cache import MemoryReadCache, NoCache, ReadCache, RedisReadCache
 from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
+from infra.versions import versions_checker
 from infra.wakeups import PostgresWakeups
 from infra.web.ratelimit import RateLimiter, rate_limiter_for
 from projections import all_projectors
@@ -270,6 +271,7 @@ def bootstrap(
         kafka = progress
         metrics.watch_kafka_lag(lambda: kafka.lag(app.recorder.max_notification_id() or 0))
     app.on_conflict_retry = metrics.conflict_retries.inc
+    app.versions_checker = versions_checker(app.recorder)
     return Container(
         settings,
         app,

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 
 from commands.app import SlotWise
-from commands.messages import CancelBooking, SetPolicy
+from commands.messages import CancelBooking, RescheduleBooking, SetPolicy
 from domain.booking import Booking, BookingStatus
 from domain.errors import SlotUnavailable
 from domain.values import BookingPolicy
@@ -80,11 +80,35 @@ def test_a_refusal_on_a_stale_cached_day_is_checked_on_fresh_state(
     assert placed.status is BookingStatus.CONFIRMED
 
 
-def test_a_business_changed_by_another_process_is_seen_after_the_max_age(
-    tmp_path: Path,
+def test_a_cancel_through_a_process_whose_day_is_stale_frees_the_slot(
+    two: tuple[SlotWise, SlotWise, UUID, UUID],
 ) -> None:
-    first = process(tmp_path / "events.sqlite", max_age=0.0)
-    second = process(tmp_path / "events.sqlite", max_age=0.0)
+    first, second, _, service_id = two
+    book(second, BOB, service_id, new_york(2, 10))  # `second` caches the day without Ann
+    ann = book(first, ALICE, service_id, new_york(2, 9))
+
+    second.handle(CancelBooking(ALICE, ann, "changed plans"))  # on a copy that lacks her hold
+
+    for writer in (first, second):  # the slot is free again, whichever process is asked
+        rebooked = book(writer, CAROL, service_id, new_york(2, 9))
+        second.handle(CancelBooking(CAROL, rebooked, "just checking"))
+
+
+def test_a_reschedule_through_a_process_whose_day_is_stale_frees_the_old_slot(
+    two: tuple[SlotWise, SlotWise, UUID, UUID],
+) -> None:
+    first, second, _, service_id = two
+    book(second, BOB, service_id, new_york(2, 10))
+    ann = book(first, ALICE, service_id, new_york(2, 9))
+
+    second.handle(RescheduleBooking(ALICE, ann, new_york(3, 9)))
+
+    book(first, CAROL, service_id, new_york(2, 9))
+
+
+def test_a_business_changed_by_another_process_is_seen_at_once(tmp_path: Path) -> None:
+    first = process(tmp_path / "events.sqlite", max_age=3600)
+    second = process(tmp_path / "events.sqlite", max_age=3600)
     business_id, service_id = open_salon(first, OWNER)
     book(first, ALICE, service_id, new_york(2, 9))  # `first` caches the business
     second.handle(SetPolicy(OWNER, business_id, BookingPolicy(requires_confirmation=True)))
