@@ -248,10 +248,11 @@ def process(
     log_path: Path,
     base_url: str | None = None,
     health_path: str = "/health",
+    cwd: Path = ROOT,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A child process logging to `log_path`; waits for `base_url` to answer; always stopped."""
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             if base_url is not None:
                 wait_healthy(base_url, proc, log_path, health_path)
@@ -271,13 +272,17 @@ def slotwise_command(*args: str) -> list[str]:
 
 @contextmanager
 def serve_slotwise(
-    api: str, settings: dict[str, str], log_path: Path, workers: int = 1
+    api: str, settings: dict[str, str], log_path: Path, workers: int = 1, tree: Path = ROOT
 ) -> Iterator[str]:
-    """`slotwise write-api` or `slotwise read-api` on a free port; yields its base URL."""
+    """`slotwise write-api` or `slotwise read-api` on a free port; yields its base URL. `tree`:
+    another checkout of SlotWise to run instead (its code, this interpreter)."""
     port = free_port()
     command = slotwise_command(f"{api}-api", "--port", str(port), "--workers", str(workers))
     base_url = f"http://127.0.0.1:{port}"
-    with process(command, base_env(settings), log_path, base_url):
+    env = base_env(settings)
+    if tree != ROOT:  # `python -m` puts the working directory first on the path
+        env["PYTHONPATH"] = str(tree)
+    with process(command, env, log_path, base_url, cwd=tree):
         yield base_url
 
 

@@ -18,6 +18,11 @@ the ratios SlotWise/CRUD and SlotWise/hello of the median rates.
 
     .venv/bin/python bench/write.py [--workers 1] [--concurrency 1,16,64]
         [--requests 300] [--rounds 3] [--pg-dsn postgresql://postgres@127.0.0.1:5432/test]
+        [--baseline-tree PATH]
+
+`--baseline-tree` also serves SlotWise from another checkout (say, a
+`git worktree` of the commit before a change), in its own schema, through the
+same rounds and rotation: the before/after ratio then comes from one run.
 
 Prints a table, then one JSON line. Exits 1 if any answer was unexpected (a
 non-201 booking, a non-200 hello) or a server logged an error.
@@ -46,7 +51,7 @@ from baselines.crud import DDL
 from infra.settings import Settings
 
 WARMUP_REQUESTS = 20
-HELLO, CRUD, SLOTWISE = "hello", "crud", "slotwise"
+HELLO, CRUD, SLOTWISE, BASELINE = "hello", "crud", "slotwise", "baseline"
 
 
 def pool_defaults() -> tuple[int, int]:
@@ -107,10 +112,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="slotwise-bench-"))
         sw_schema = stack.enter_context(harness.pg_schema(args.pg_dsn))
         crud_schema = stack.enter_context(harness.pg_schema(args.pg_dsn))
-        logs = {name: Path(tmp) / f"{name}.log" for name in (HELLO, CRUD, SLOTWISE)}
+        logs = {name: Path(tmp) / f"{name}.log" for name in (HELLO, CRUD, SLOTWISE, BASELINE)}
         settings = harness.pg_settings(args.pg_dsn, sw_schema, tmp, secret)
         settings["SLOTWISE_EVENT_STORE_POOL_SIZE"] = str(pool)
         settings["SLOTWISE_EVENT_STORE_MAX_OVERFLOW"] = str(overflow)
+        tree: Path | None = args.baseline_tree
         progress(f"starting servers ({args.workers} worker(s) each)")
         crud_service = set_up_crud(args.pg_dsn, crud_schema)
         crud_env = {
@@ -132,7 +138,20 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         }
         services = {SLOTWISE: harness.set_up_service(urls[SLOTWISE], secret).service_id}
         services[CRUD] = crud_service
-        used = {SLOTWISE: 0, CRUD: 0}
+        used = {SLOTWISE: 0, CRUD: 0, BASELINE: 0}
+        booked = [SLOTWISE, CRUD]
+        if tree is not None:
+            base_schema = stack.enter_context(harness.pg_schema(args.pg_dsn))
+            base_settings = {
+                **harness.pg_settings(args.pg_dsn, base_schema, tmp, secret),
+                "SLOTWISE_EVENT_STORE_POOL_SIZE": str(pool),
+                "SLOTWISE_EVENT_STORE_MAX_OVERFLOW": str(overflow),
+            }
+            urls[BASELINE] = stack.enter_context(
+                harness.serve_slotwise("write", base_settings, logs[BASELINE], args.workers, tree)
+            )
+            services[BASELINE] = harness.set_up_service(urls[BASELINE], secret).service_id
+            booked.append(BASELINE)
 
         def bookings(server: str, n: int, idempotency: bool) -> list[Call]:
             starts = distinct_starts(n, used[server])
@@ -141,12 +160,12 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             return booking_calls(services[server], secret, starts, idempotency, tag)
 
         progress("warming up")
-        for server in (SLOTWISE, CRUD):
+        for server in booked:
             run_load(urls[server], bookings(server, WARMUP_REQUESTS, False), 4, 201)
         run_load(urls[HELLO], [Call("GET", "/")] * WARMUP_REQUESTS, 4, 200)
 
         runs = Runs()
-        order = [SLOTWISE, CRUD, HELLO]
+        order = [*booked, HELLO]
         for round_no in range(args.rounds):
             for c in args.concurrency:
                 shift = (round_no + args.concurrency.index(c)) % len(order)
@@ -159,11 +178,15 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                         calls = bookings(server, args.requests, idem)
                         runs.add((server, c, idem), run_load(urls[server], calls, c, 201))
                 progress(f"round {round_no + 1}/{args.rounds} c={c} done")
-    errors = {name: harness.server_log(path)[0] for name, path in logs.items()}
+        errors = {
+            name: harness.server_log(path)[0]
+            for name, path in logs.items()
+            if name != BASELINE or tree is not None
+        }
     return {"runs": runs, "errors": errors}
 
 
-def results_of(runs: Runs, concurrency: list[int]) -> dict[str, Any]:
+def results_of(runs: Runs, concurrency: list[int], baseline: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for c in concurrency:
         row: dict[str, Any] = {
@@ -181,6 +204,13 @@ def results_of(runs: Runs, concurrency: list[int]) -> dict[str, Any]:
         row["ratio_hello"] = ratio(row[SLOTWISE]["per_s"], hello, 4)
         row["ratio_hello_idem"] = ratio(row[f"{SLOTWISE}_idem"]["per_s"], hello, 4)
         row["crud_ratio_hello"] = ratio(row[CRUD]["per_s"], hello, 4)
+        if baseline:
+            row[BASELINE] = runs.figures((BASELINE, c, False))
+            row[f"{BASELINE}_idem"] = runs.figures((BASELINE, c, True))
+            row["ratio_baseline"] = ratio(row[SLOTWISE]["per_s"], row[BASELINE]["per_s"])
+            row["ratio_baseline_idem"] = ratio(
+                row[f"{SLOTWISE}_idem"]["per_s"], row[f"{BASELINE}_idem"]["per_s"]
+            )
         out[f"c{c}"] = row
     return out
 
@@ -191,7 +221,9 @@ def print_table(results: dict[str, Any]) -> None:
         f" {'bad':>4}"
     )
     for key, row in results.items():
-        for server in (HELLO, SLOTWISE, f"{SLOTWISE}_idem", CRUD, f"{CRUD}_idem"):
+        servers = (HELLO, SLOTWISE, f"{SLOTWISE}_idem", CRUD, f"{CRUD}_idem")
+        servers += (BASELINE, f"{BASELINE}_idem") if BASELINE in row else ()
+        for server in servers:
             r = row[server]
             print(
                 f"{key:>4} {server:<14} {r['per_s']:>8.1f} {r['p50_ms']:>8.1f} "
@@ -204,6 +236,11 @@ def print_table(results: dict[str, Any]) -> None:
             f"(with key {fmt(row['ratio_hello_idem'], '.4f')}); CRUD/hello "
             f"{fmt(row['crud_ratio_hello'], '.4f')}"
         )
+        if BASELINE in row:
+            print(
+                f"{key:>4} SlotWise/baseline {fmt(row['ratio_baseline'])} "
+                f"(with key {fmt(row['ratio_baseline_idem'])})"
+            )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -216,7 +253,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, default=size, help="both servers' pool")
     parser.add_argument("--max-overflow", type=int, default=overflow, help="both servers' pool")
     parser.add_argument("--pg-dsn", default=harness.DEFAULT_PG)
+    parser.add_argument(
+        "--baseline-tree", type=Path, default=None, help="another checkout to serve alongside"
+    )
     args = parser.parse_args(argv)
+    if args.baseline_tree is not None and not (args.baseline_tree / "infra" / "cli.py").exists():
+        parser.error(f"--baseline-tree {args.baseline_tree} is not a SlotWise checkout")
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if not args.concurrency or not all(1 <= c <= 256 for c in args.concurrency):
         parser.error("--concurrency takes numbers between 1 and 256")
@@ -232,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     done = bench(args)
     runs: Runs = done["runs"]
-    results = results_of(runs, args.concurrency)
+    results = results_of(runs, args.concurrency, args.baseline_tree is not None)
     print_table(results)
     errors: dict[str, list[str]] = done["errors"]
     for failure in runs.failures[:10]:
@@ -246,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             "bench": "write",
             "backend": "postgres",
             "workers": args.workers,
+            "baseline_tree": str(args.baseline_tree) if args.baseline_tree else None,
             "requests_per_run": args.requests,
             "rounds": args.rounds,
             "pool": {"size": args.pool_size, "max_overflow": args.max_overflow},
