@@ -321,6 +321,42 @@ def token(
         typer.echo(issue_token(settings.jwt_key, sub, Role(role), ttl))
 
 
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(help="the backup file to write (must not exist)")],
+    data_dir: DataDir = None,
+) -> None:
+    """Back up the event store (pg_dump of its schema, or SQLite's online backup)."""
+    from infra.backup import BackupFailed
+    from infra.backup import backup as back_up
+
+    with sentences():
+        settings = load_settings(data_dir)
+        try:
+            what = back_up(settings, out)
+        except BackupFailed as error:
+            _fail(str(error))
+        say(f"backed up {what} to {out}")
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(help="a file written by `slotwise backup`")],
+    data_dir: DataDir = None,
+) -> None:
+    """Restore the event store into an empty place; then run `slotwise projections rebuild`."""
+    from infra.backup import BackupFailed
+    from infra.backup import restore as restore_store
+
+    with sentences():
+        settings = load_settings(data_dir)
+        try:
+            what = restore_store(settings, backup_file)
+        except BackupFailed as error:
+            _fail(str(error))
+        say(f"restored {backup_file} into {what}; now run: slotwise projections rebuild")
+
+
 @projections_app.command("rebuild")
 def rebuild(
     name: Annotated[str | None, typer.Option(help="one projector; default all")] = None,
