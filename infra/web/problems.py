@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from infra.auth import KeysUnavailable, Unauthenticated
+from infra.breaker import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 # The problem types a request answered with, for the command-outcome metric (set per request).
@@ -49,6 +50,18 @@ def _unavailable() -> tuple[type[Exception], ...]:
 
 
 DATABASE_UNAVAILABLE = _unavailable()
+
+
+def _redis_away() -> tuple[type[Exception], ...]:
+    """Redis did not answer in time or cannot be reached (only with the redis extra)."""
+    try:
+        import redis
+    except ImportError:
+        return ()
+    return (redis.ConnectionError, redis.TimeoutError)
+
+
+REDIS_UNAVAILABLE = _redis_away()
 
 
 def problem(
@@ -89,6 +102,18 @@ def domain_problem(error: DomainError) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(
         status_for(error), error.code, error.title, error.detail, headers=headers, **extra
+    )
+
+
+def dependency_problem(dependency: str, retry_after: int) -> Response:
+    """A dependency that did not answer in time: 503, try again after `retry_after` s."""
+    return problem(
+        503,
+        "dependency-unavailable",
+        "Dependency unavailable",
+        f"{dependency} did not answer in time or is out of reach; retry shortly",
+        headers={"Retry-After": str(retry_after)},
+        dependency=dependency.split(" ")[0].lower(),
     )
 
 
@@ -166,6 +191,17 @@ def install(app: FastAPI) -> None:
 
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, _database_unavailable)
+
+    @app.exception_handler(DependencyUnavailable)
+    async def _dependency(_: Request, error: DependencyUnavailable) -> Response:
+        return dependency_problem(error.dependency, error.retry_after)
+
+    async def _redis_unavailable(_: Request, error: Exception) -> Response:
+        log.warning("redis unavailable: %r", error)
+        return dependency_problem("Redis", 1)
+
+    for kind in REDIS_UNAVAILABLE:
+        app.add_exception_handler(kind, _redis_unavailable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> Response:
