@@ -128,8 +128,8 @@ def event_store_engine(settings: Settings, pool_size: int, max_overflow: int) ->
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    timeout = settings.db_pool_timeout_seconds
-    return postgres_engine(settings.event_store_url, pool_size, max_overflow, timeout)
+    timeout, connect = settings.db_pool_timeout_seconds, settings.db_connect_timeout_seconds
+    return postgres_engine(settings.event_store_url, pool_size, max_overflow, timeout, connect)
 
 
 SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory locks that serialise table creation
@@ -250,6 +250,7 @@ def bootstrap(
             settings.read_db_pool_size,
             settings.read_db_max_overflow,
             settings.db_pool_timeout_seconds,
+            settings.db_connect_timeout_seconds,
         )
         retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)

@@ -198,7 +198,10 @@ class Settings(BaseSettings):
             return env
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            PERSISTENCE_MODULE="infra.pg_factory:DeadlinePostgresFactory",
+            POSTGRES_LIBPQ_CONNECT_TIMEOUT=query.get(
+                "connect_timeout", str(self.db_connect_timeout_seconds)
+            ),
             POSTGRES_DBNAME=url.path.lstrip("/") or "slotwise",
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),
@@ -211,8 +214,9 @@ class Settings(BaseSettings):
         )
         if self.event_store_server_side_insert:
             env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
-        if "connect_timeout" in query:  # also how long a request waits for a pooled connection
-            env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
+        # The library's "connect timeout" is how long one waits for a pooled connection.
+        pool_wait = query.get("connect_timeout", str(max(1, round(self.db_pool_timeout_seconds))))
+        env["POSTGRES_CONNECT_TIMEOUT"] = pool_wait
         return env
 
     @property

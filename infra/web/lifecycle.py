@@ -20,6 +20,7 @@ from infra.health import lag, production_probes
 from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
+from infra.web.deadline import DeadlineMiddleware
 from infra.web.deps import ContainerDep
 from infra.web.observe import ObserveMiddleware
 from infra.web.parameters import require_clean_parameters
@@ -146,8 +147,9 @@ def new_app(
 ) -> FastAPI:
     """An app with problem+json errors, health, metrics, limits and request logs.
 
-    Middleware, outermost first: correlation id, request log and metrics, rate limits,
-    body limit (so even a 413 or a 429 carries its X-Correlation-Id and is logged).
+    Middleware, outermost first: correlation id, request log and metrics, the request's
+    PostgreSQL deadline, rate limits, body limit (so even a 413 or a 429 carries its
+    X-Correlation-Id and is logged).
     """
     app = FastAPI(
         title=title,
@@ -161,6 +163,7 @@ def new_app(
     app.include_router(health)
     app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
     app.add_middleware(RateLimitMiddleware, api=api)
+    app.add_middleware(DeadlineMiddleware)
     app.add_middleware(ObserveMiddleware, api=api)
     app.add_middleware(CorrelationMiddleware)  # added last: outermost
     return app

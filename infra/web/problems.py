@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import DatabaseError as PersistenceDatabaseError
 from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,6 +63,23 @@ def _redis_away() -> tuple[type[Exception], ...]:
 
 
 REDIS_UNAVAILABLE = _redis_away()
+# Errors that are a bug unless a request's PostgreSQL deadline is behind them.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy_exc.DatabaseError,
+    PersistenceDatabaseError,
+)
+
+
+def timed_out(error: BaseException | None) -> bool:
+    """Whether a request's PostgreSQL deadline (infra/pg_deadline.py) caused `error`."""
+    seen = 0
+    while error is not None and seen < 10:
+        if type(error).__name__ == "DatabaseTimeout":  # psycopg is an optional extra
+            return True
+        orig = getattr(error, "orig", None)  # SQLAlchemy keeps the driver's error there
+        error = orig if isinstance(orig, BaseException) else error.__cause__
+        seen += 1
+    return False
 
 
 def problem(
@@ -192,6 +210,14 @@ def install(app: FastAPI) -> None:
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, _database_unavailable)
 
+    async def _database_error(request: Request, error: Exception) -> Response:
+        if timed_out(error):  # the request's deadline, wrapped by a library
+            return await _database_unavailable(request, error)
+        return await _bug(request, error)
+
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
+
     @app.exception_handler(DependencyUnavailable)
     async def _dependency(_: Request, error: DependencyUnavailable) -> Response:
         return dependency_problem(error.dependency, error.retry_after)
@@ -214,7 +240,6 @@ def install(app: FastAPI) -> None:
             headers=getattr(error, "headers", None),
         )
 
-    @app.exception_handler(Exception)
     async def _bug(_: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
         return problem(
@@ -223,3 +248,5 @@ def install(app: FastAPI) -> None:
             "Internal server error",
             "an unexpected error occurred; it has been logged",
         )
+
+    app.add_exception_handler(Exception, _bug)
