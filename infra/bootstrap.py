@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine, create_engine, text
@@ -15,6 +16,7 @@ from sqlalchemy.pool import NullPool
 from commands.app import SlotWise
 from commands.base import utc_now
 from infra.auth import TokenPolicy, TokenVerifier
+from infra.breaker import Breaker
 from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.consumers.tables import metadata as consumers_metadata
@@ -38,7 +40,7 @@ from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqli
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.versions import versions_checker
 from infra.wakeups import PostgresWakeups
-from infra.web.ratelimit import RateLimiter, rate_limiter_for
+from infra.web.ratelimit import RateLimiter, WindowRateLimiter, rate_limiter_for
 from projections import all_projectors
 
 
@@ -63,6 +65,7 @@ class Container:
     # Set when Kafka feeds the read side: read-your-writes and lag come from it.
     kafka_progress: KafkaProgress | None = None
     cache: ReadCache = field(default_factory=NoCache)
+    redis: RedisLink | None = None  # the shared Redis client, when SLOTWISE_REDIS is set
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -114,6 +117,8 @@ class Container:
         self.read_db.dispose()
         self.idempotency.close()
         self.cache.close()
+        if self.redis is not None:
+            self.redis.close()
         if self.event_store_tables is not None:
             self.event_store_tables.dispose()
         self.app.close()
@@ -124,8 +129,8 @@ def event_store_engine(settings: Settings, pool_size: int, max_overflow: int) ->
     url = settings.event_store_sqlalchemy_url()
     if url.startswith("sqlite"):
         return sqlite_engine(url, immediate=True)
-    timeout = settings.db_pool_timeout_seconds
-    return postgres_engine(settings.event_store_url, pool_size, max_overflow, timeout)
+    timeout, connect = settings.db_pool_timeout_seconds, settings.db_connect_timeout_seconds
+    return postgres_engine(settings.event_store_url, pool_size, max_overflow, timeout, connect)
 
 
 SETUP_LOCK_KEY = 0x51075E7  # any constant: the advisory locks that serialise table creation
@@ -223,11 +228,14 @@ def bootstrap(
 ) -> Container:
     settings = settings or Settings()
     verifier = token_verifier(settings)  # a broken JWKS file fails here, before any database
+    redis = RedisLink.open(settings)
     limiter = rate_limiter_for(
         settings.redis,
         settings.rate_limit_per_token,
         settings.rate_limit_per_address,
         settings.redis_prefix,
+        redis.pool if redis else None,
+        redis.breaker if redis else None,
     )
     with setup_lock(settings):
         ensure_schemas(settings)
@@ -243,6 +251,7 @@ def bootstrap(
             settings.read_db_pool_size,
             settings.read_db_max_overflow,
             settings.db_pool_timeout_seconds,
+            settings.db_connect_timeout_seconds,
         )
         retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
@@ -254,7 +263,7 @@ def bootstrap(
             settings.event_store_tables_pool_size,
             settings.event_store_tables_max_overflow,
         )
-        idempotency = idempotency_store(settings, tables)
+        idempotency = idempotency_store(settings, tables, redis)
         idempotency.setup()
         payments = build_payments(settings, app, tables, clock)
         progress = None
@@ -272,6 +281,8 @@ def bootstrap(
         metrics.watch_kafka_lag(lambda: kafka.lag(app.recorder.max_notification_id() or 0))
     app.on_conflict_retry = metrics.conflict_retries.inc
     app.versions_checker = versions_checker(app.recorder)
+    if isinstance(limiter, WindowRateLimiter):
+        limiter.on_unavailable = metrics.rate_limiter_unavailable.inc
     return Container(
         settings,
         app,
@@ -285,27 +296,52 @@ def bootstrap(
         metrics=metrics,
         event_store_tables=tables,
         kafka_progress=progress,
-        cache=read_cache(settings),
+        cache=read_cache(settings, redis),
+        redis=redis,
     )
 
 
-def read_cache(settings: Settings) -> ReadCache:
+@dataclass(frozen=True)
+class RedisLink:
+    """The process's one Redis client (every call with a deadline) and its breaker."""
+
+    client: Any
+    breaker: Breaker
+
+    @property
+    def pool(self) -> Any:
+        return self.client.connection_pool
+
+    @classmethod
+    def open(cls, settings: Settings) -> RedisLink | None:
+        if not settings.redis:
+            return None
+        from infra.redis_keys import redis_client
+
+        return cls(redis_client(settings), Breaker(settings.redis_retry_seconds))
+
+    def close(self) -> None:
+        self.client.close()
+        self.pool.disconnect()
+
+
+def read_cache(settings: Settings, redis: RedisLink | None = None) -> ReadCache:
     if not settings.read_cache:
         return NoCache()
-    if not settings.redis:
+    if redis is None:
         return MemoryReadCache(settings.read_cache_entries)
-    from infra.redis_keys import redis_client
-
     namespace = f"{settings.redis_prefix}:read"
-    return RedisReadCache(redis_client(settings), settings.cache_ttl_seconds, namespace)
+    return RedisReadCache(redis.client, settings.cache_ttl_seconds, namespace, redis.breaker)
 
 
-def idempotency_store(settings: Settings, tables: Engine) -> KeyStore:
+def idempotency_store(
+    settings: Settings, tables: Engine, redis: RedisLink | None = None
+) -> KeyStore:
     """Redis when configured (production), else a table next to the events."""
     lease, ttl = settings.idempotency_lease_seconds, settings.idempotency_ttl_seconds
-    if settings.redis:
-        from infra.redis_keys import RedisIdempotencyStore, redis_client
+    if redis is not None:
+        from infra.redis_keys import RedisIdempotencyStore
 
         namespace = f"{settings.redis_prefix}:idem"
-        return RedisIdempotencyStore(redis_client(settings), lease, ttl, namespace)
+        return RedisIdempotencyStore(redis.client, lease, ttl, namespace, redis.breaker)
     return IdempotencyStore(tables, lease_seconds=lease, ttl_seconds=ttl)

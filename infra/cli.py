@@ -75,7 +75,7 @@ def main(
 @contextmanager
 def sentences() -> Iterator[None]:
     """Turn the failures an operator can fix into one line and exit code 2."""
-    from infra.web.problems import DATABASE_UNAVAILABLE
+    from infra.web.problems import DATABASE_UNAVAILABLE, REDIS_UNAVAILABLE
 
     try:
         yield
@@ -86,6 +86,9 @@ def sentences() -> Iterator[None]:
     except DATABASE_UNAVAILABLE as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
         _fail(f"cannot reach the database ({error.__class__.__name__}): {reason}")
+    except REDIS_UNAVAILABLE as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        _fail(f"cannot reach Redis (SLOTWISE_REDIS; {error.__class__.__name__}): {reason}")
     except ConfigurationError as error:  # e.g. a JWKS file that is not one
         _fail(f"configuration error: {error}")
 

@@ -113,6 +113,11 @@ class Metrics:
             ["api", "scope"],
             registry=self.registry,
         )
+        self.rate_limiter_unavailable = Counter(
+            "slotwise_rate_limiter_unavailable",
+            "Requests let through unlimited because the limiter's Redis was away (fail open)",
+            registry=self.registry,
+        )
 
     def watch_projections(
         self, positions: Callable[[], dict[str, int]], head: Callable[[], int | None]

@@ -15,6 +15,8 @@ from typing import Protocol, cast
 
 import redis
 
+from infra.breaker import Breaker
+
 log = logging.getLogger(__name__)
 
 
@@ -70,22 +72,35 @@ class RedisReadCache:
     """Entries with a TTL; Redis being away makes reads go to the database, never fail."""
 
     def __init__(
-        self, client: redis.Redis, ttl_seconds: int, namespace: str = "slotwise:read"
+        self,
+        client: redis.Redis,
+        ttl_seconds: int,
+        namespace: str = "slotwise:read",
+        breaker: Breaker | None = None,
     ) -> None:
         self.client, self.ttl, self.namespace = client, ttl_seconds, namespace
+        self.breaker = breaker or Breaker(0)
 
     def get(self, key: str) -> bytes | None:
+        if self.breaker.open:  # Redis is away: compute the answer, do not wait on it
+            return None
         try:
             return cast(bytes | None, self.client.get(f"{self.namespace}:{key}"))
         except redis.RedisError as error:
-            log.warning("read cache unavailable: %r", error)
+            self._away(error)
             return None
 
     def put(self, key: str, value: bytes) -> None:
+        if self.breaker.open:
+            return
         try:
             self.client.set(f"{self.namespace}:{key}", value, ex=self.ttl)
         except redis.RedisError as error:
-            log.warning("read cache unavailable: %r", error)
+            self._away(error)
+
+    def _away(self, error: redis.RedisError) -> None:
+        self.breaker.failed()
+        log.warning("read cache unavailable, reading the database: %r", error)
 
     def close(self) -> None:
         self.client.close()

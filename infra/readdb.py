@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from infra.pg_deadline import DeadlineConnection
 from infra.settings import pool_options, sqlalchemy_url
 from projections.tables import metadata
 
@@ -55,17 +57,40 @@ def sqlite_engine(url: str, *, immediate: bool) -> Engine:
 
 
 def open_read_database(
-    url: str, pool_size: int = 2, max_overflow: int = 4, pool_timeout: float = 10.0
+    url: str,
+    pool_size: int = 2,
+    max_overflow: int = 4,
+    pool_timeout: float = 10.0,
+    connect_timeout: int = 3,
 ) -> ReadDatabase:
     """Open the read models' database; PostgreSQL pools are sized by the caller (settings)."""
     if make_url(url).get_backend_name() == "sqlite":
         return ReadDatabase(sqlite_engine(url, immediate=True), sqlite_engine(url, immediate=False))
-    return ReadDatabase.shared(postgres_engine(url, pool_size, max_overflow, pool_timeout))
+    engine = postgres_engine(url, pool_size, max_overflow, pool_timeout, connect_timeout)
+    return ReadDatabase.shared(engine)
 
 
-def postgres_engine(url: str, pool_size: int, max_overflow: int, pool_timeout: float) -> Engine:
-    """A lazily connecting pool; `pool_size`/`max_overflow`/`pool_timeout` in the URL win."""
+def postgres_engine(
+    url: str, pool_size: int, max_overflow: int, pool_timeout: float, connect_timeout: int = 3
+) -> Engine:
+    """A lazily connecting pool; `pool_size`/`max_overflow`/`pool_timeout` in the URL win.
+
+    Connections open within `connect_timeout` (or the URL's) and keep a request's
+    deadline (infra/pg_deadline.py).
+    """
     options = pool_options(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout
     )
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **options)
+    timeout = parse_qs(urlsplit(url).query).get("connect_timeout", [str(connect_timeout)])[-1]
+    engine = create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": int(timeout)},
+        **options,
+    )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return DeadlineConnection.connect(*cargs, **cparams)
+
+    return engine

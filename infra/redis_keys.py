@@ -17,7 +17,10 @@ from typing import Any, cast
 
 import orjson
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from infra.breaker import Breaker, DependencyUnavailable
 from infra.idempotency import (
     Claim,
     IdempotencyKeyInFlight,
@@ -38,12 +41,26 @@ return 0
 """
 
 
+# Errors that mean Redis is away or hung, not a bug of ours.
+REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError)
+
+
 def redis_client(settings: Settings) -> redis.Redis:
-    """A client with a bounded connection pool (SLOTWISE_REDIS_POOL_SIZE)."""
+    """A client whose every call has a deadline, over a bounded pool (SLOTWISE_REDIS_*).
+
+    A broken pooled connection (Redis restarted) is retried once on a new one; a
+    timeout is not retried: the deadline is the deadline.
+    """
+    deadline = settings.redis_timeout_seconds
     pool = redis.BlockingConnectionPool.from_url(
-        settings.redis, max_connections=settings.redis_pool_size, timeout=5
+        settings.redis,
+        max_connections=settings.redis_pool_size,
+        timeout=deadline,
+        socket_timeout=deadline,
+        socket_connect_timeout=deadline,
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
     )
-    return redis.Redis(connection_pool=pool, socket_timeout=5, socket_connect_timeout=5)
+    return redis.Redis(connection_pool=pool)
 
 
 def _now_ms() -> int:
@@ -59,8 +76,10 @@ class RedisIdempotencyStore:
         lease_seconds: float = 30.0,
         ttl_seconds: int = 86_400,
         namespace: str = "slotwise:idem",
+        breaker: Breaker | None = None,
     ) -> None:
         self.client, self.namespace = client, namespace
+        self.breaker = breaker or Breaker(0)
         self.lease_ms, self.ttl_ms = int(lease_seconds * 1000), ttl_seconds * 1000
         self._swap = client.register_script(_SWAP)
 
@@ -77,6 +96,17 @@ class RedisIdempotencyStore:
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
         """Claim the key for this request, or return the answer already given for it."""
         check_key(key)
+        if self.breaker.open:  # refuse at once rather than wait on a Redis known to be away
+            raise DependencyUnavailable("Redis (idempotency keys)", self.breaker.retry_after)
+        try:
+            return self._claim_key(scope, key, fingerprint)
+        except REDIS_AWAY:
+            self.breaker.failed()
+            raise DependencyUnavailable(
+                "Redis (idempotency keys)", self.breaker.retry_after
+            ) from None
+
+    def _claim_key(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
         name = self.redis_key(scope, key)
         for _ in range(3):  # a concurrent claim or expiry may change the record under us
             now = _now_ms()
@@ -132,6 +162,12 @@ class RedisIdempotencyStore:
 
     def abandon(self, scope: str, key: str) -> None:
         """End the lease of a request that failed unexpectedly, so a retry may replay it."""
+        try:
+            self._abandon(scope, key)
+        except REDIS_AWAY:  # the lease runs out by itself; the request's own error stands
+            self.breaker.failed()
+
+    def _abandon(self, scope: str, key: str) -> None:
         name = self.redis_key(scope, key)
         raw = cast(bytes | None, self.client.get(name))
         if raw is None:

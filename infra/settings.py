@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     event_store_tables_pool_size: int = Field(default=1, ge=1, le=100)
     event_store_tables_max_overflow: int = Field(default=2, ge=0, le=100)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Opening a PostgreSQL connection gives up after this long (libpq connect_timeout).
+    db_connect_timeout_seconds: int = Field(default=3, ge=1, le=300)
+    # Within a request, the longest wait for any one PostgreSQL answer (more than the
+    # event store's 5 s lock_timeout); then the connection is closed and the request is
+    # a 503. Background work (projectors, relay, rebuilds) has no such deadline.
+    db_request_timeout_seconds: float = Field(default=6.0, gt=0, le=300)
+    # /ready answers within this long even if a dependency hangs (that one reports failing).
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     # PostgreSQL: insert each save with one server-side function that holds the events
     # table's lock only while it runs (infra/pg_recorder.py); off: the library's recorder.
     event_store_server_side_insert: bool = True
@@ -114,6 +122,11 @@ class Settings(BaseSettings):
 
     # Redis (production cache and idempotency keys): SLOTWISE_REDIS is a redis:// URL.
     redis_pool_size: int = Field(default=10, ge=1, le=1000)
+    # Deadlines of every Redis call (connect, answer, a free pooled connection); after a
+    # failure Redis is left alone this long: reads skip the cache, limits are not counted,
+    # keyed commands answer 503 at once (no request waits on a Redis known to be away).
+    redis_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    redis_retry_seconds: float = Field(default=5.0, ge=0, le=300)
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
     # The read cache (availability answers): Redis when SLOTWISE_REDIS is set, else memory.
     read_cache: bool = True
@@ -185,7 +198,10 @@ class Settings(BaseSettings):
             return env
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            PERSISTENCE_MODULE="infra.pg_factory:DeadlinePostgresFactory",
+            POSTGRES_LIBPQ_CONNECT_TIMEOUT=query.get(
+                "connect_timeout", str(self.db_connect_timeout_seconds)
+            ),
             POSTGRES_DBNAME=url.path.lstrip("/") or "slotwise",
             POSTGRES_HOST=url.hostname or "127.0.0.1",
             POSTGRES_PORT=str(url.port or 5432),
@@ -198,8 +214,9 @@ class Settings(BaseSettings):
         )
         if self.event_store_server_side_insert:
             env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
-        if "connect_timeout" in query:  # also how long a request waits for a pooled connection
-            env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
+        # The library's "connect timeout" is how long one waits for a pooled connection.
+        pool_wait = query.get("connect_timeout", str(max(1, round(self.db_pool_timeout_seconds))))
+        env["POSTGRES_CONNECT_TIMEOUT"] = pool_wait
         return env
 
     @property

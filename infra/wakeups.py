@@ -45,14 +45,15 @@ class PostgresWakeups:
         pool = recorder.datastore.pool
         # The pool's own connection settings (the library passes a dict and no conninfo).
         given = cast(dict[str, Any], pool.kwargs or {})
-        options = {k: v for k, v in given.items() if k != "row_factory"}
+        options = {k: v for k, v in given.items() if k not in ("row_factory", "connect_timeout")}
+        connect_timeout = given.get("connect_timeout", 5)
         conninfo = pool.conninfo if isinstance(pool.conninfo, str) else ""
 
         def connect() -> psycopg.Connection[Any]:
             return psycopg.connect(
                 conninfo,
                 autocommit=True,
-                connect_timeout=5,
+                connect_timeout=connect_timeout,
                 application_name=APPLICATION_NAME,
                 **options,
             )

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -18,6 +20,7 @@ from infra.health import lag, production_probes
 from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
+from infra.web.deadline import DeadlineMiddleware
 from infra.web.deps import ContainerDep
 from infra.web.observe import ObserveMiddleware
 from infra.web.parameters import require_clean_parameters
@@ -76,29 +79,52 @@ METRICS = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 @health.get("/ready", response_model=None, responses={503: NOT_READY})
-def readiness(container: ContainerDep) -> JSONResponse:
+async def readiness(container: ContainerDep) -> JSONResponse:
     """Readiness: every configured dependency answers; parked events and lag are counted."""
-
-    def read_db() -> None:
-        with container.read_db.reader.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    checks = {
-        "event_store": _check(container.app.recorder.max_notification_id),
-        "read_db": _check(read_db),
-    }
-    checks.update({name: _check(probe) for name, probe in production_probes(container).items()})
+    checks = await probe_all(dependency_probes(container), container.settings.ready_timeout_seconds)
     ready = all(v == "ok" for v in checks.values())
     details: dict[str, Any] = {}
-    if checks["read_db"] == "ok":
-        details["dead_letters"] = container.dead_letters.count()
-    if container.kafka_progress is not None and checks["read_db"] == checks["event_store"] == "ok":
-        details["lag"] = lag(container)  # events the relay and each projector have yet to apply
-        details["relay_dead_letters"] = container.kafka_progress.relay_parked()
+    if ready:  # counted only when every database answered (nothing here can hang then)
+        details = await to_thread.run_sync(_details, container)
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks, **details},
         status_code=200 if ready else 503,
     )
+
+
+def dependency_probes(container: Container) -> dict[str, Callable[[], object]]:
+    def read_db() -> None:
+        with container.read_db.reader.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    return {
+        "event_store": container.app.recorder.max_notification_id,
+        "read_db": read_db,
+        **production_probes(container),
+    }
+
+
+async def probe_all(probes: dict[str, Callable[[], object]], timeout: float) -> dict[str, str]:
+    """Run every probe at once in threads; one that has not answered by `timeout` failed."""
+    checks = dict.fromkeys(probes, "error: no answer in time")
+
+    async def run(name: str, probe: Callable[[], object]) -> None:
+        # abandon_on_cancel: a hung probe's thread is left behind, never waited for
+        checks[name] = await to_thread.run_sync(_check, probe, abandon_on_cancel=True)
+
+    with anyio.move_on_after(timeout):
+        async with anyio.create_task_group() as group:
+            for name, probe in probes.items():
+                group.start_soon(run, name, probe)
+    return checks
+
+
+def _details(container: Container) -> dict[str, Any]:
+    details: dict[str, Any] = {"dead_letters": container.dead_letters.count()}
+    if container.kafka_progress is not None:
+        details["lag"] = lag(container)  # events the relay and each projector have yet to apply
+        details["relay_dead_letters"] = container.kafka_progress.relay_parked()
+    return details
 
 
 @health.get("/metrics", response_class=Response, responses={200: METRICS})
@@ -121,8 +147,9 @@ def new_app(
 ) -> FastAPI:
     """An app with problem+json errors, health, metrics, limits and request logs.
 
-    Middleware, outermost first: correlation id, request log and metrics, rate limits,
-    body limit (so even a 413 or a 429 carries its X-Correlation-Id and is logged).
+    Middleware, outermost first: correlation id, request log and metrics, the request's
+    PostgreSQL deadline, rate limits, body limit (so even a 413 or a 429 carries its
+    X-Correlation-Id and is logged).
     """
     app = FastAPI(
         title=title,
@@ -136,6 +163,7 @@ def new_app(
     app.include_router(health)
     app.add_middleware(BodyLimitMiddleware, limit=_body_limit)  # added first: innermost
     app.add_middleware(RateLimitMiddleware, api=api)
+    app.add_middleware(DeadlineMiddleware)
     app.add_middleware(ObserveMiddleware, api=api)
     app.add_middleware(CorrelationMiddleware)  # added last: outermost
     return app

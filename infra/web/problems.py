@@ -7,6 +7,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import DatabaseError as PersistenceDatabaseError
 from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unavailable
 from infra.auth import KeysUnavailable, Unauthenticated
+from infra.breaker import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 # The problem types a request answered with, for the command-outcome metric (set per request).
@@ -49,6 +51,35 @@ def _unavailable() -> tuple[type[Exception], ...]:
 
 
 DATABASE_UNAVAILABLE = _unavailable()
+
+
+def _redis_away() -> tuple[type[Exception], ...]:
+    """Redis did not answer in time or cannot be reached (only with the redis extra)."""
+    try:
+        import redis
+    except ImportError:
+        return ()
+    return (redis.ConnectionError, redis.TimeoutError)
+
+
+REDIS_UNAVAILABLE = _redis_away()
+# Errors that are a bug unless a request's PostgreSQL deadline is behind them.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy_exc.DatabaseError,
+    PersistenceDatabaseError,
+)
+
+
+def timed_out(error: BaseException | None) -> bool:
+    """Whether a request's PostgreSQL deadline (infra/pg_deadline.py) caused `error`."""
+    seen = 0
+    while error is not None and seen < 10:
+        if type(error).__name__ == "DatabaseTimeout":  # psycopg is an optional extra
+            return True
+        orig = getattr(error, "orig", None)  # SQLAlchemy keeps the driver's error there
+        error = orig if isinstance(orig, BaseException) else error.__cause__
+        seen += 1
+    return False
 
 
 def problem(
@@ -89,6 +120,18 @@ def domain_problem(error: DomainError) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return problem(
         status_for(error), error.code, error.title, error.detail, headers=headers, **extra
+    )
+
+
+def dependency_problem(dependency: str, retry_after: int) -> Response:
+    """A dependency that did not answer in time: 503, try again after `retry_after` s."""
+    return problem(
+        503,
+        "dependency-unavailable",
+        "Dependency unavailable",
+        f"{dependency} did not answer in time or is out of reach; retry shortly",
+        headers={"Retry-After": str(retry_after)},
+        dependency=dependency.split(" ")[0].lower(),
     )
 
 
@@ -167,6 +210,25 @@ def install(app: FastAPI) -> None:
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, _database_unavailable)
 
+    async def _database_error(request: Request, error: Exception) -> Response:
+        if timed_out(error):  # the request's deadline, wrapped by a library
+            return await _database_unavailable(request, error)
+        return await _bug(request, error)
+
+    for kind in DATABASE_ERRORS:
+        app.add_exception_handler(kind, _database_error)
+
+    @app.exception_handler(DependencyUnavailable)
+    async def _dependency(_: Request, error: DependencyUnavailable) -> Response:
+        return dependency_problem(error.dependency, error.retry_after)
+
+    async def _redis_unavailable(_: Request, error: Exception) -> Response:
+        log.warning("redis unavailable: %r", error)
+        return dependency_problem("Redis", 1)
+
+    for kind in REDIS_UNAVAILABLE:
+        app.add_exception_handler(kind, _redis_unavailable)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
@@ -178,7 +240,6 @@ def install(app: FastAPI) -> None:
             headers=getattr(error, "headers", None),
         )
 
-    @app.exception_handler(Exception)
     async def _bug(_: Request, error: Exception) -> Response:
         log.exception("unhandled error", exc_info=error)
         return problem(
@@ -187,3 +248,5 @@ def install(app: FastAPI) -> None:
             "Internal server error",
             "an unexpected error occurred; it has been logged",
         )
+
+    app.add_exception_handler(Exception, _bug)

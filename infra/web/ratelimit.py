@@ -4,8 +4,11 @@ A sliding window counter per key, kept in memory (one process) or in Redis
 (shared by every process) when SLOTWISE_REDIS is set. Each request counts
 against its client address and, when it carries a valid token, against the
 token's subject; the tighter of the two is what the RateLimit-* headers show.
-If Redis cannot be reached the request is let through and a warning logged:
-an outage of the limiter should not become an outage of the API.
+If Redis cannot be reached in time the limiter fails open: the request is let
+through, counted in `slotwise_rate_limiter_unavailable_total` and logged (once
+per breaker period), and Redis is left alone for SLOTWISE_REDIS_RETRY_SECONDS.
+Limits are protection, not correctness: an outage of the limiter should not
+become an outage of the API.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import limits
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+
+from infra.breaker import Breaker
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +71,33 @@ class WindowRateLimiter(RateLimiter):
         per_token: str,
         per_address: str,
         prefix: str = "slotwise",
+        connection_pool: Any = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.blocking = storage_uri.startswith("redis")
-        options: dict[str, float | str | bool] = (
+        options: dict[str, Any] = (
             {"key_prefix": prefix, "wrap_exceptions": True} if self.blocking else {}
         )
+        if connection_pool is not None:  # the process's Redis pool, with its deadlines
+            options["connection_pool"] = connection_pool
         self.storage = storage_from_string(storage_uri, **options)
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.per_token, self.per_address = _item(per_token), _item(per_address)
+        self.breaker = breaker or Breaker(0)
+        self.on_unavailable: Callable[[], None] = lambda: None  # the metrics count these
 
     def check(self, address: str | None, subject: str | None, api: str = "api") -> Quota | None:
+        if self.breaker.open:  # fail open without waiting on a Redis known to be away
+            self.on_unavailable()
+            return None
         try:
             return self._check(address, subject, api)
         except limits.errors.StorageError as error:
-            log.warning("rate limiter unavailable, letting requests through: %s", error)
+            self.breaker.failed()
+            self.on_unavailable()
+            log.warning(
+                "rate limiter unavailable, letting requests through: %r", error.storage_error
+            )
             return None
 
     def _check(self, address: str | None, subject: str | None, api: str) -> Quota | None:
@@ -115,8 +135,17 @@ def _item(notation: str) -> limits.RateLimitItem | None:
     return limits.parse(notation)
 
 
-def rate_limiter_for(redis_url: str, per_token: str, per_address: str, prefix: str) -> RateLimiter:
+def rate_limiter_for(
+    redis_url: str,
+    per_token: str,
+    per_address: str,
+    prefix: str,
+    connection_pool: Any = None,
+    breaker: Breaker | None = None,
+) -> RateLimiter:
     """Redis-backed when `redis_url` is set, in memory otherwise; none when both are off."""
     if _item(per_token) is None and _item(per_address) is None:
         return RateLimiter()
-    return WindowRateLimiter(redis_url or "memory://", per_token, per_address, f"{prefix}-rl")
+    storage = redis_url or "memory://"
+    pool = connection_pool if redis_url else None
+    return WindowRateLimiter(storage, per_token, per_address, f"{prefix}-rl", pool, breaker)
