@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # idempotency key (3 x 8 s fits in the 30 s Idempotency-Key lease of a booking request).
     stripe_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
     stripe_max_network_retries: int = Field(default=2, ge=0, le=10)
+    # While a booking request waits for its PaymentIntent: one try this long, no retries (the
+    # booking is held and the payment worker creates the intent when Stripe answers again).
+    stripe_request_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     # Aggregates the command side keeps in memory per process (0: none; commands/cache.py).

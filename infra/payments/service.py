@@ -34,18 +34,19 @@ class Payments:
         return self.provider is not None
 
 
-def stripe_from(settings: Settings) -> PaymentProvider | None:
+def stripe_from(settings: Settings, *, in_request: bool = False) -> PaymentProvider | None:
+    """The Stripe client, patient for background work, quick (`in_request`) where a client
+    waits for the answer."""
     if not settings.stripe_api_key:
         return None
     # `stripe` comes with the `stripe` extra; a process without payments does not need it.
     from infra.payments.stripe_provider import StripeProvider
 
-    return StripeProvider(
-        settings.stripe_api_key,
-        settings.stripe_api_base,
-        settings.stripe_timeout_seconds,
-        settings.stripe_max_network_retries,
-    )
+    if in_request:
+        timeout, retries = settings.stripe_request_timeout_seconds, 0
+    else:
+        timeout, retries = settings.stripe_timeout_seconds, settings.stripe_max_network_retries
+    return StripeProvider(settings.stripe_api_key, settings.stripe_api_base, timeout, retries)
 
 
 def build_payments(
@@ -56,12 +57,14 @@ def build_payments(
     provider: PaymentProvider | None = None,
 ) -> Payments:
     """The saga keeps its checkpoint and tasks in the event-store database (`engine`)."""
+    quick = provider or stripe_from(settings, in_request=True)
     provider = provider or stripe_from(settings)
     app.takes_payments = provider is not None
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
     runtime = ConsumerRuntime(engine, [PaymentSaga(clock)], retry)
     runtime.setup()
     metadata.create_all(engine)
-    checkout = Checkout(app, provider)
-    tasks = PaymentTasks(engine, PaymentActions(app, provider, checkout), clock)
+    actions = PaymentActions(app, provider, Checkout(app, provider))
+    tasks = PaymentTasks(engine, actions, clock)
+    checkout = Checkout(app, quick)  # the write API's: a client is waiting
     return Payments(provider, settings.stripe_webhook_secrets, runtime, checkout, tasks)

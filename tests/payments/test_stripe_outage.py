@@ -9,6 +9,7 @@ booking is confirmed. Nothing was lost and nothing happened twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from tests.conftest import FrozenClock
 from tests.e2e.conftest import ANN, assert_problem
+from tests.faultproxy import FaultProxy
 from tests.payments.conftest import SECRET, TEN, Shop, free_port, open_shop, paid_settings
 from tests.payments.fake_stripe import FakeStripe
 
@@ -76,3 +78,37 @@ def test_stripe_unreachable_leaves_the_booking_pending_until_stripe_is_back(
     assert stripe_later.pay(intent_id) == "succeeded"
     shop.settle(lambda: shop.booking(placed["id"]).status.value == "confirmed", "confirmation")
     assert [i["id"] for i in stripe_later.intents_of(placed["id"])] == [intent_id]
+
+
+@pytest.fixture
+def hung_stripe_shop(
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    clock: FrozenClock,
+    stripe_later: FakeStripe,
+    token: Any,
+) -> Iterator[Shop]:
+    """Stripe's address accepts connections and never answers (a black hole)."""
+    hole = FaultProxy("127.0.0.1", stripe_later.port).start()
+    hole.black_hole()
+    settings = paid_settings(backend, tmp_path, request, f"http://127.0.0.1:{hole.port}")
+    settings = settings.model_copy(update={"stripe_request_timeout_seconds": 1.0})
+    try:
+        yield from open_shop(settings, clock, stripe_later, token, up=False)
+    finally:
+        hole.stop()
+
+
+def test_a_hung_stripe_holds_the_booking_and_answers_within_the_request_timeout(
+    hung_stripe_shop: Shop,
+) -> None:
+    salon = hung_stripe_shop.open_paid_salon()
+    started = time.monotonic()
+
+    placed = hung_stripe_shop.api.book(salon.service_id, TEN, expect=201).json()
+
+    assert time.monotonic() - started < 4  # one try of 1 s, not three of 8 s
+    assert placed["status"] == "pending_payment"
+    assert placed["payment"]["client_secret"] is None
+    assert placed["payment"]["note"]
