@@ -4,8 +4,10 @@ What a token must be, whichever key signed it: unexpired (within a bounded
 clock skew), no longer-lived than the configured maximum, from the configured
 issuer and for the configured audience when those are set, with a clean `sub`
 and one of the four token roles (`system` is the application's own actor and
-never comes from a token). Refusals say what is wrong in our words; the
-library's messages stay out of answers.
+never comes from a token). Its times (`exp`, `iat`, `nbf`) are checked here,
+not by PyJWT, so that a claim of the wrong type or absurd size is a refusal
+naming the claim rather than arithmetic that fails. Refusals say what is wrong
+in our words; the library's messages stay out of answers.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ MAX_SUBJECT = 200  # the width of owner and customer ids in the read models
 # Roles a token may carry (`system` belongs to SlotWise's own processes).
 TOKEN_ROLES = frozenset(role.value for role in ACTOR_TOKEN_ROLES)
 ASYMMETRIC = frozenset({"RS256", "ES256"})
+# A NumericDate (RFC 7519: seconds since 1970, fractions allowed) must fall before the
+# year 10000; anything later is no real instant and would overflow date arithmetic.
+LATEST_INSTANT = 253_402_300_799
+TIME_CLAIMS = ("exp", "iat", "nbf")
 # Verified tokens kept (by the raw token) until they expire: clients send one token
 # for many requests, and checking a signature costs more than most commands' other work.
 VERIFIED_CACHE_SIZE = 10_000
@@ -108,14 +114,15 @@ class TokenVerifier:
 
     def _verify(self, token: str) -> tuple[Actor, float]:
         claims = self._claims(token)
+        times = {name: _instant(claims, name) for name in TIME_CLAIMS}
         subject = _require_subject(claims.get("sub"), Unauthenticated)
         role = claims.get("role")
         if not isinstance(role, str) or role not in TOKEN_ROLES:
             raise Unauthenticated(
                 f"the bearer token's role must be one of {', '.join(sorted(TOKEN_ROLES))}"
             )
-        self._require_lifetime(claims)
-        return Actor(id=subject, role=Role(role)), float(claims["exp"])
+        expires = self._require_current(times)
+        return Actor(id=subject, role=Role(role)), expires
 
     def _claims(self, token: str) -> dict[str, Any]:
         try:
@@ -133,7 +140,14 @@ class TokenVerifier:
                 leeway=policy.leeway_seconds,
                 issuer=policy.issuer or None,
                 audience=policy.audience or None,
-                options={"require": ["sub", "exp"], "verify_aud": bool(policy.audience)},
+                options={
+                    "require": ["sub", "exp"],
+                    "verify_aud": bool(policy.audience),
+                    # Times are ours to check (`_require_current`), after their types.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated(_sentence_for(error)) from None
@@ -152,13 +166,39 @@ class TokenVerifier:
             f"the bearer token's algorithm is not accepted here (accepted: {', '.join(accepted)})"
         )
 
-    def _require_lifetime(self, claims: dict[str, Any]) -> None:
+    def _require_current(self, times: dict[str, float | None]) -> float:
+        """The token's `exp`, once it is unexpired, in force and not too long-lived."""
+        now, leeway = time.time(), self.policy.leeway_seconds
         most = self.policy.max_lifetime_seconds
-        expires, issued = claims["exp"], claims.get("iat")
+        expires, issued, not_before = times["exp"], times["iat"], times["nbf"]
+        if expires is None:  # decoding requires it; this keeps the type honest
+            raise Unauthenticated("the bearer token lacks the exp claim")
+        if expires <= now - leeway:
+            raise Unauthenticated("the bearer token has expired")
+        for name, start in (("iat", issued), ("nbf", not_before)):
+            if start is not None and start > now + leeway:
+                raise Unauthenticated(f"the bearer token is not valid yet ({name} in the future)")
         # Without iat, the token may not outlive the maximum counted from now.
-        start = issued if isinstance(issued, int | float) else time.time()
-        if expires - start > most + (0 if issued is not None else self.policy.leeway_seconds):
+        start = issued if issued is not None else now
+        if expires - start > most + (0 if issued is not None else leeway):
             raise Unauthenticated(f"the bearer token lives longer than the {most} seconds allowed")
+        return expires
+
+
+def _instant(claims: dict[str, Any], name: str) -> float | None:
+    """The claim `name` as seconds since 1970, None if absent; refused if not a NumericDate."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    # bool is an int to Python, not to JSON; NaN fails both comparisons.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(f"the bearer token's {name} must be a number (seconds since 1970)")
+    if not 0 <= value <= LATEST_INSTANT:
+        raise Unauthenticated(
+            f"the bearer token's {name} must be between 0 and {LATEST_INSTANT} "
+            "(seconds since 1970, before the year 10000)"
+        )
+    return float(value)
 
 
 def _require_subject(sub: object, refusal: type[Exception]) -> str:
@@ -179,13 +219,10 @@ def _refused(refusal: type[Exception], detail: str) -> Exception:
 
 
 _SENTENCES: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
-    (jwt.ExpiredSignatureError, "the bearer token has expired"),
-    (jwt.ImmatureSignatureError, "the bearer token is not valid yet (iat or nbf in the future)"),
     (jwt.InvalidIssuerError, "the bearer token's issuer (iss) is not accepted here"),
     (jwt.InvalidAudienceError, "the bearer token's audience (aud) is not this API"),
     (jwt.InvalidSignatureError, "the bearer token's signature does not verify"),
     (jwt.exceptions.InvalidSubjectError, "the bearer token's sub must be a string"),
-    (jwt.InvalidIssuedAtError, "the bearer token's iat must be a number"),
     (jwt.DecodeError, "the bearer token is not a well-formed JWT"),
 )
 

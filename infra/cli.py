@@ -29,6 +29,7 @@ from rich.progress import (
 
 from infra.auth import TokenPolicy, issue_token, require_issuable
 from infra.logs import configure_logging, logging_config
+from infra.secret_policy import unsafe_secret
 from infra.serving import CommandFailed, Listener, bind, is_loopback, say, serve_all
 from infra.settings import ConfigurationError, Settings
 
@@ -186,6 +187,9 @@ def _serve_one(
         if data_dir is not None:  # worker processes read their settings from the environment
             os.environ["SLOTWISE_DATA_DIR"] = str(data_dir)
         say(f"slotwise {name}-api: {describe(settings)}")
+        refusal = unsafe_secret(settings)
+        if refusal is not None:
+            raise CommandFailed(refusal)
         warn_if_exposed(settings, host)
         token_verifier(settings)  # a bad JWKS file is a sentence here, not in each worker
         sock = bind(host, port)

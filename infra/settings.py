@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import limits
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SLOTWISE_", env_file=".env", extra="ignore")
 
+    # "development" lets the APIs serve with the public development secret or a short
+    # one (infra/secret_policy.py); `slotwise dev` and `slotwise token` are development.
+    env: Literal["production", "development"] = "production"
     data_dir: Path = Path(".slotwise")
     event_store: str = ""
     read_db: str = ""
@@ -72,6 +75,13 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
+    @field_validator("kafka_retention_ms")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value != -1 and value < 60_000:
+            raise ValueError("must be -1 (keep for ever) or at least 60000 (one minute)")
+        return value
+
     @field_validator("rate_limit_per_token", "rate_limit_per_address")
     @classmethod
     def _limit(cls, value: str) -> str:
@@ -109,6 +119,9 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     kafka_partitions: int = Field(default=3, ge=1, le=1000)
     kafka_replication_factor: int = Field(default=1, ge=1, le=10)
+    # retention.ms of the topics the relay creates: -1 keeps every record (analytics
+    # consumers replay the topics); otherwise at least a minute.
+    kafka_retention_ms: int = -1
     kafka_group: str = Field(default="slotwise.projectors", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     kafka_max_message_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=500, le=300_000)

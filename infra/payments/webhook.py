@@ -2,13 +2,16 @@
 
 The signature is checked with the `stripe` library against every configured
 secret (several during a rotation), with Stripe's 300-second tolerance for the
-timestamp. Only then is the body parsed; anything that fails is a 400 and
-nothing is recorded. What is kept is a `StripeNotice`: never the client secret
-or the customer's details that the payload also carries.
+timestamp, applied both ways (the library refuses only an old one, and a
+signature dated far ahead would stay replayable until that date). Only then
+is the body parsed; anything that fails is a 400 and nothing is recorded.
+What is kept is a `StripeNotice`: never the client secret or the customer's
+details that the payload also carries.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -48,11 +51,23 @@ def verify(payload: bytes, header: str | None, secrets: Sequence[str]) -> dict[s
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(text, header, secret, TOLERANCE_SECONDS)
-            return _parse(payload)
         except stripe.SignatureVerificationError as error:
             problems.append(str(error.user_message or error))
-    stale = [p for p in problems if "tolerance" in p]  # right secret, too old
+            continue
+        ahead = _future_timestamp(header)
+        if ahead is None:
+            return _parse(payload)
+        problems.append(f"Timestamp outside the tolerance zone ({ahead})")  # Stripe's words
+    stale = [p for p in problems if "tolerance" in p]  # right secret, out of date
     raise BadWebhook(f"the signature does not verify: {(stale or problems)[0]}", field=HEADER)
+
+
+def _future_timestamp(header: str) -> int | None:
+    """The header's `t=` if it lies beyond the tolerance ahead of our clock, else None."""
+    # Read as the library reads it (the first `t=` item), which verify_header has done already.
+    items = [item.split("=", 2) for item in header.split(",")]
+    stamp = int(next(item[1] for item in items if item[0] == "t"))
+    return stamp if stamp > time.time() + TOLERANCE_SECONDS else None
 
 
 def _parse(payload: bytes) -> dict[str, Any]:

@@ -110,11 +110,58 @@ def test_a_busy_port_is_one_sentence_and_no_banner(tmp_path: Path) -> None:
 
 def test_warns_when_the_development_secret_listens_beyond_loopback(tmp_path: Path) -> None:
     with listening() as busy:  # the warning comes before binding: no server needs to start
-        answer = run("write-api", "--host", "0.0.0.0", "--port", str(busy), cwd=tmp_path)
-        quiet = run("write-api", "--port", str(busy), cwd=tmp_path)
+        answer = run(
+            "write-api", "--host", "0.0.0.0", "--port", str(busy), cwd=tmp_path, env="development"
+        )
+        quiet = run("write-api", "--port", str(busy), cwd=tmp_path, env="development")
     assert "warning" in answer.stderr and "development JWT secret" in answer.stderr
     assert "warning" not in quiet.stderr
     assert_one_sentence(quiet, "in use")
+
+
+UNSAFE_SECRETS = [
+    pytest.param({}, "not set", id="no secret: the development one"),
+    pytest.param({"jwt_secret": DEV_JWT_SECRET}, "published", id="the development secret"),
+    pytest.param({"jwt_secret": "change-me-to-a-long-random-secret"}, "published", id="example"),
+    pytest.param({"jwt_secret": "s" * 31}, "31 characters", id="31 characters"),
+]
+
+
+@pytest.mark.parametrize("api", ["write-api", "read-api"])
+@pytest.mark.parametrize(("secret", "why"), UNSAFE_SECRETS)
+def test_an_api_refuses_a_known_or_short_secret_outside_development(
+    tmp_path: Path, api: str, secret: dict[str, str], why: str
+) -> None:
+    with listening() as busy:  # refused before binding: the busy port is never reached
+        answer = run(api, "--port", str(busy), cwd=tmp_path, **secret)
+    line = assert_one_sentence(answer, "SLOTWISE_JWT_SECRET", why, "32", "SLOTWISE_ENV=development")
+    assert "in use" not in line and "serving" not in answer.stderr
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param({"env": "development"}, id="development, no secret"),
+        pytest.param({"env": "development", "jwt_secret": "short"}, id="development, short"),
+        pytest.param({"jwt_secret": "s" * 32}, id="production, 32 characters"),
+    ],
+)
+def test_an_api_takes_a_long_secret_or_any_secret_in_development(
+    tmp_path: Path, settings: dict[str, str]
+) -> None:
+    with listening() as busy:  # past the secret check, the API stops at the busy port
+        answer = run("write-api", "--port", str(busy), cwd=tmp_path, **settings)
+    assert_one_sentence(answer, "in use")
+
+
+def test_the_secret_check_refuses_a_published_secret_on_postgresql(tmp_path: Path) -> None:
+    answer = run(
+        "write-api",
+        cwd=tmp_path,
+        event_store="postgresql://postgres@127.0.0.1:9/nothing",
+        jwt_secret=DEV_JWT_SECRET,
+    )
+    assert_one_sentence(answer, "published")
 
 
 @pytest.mark.parametrize(

@@ -128,6 +128,9 @@ def test_refuses_what_a_provider_token_must_not_be(
         "not valid yet": rsa_key.token(iat=now + 600, exp=now + 1200),
         "lives longer": rsa_key.token(exp=now + 7200),
         "lacks the sub": rsa_key.token(sub=None),
+        "exp must be a number": rsa_key.token(exp=str(now + 600)),
+        "exp must be between": rsa_key.token(iat=None, exp=10**400),
+        "nbf in the future": rsa_key.token(nbf=now + 600.5, exp=now + 1200),
         "role": rsa_key.token(role="system"),
         "kid": ec_key.token(),  # a key the provider's set does not hold
         "algorithm": jwt.encode({"sub": "x", "role": "customer", "exp": now + 60}, "s3cret" * 6),

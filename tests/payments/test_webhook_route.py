@@ -1,8 +1,8 @@
 """The webhook route: it records only what Stripe signed, recently, and each event once.
 
-A bad or stale signature is a 400 and nothing is written; a duplicate delivery
-and an old event arriving after a newer one change a booking once, in the
-order the booking's own state allows.
+A bad signature, or one dated outside the tolerance either way, is a 400 and
+nothing is written; a duplicate delivery and an old event arriving after a
+newer one change a booking once, in the order the booking's own state allows.
 """
 
 from __future__ import annotations
@@ -49,10 +49,12 @@ def sign(payload: bytes, secret: str, age: int = 0) -> str:
     [
         (lambda p: sign(p, "whsec_someone_else"), "does not verify"),
         (lambda p: sign(p, SECRET, age=301), "tolerance"),
+        (lambda p: sign(p, SECRET, age=-400), "tolerance"),  # dated ahead of our clock
+        (lambda p: sign(p, SECRET, age=-(10**15)), "tolerance"),
         (lambda p: None, "missing"),
         (lambda p: sign(p + b" ", SECRET), "does not verify"),  # signed another body
     ],
-    ids=["wrong-secret", "stale", "no-header", "tampered"],
+    ids=["wrong-secret", "stale", "future", "far-future", "no-header", "tampered"],
 )
 def test_a_bad_or_stale_signature_is_refused_and_nothing_is_recorded(
     shop: Shop, signature: Any, why: str

@@ -53,3 +53,15 @@ def test_keeps_no_refused_token(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(Unauthenticated):
             verifier.verify(forged)
     assert len(decoded) == 2
+
+
+def test_keeps_no_token_refused_for_a_claim_and_says_which(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded = counting_decodes(monkeypatch)
+    verifier = TokenVerifier(SECRET)
+    huge = jwt.encode({"sub": "ann", "role": "admin", "exp": 10**400}, SECRET, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated, match="exp must be between"):
+            verifier.verify(huge)
+    assert len(decoded) == 2

@@ -48,13 +48,35 @@ def test_accepts_an_event_signed_with_any_current_secret() -> None:
 
 @pytest.mark.parametrize(
     ("secret", "age", "why"),
-    [("whsec_other", 0, "matching"), (NEW, 301, "tolerance")],
+    [
+        ("whsec_other", 0, "matching"),
+        (NEW, 301, "tolerance"),
+        (NEW, -301, "tolerance"),
+        (NEW, -(10**15), "tolerance"),
+        ("whsec_other", -400, "matching"),
+    ],
+    ids=["wrong secret", "stale", "future", "far future", "wrong secret and future"],
 )
-def test_refuses_a_wrong_or_stale_signature(secret: str, age: int, why: str) -> None:
+def test_refuses_a_wrong_or_out_of_date_signature(secret: str, age: int, why: str) -> None:
     payload, header = signed(stripe_event(), secret, age)
     with pytest.raises(BadWebhook, match=why) as refused:
         verify(payload, header, (OLD, NEW))
     assert refused.value.field == "Stripe-Signature"
+
+
+def test_accepts_a_signature_a_little_ahead_of_our_clock() -> None:
+    payload, header = signed(stripe_event(), NEW, age=-200)  # clocks disagree by minutes
+    assert verify(payload, header, (OLD, NEW))["id"] == "evt_1"
+
+
+def test_a_future_dated_signature_gets_the_same_answer_as_a_stale_one() -> None:
+    answers = []
+    for age in (301, -301):
+        payload, header = signed(stripe_event(), NEW, age)
+        with pytest.raises(BadWebhook) as refused:
+            verify(payload, header, (OLD, NEW))
+        answers.append(refused.value.detail.split("(")[0])
+    assert answers[0] == answers[1]
 
 
 def test_refuses_a_missing_header_and_a_changed_body() -> None:
