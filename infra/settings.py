@@ -181,6 +181,7 @@ class Settings(BaseSettings):
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(path),
                 SQLITE_LOCK_TIMEOUT="10",
+                APPLICATION_RECORDER_TOPIC="infra.audit.sqlite_chain:ChainedSQLiteRecorder",
             )
             return env
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -196,8 +197,11 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", str(self.event_store_max_overflow)),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
-        if self.event_store_server_side_insert:
-            env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
+        env["APPLICATION_RECORDER_TOPIC"] = (
+            "infra.pg_recorder:LockedInsertRecorder"
+            if self.event_store_server_side_insert
+            else "infra.audit.pg_chain:ChainedPostgresRecorder"
+        )
         if "connect_timeout" in query:  # also how long a request waits for a pooled connection
             env["POSTGRES_CONNECT_TIMEOUT"] = query["connect_timeout"]
         return env
