@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Notification
 from psycopg.sql import SQL, Identifier
 
+from infra.audit.chain import GENESIS
 from infra.audit.pg_chain import ChainedPostgresRecorder
 from infra.audit.sqlite_chain import ChainedSQLiteRecorder
 
@@ -30,6 +31,7 @@ WHERE c.position > {p} AND c.position <= {p} {chain_only}
 ORDER BY position LIMIT {p}
 """
 _HEAD = "SELECT position, chain_hash FROM {chain} ORDER BY position DESC LIMIT 1"
+_BEFORE = "SELECT chain_hash FROM {chain} WHERE position <= {p} ORDER BY position DESC LIMIT 1"
 _MAX = "SELECT max(e.{id}) FROM {table} AS e"
 
 
@@ -81,6 +83,11 @@ class ChainLog:
         """The last chained position and its hash."""
         rows = self._rows(_HEAD.format(**self._names), [])
         return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def hash_at_or_before(self, position: int) -> bytes:
+        """The chain hash a record after `position` follows (the genesis before any)."""
+        rows = self._rows(_BEFORE.format(**self._names), [position])
+        return bytes(rows[0][0]) if rows else GENESIS
 
     def last_position(self) -> int:
         """The highest position holding a record or a chain hash."""

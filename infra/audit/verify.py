@@ -19,6 +19,7 @@ class Verdict:
     position: int
     failure: str | None = None
     note: str = ""
+    where: str = ""  # how to name a failure that has no position (a line number)
 
     @property
     def ok(self) -> bool:
@@ -26,7 +27,7 @@ class Verdict:
 
     def sentence(self) -> str:
         if self.failure is not None:
-            return f"position {self.position}: {self.failure}"
+            return f"{self.where or f'position {self.position}'}: {self.failure}"
         head = f"head {self.head.hex()} at position {self.position}"
         return f"{self.events} events verified; {head}{self.note}"
 
