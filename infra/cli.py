@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from infra.audit.cli import audit_app
 from infra.auth import TokenPolicy, issue_token, require_issuable
 from infra.logs import configure_logging, logging_config
 from infra.secret_policy import unsafe_secret
@@ -45,6 +46,7 @@ dead_letters_app = typer.Typer(
 projections_app.add_typer(dead_letters_app, name="dead-letters")
 payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 DataDir = Annotated[
