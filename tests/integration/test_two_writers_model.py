@@ -23,11 +23,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
+from eventsourcing.application import AggregateNotFoundError
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -41,6 +44,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from commands.app import SlotWise
 from commands.messages import (
     AddClosure,
     CancelBooking,
@@ -55,6 +59,7 @@ from commands.messages import (
 )
 from commands.payment_messages import ConfigurePayments, ExpireHold
 from domain.actor import Actor, Role, system_actor
+from domain.allocation import DayAllocation
 from domain.booking import BookingStatus as S
 from domain.errors import DomainError
 from domain.payment import PaymentSettings
@@ -74,6 +79,15 @@ from tests.integration.booking_oracle import (
     instant,
     slot_of,
     weekly,
+)
+from tests.integration.test_concurrent_booking import (
+    SECRET,
+    WEEK,
+    bearer,
+    created,
+    start_server,
+    stop_server,
+    wait_healthy,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(180)]
@@ -113,6 +127,9 @@ class World:
             return type(error).__name__
         self.seen = None
         return OK
+
+    def held(self, business_id: UUID) -> set[UUID]:
+        return allocations_held(self.reader.app, business_id)
 
     def offered(self, service_id: UUID) -> dict[str, int]:
         """What the read API offers, once the projections reflect every event so far."""
@@ -271,6 +288,19 @@ class TwoWriters(RuleBasedStateMachine):
         )
 
     @invariant()
+    def the_store_holds_what_the_oracle_holds(self) -> None:
+        """The store's day allocations (read fresh) hold exactly the bookings holding a slot."""
+        if not self.steps:
+            return
+        held = self.world.held(self.business)
+        expected = {b for b, s in self.oracle.status.items() if s in HOLDING}
+        if held != expected:
+            names = {v: k for k, v in self.ids.items()}
+            extra = sorted(names.get(b, str(b)) for b in held - expected)
+            missing = sorted(names.get(b, str(b)) for b in expected - held)
+            self.fail(f"the event store holds slots for {extra} beyond the oracle, lacks {missing}")
+
+    @invariant()
     def read_side_offers_what_the_oracle_offers(self) -> None:
         if not self.steps:
             return
@@ -297,6 +327,18 @@ def test_two_uncached_writers_agree_with_the_oracle(
         run_model(world)
 
 
+def allocations_held(app: SlotWise, business_id: UUID) -> set[UUID]:
+    """Bookings the business's day allocations hold, read from the store (no cache)."""
+    held: set[UUID] = set()
+    for day in DAYS.values():
+        try:
+            allocation = app.repository.get(DayAllocation.create_id(business_id, day))
+        except AggregateNotFoundError:
+            continue
+        held |= set(allocation.held)
+    return held
+
+
 def model_settings(url: str, **overrides: Any) -> Settings:
     """Production's settings (aggregate cache included) on this test's schema."""
     return Settings(
@@ -306,3 +348,70 @@ def model_settings(url: str, **overrides: Any) -> Settings:
         stripe_api_key="sk_test_never_called",  # a process that takes payment; never called
         **overrides,
     )
+
+
+@pytest.mark.subprocess
+def test_a_slot_freed_through_another_write_process_is_bookable_again(
+    postgres_dsn: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    """Issue 13's report through two real write-API processes: Ann's cancelled 09:00 is free."""
+    url = f"{postgres_dsn}?schema={postgres_schema}&{SMALL_POOLS}"
+    reader = bootstrap(Settings(event_store=url, read_db=url, jwt_secret=SECRET))
+    servers = []
+    try:
+        for _ in range(2):  # one after the other, as test_concurrent_booking explains
+            servers.append(start_server(url, tmp_path))
+            wait_healthy(servers[-1])
+        w1, w2 = (httpx.Client(base_url=s.url, timeout=30.0) for s in servers)
+        service_id = open_http_business(w1)
+        day = datetime.now(UTC).date() + timedelta(days=7)
+        at = {h: datetime(day.year, day.month, day.day, h, tzinfo=UTC) for h in (9, 10)}
+        created(book_over_http(w2, "bob", service_id, at[10]))  # W2 now caches that day
+        ann = created(book_over_http(w1, "ann", service_id, at[9]))
+        cancelled = w2.post(
+            f"/v1/bookings/{ann}/cancel",
+            json={"reason": "plans"},
+            headers=bearer("ann", Role.CUSTOMER),
+        )
+        assert cancelled.json()["status"] == "cancelled", cancelled.text
+        reader.catch_up()
+        with TestClient(create_read_app(reader, follow=False)) as read:
+            answer = read.get(
+                f"/v1/services/{service_id}/availability", params={"from": day, "to": day}
+            )
+        starts = {datetime.fromisoformat(s["start"]) for s in answer.json()["slots"]}
+        assert at[9] in starts  # the read side offers 09:00 again...
+
+        rebooked = book_over_http(w1, "carol", service_id, at[9])
+
+        assert rebooked.status_code == 201, rebooked.text  # ...and the write side takes it
+    finally:
+        for server in servers:
+            stop_server(server)
+        reader.close()
+
+
+def open_http_business(client: httpx.Client) -> str:
+    """A UTC business open 09:00-12:00 every day with one 60-minute service, over HTTP."""
+    owner = bearer(f"owner-{uuid.uuid4().hex[:8]}", Role.OWNER)
+    slug = f"model-{uuid.uuid4().hex[:12]}"
+    body = {"name": "Model", "slug": slug, "timezone": "UTC", "capacity": 1}
+    business_id = created(client.post("/v1/businesses", json=body, headers=owner))
+    weekly = [{"day": day, "start": "09:00", "end": "12:00"} for day in WEEK]
+    hours = client.put(
+        f"/v1/businesses/{business_id}/hours", json={"weekly": weekly}, headers=owner
+    )
+    created(hours)
+    terms = {
+        "name": "Consultation",
+        "duration_minutes": 60,
+        "price": {"amount": "40.00", "currency": "EUR"},
+    }
+    return created(client.post(f"/v1/businesses/{business_id}/services", json=terms, headers=owner))
+
+
+def book_over_http(
+    client: httpx.Client, customer: str, service_id: str, start: datetime
+) -> httpx.Response:
+    body = {"service_id": service_id, "start": start.isoformat()}
+    return client.post("/v1/bookings", json=body, headers=bearer(customer, Role.CUSTOMER))
