@@ -30,6 +30,7 @@ from tests.kafka.processes import Process
 from tests.kafka_messages import read_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.slow]
+TIMEOUT = pytest.mark.timeout(600)  # 21 relay boots: about 60 s on a quiet machine, more when busy
 
 KILLS = 20
 PUBLIC = ("business", "service", "booking")
@@ -80,6 +81,7 @@ class Relays:
             process.terminate()
 
 
+@TIMEOUT
 def test_a_relay_killed_at_random_moments_publishes_every_event_exactly_once(
     container: Container, settings: Settings, tmp_path: Path
 ) -> None:
