@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # table's lock only while it runs (infra/pg_recorder.py); off: the library's recorder.
     event_store_server_side_insert: bool = True
 
+    # Log level of every process (`--log-level` overrides); kafka-python's INFO lines only at debug.
+    log_level: str = Field(default="info", pattern=r"(?i)^(debug|info|warning|error)$")
+
     # Kafka (production delivery): SLOTWISE_KAFKA is the bootstrap servers list.
     kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     kafka_partitions: int = Field(default=3, ge=1, le=1000)
