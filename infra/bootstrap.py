@@ -33,6 +33,7 @@ from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
+from infra.personal_data import PersonalDataKeys
 from infra.read_cache import MemoryReadCache, NoCache, ReadCache, RedisReadCache
 from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
@@ -63,6 +64,8 @@ class Container:
     # Set when Kafka feeds the read side: read-your-writes and lag come from it.
     kafka_progress: KafkaProgress | None = None
     cache: ReadCache = field(default_factory=NoCache)
+    # Per-customer keys of the personal data (in the event-store database).
+    personal_data: PersonalDataKeys | None = None
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -256,6 +259,9 @@ def bootstrap(
         )
         idempotency = idempotency_store(settings, tables)
         idempotency.setup()
+        keys = PersonalDataKeys(tables)
+        keys.setup()
+        app.sealer = keys
         payments = build_payments(settings, app, tables, clock)
         progress = None
         if settings.kafka:
@@ -286,6 +292,7 @@ def bootstrap(
         event_store_tables=tables,
         kafka_progress=progress,
         cache=read_cache(settings),
+        personal_data=keys,
     )
 
 
