@@ -47,6 +47,8 @@ projections_app.add_typer(dead_letters_app, name="dead-letters")
 payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
 app.add_typer(audit_app, name="audit")
+customers_app = typer.Typer(help="A customer's personal data.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -604,6 +606,49 @@ def payments_tasks(data_dir: DataDir = None) -> None:
             f"{task['last_error'] or ''}"
         )
     say(f"{len(tasks)} open or failed tasks")
+
+
+@customers_app.command("erase")
+def customers_erase(subject: str, data_dir: DataDir = None) -> None:
+    """Crypto-shred a customer's contact details and notes: their key is deleted for good."""
+    from commands.messages import ErasePersonalData
+    from domain.actor import Actor, Role
+
+    container = _open(data_dir)
+    try:
+        done = container.app.handle(ErasePersonalData(Actor("slotwise-cli", Role.ADMIN), subject))
+        if not container.settings.kafka:
+            container.catch_up()
+        document = _export(container, subject)
+    finally:
+        container.close()
+    sealed = sum(b["personal_data"] == "erased" for b in document["bookings"])
+    say(
+        f"erased the personal data of {subject}: {sealed} bookings now read erased "
+        f"(event at position {done.position})"
+    )
+
+
+@customers_app.command("export")
+def customers_export(subject: str, data_dir: DataDir = None) -> None:
+    """Print everything held about a customer as JSON (what GET /v1/me/export answers)."""
+    import orjson
+
+    container = _open(data_dir)
+    try:
+        if not container.settings.kafka:
+            container.catch_up()
+        document = _export(container, subject)
+    finally:
+        container.close()
+    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def _export(container: Container, subject: str) -> dict[str, Any]:
+    from read_api.routes.bookings import personal_export
+
+    with container.read_db.reader.connect() as conn:
+        return personal_export(conn, container, subject)
 
 
 if __name__ == "__main__":

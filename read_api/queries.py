@@ -171,6 +171,12 @@ def list_bookings(
 ANY_OFFSET = timedelta(days=1)  # more than any zone's offset from UTC (-12 h to +14 h)
 
 
+def list_customer_bookings(conn: Connection, customer_id: str) -> list[Row]:
+    """Every booking of the customer, by start then id (the export: no paging)."""
+    query = select(bookings).where(bookings.c.customer_id == customer_id)
+    return _all(conn, query.order_by(bookings.c.start, bookings.c.id))
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Money(BaseModel):
@@ -87,6 +87,13 @@ class PaymentPublic(BaseModel):
     note: str | None
 
 
+class ContactPublic(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    locale: str | None
+
+
 class BookingPublic(BaseModel):
     id: str
     business_id: str
@@ -100,13 +107,25 @@ class BookingPublic(BaseModel):
     status: str
     service_name: str
     price: Money
-    notes: str
+    contact: ContactPublic | None = Field(description="null when none was given, or erased")
+    notes: str | None = Field(description="null when none were given, or erased")
+    personal_data: Literal["present", "erased", "none", "sealed"] = Field(
+        description="present: shown; erased: its key was deleted; none: never given; "
+        "sealed: held, but not for this reader (auditors)"
+    )
     cancel_reason: str | None
     hold_expires_at: datetime | None = None  # while a paid booking waits for its payment
     payment: PaymentPublic | None = None  # None: paid at the venue (or free)
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class PersonalExport(BaseModel):
+    """Everything held about one customer: their bookings with contact and notes."""
+
+    customer_id: str
+    bookings: list[BookingPublic]
 
 
 class BookingList(BaseModel):

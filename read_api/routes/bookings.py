@@ -28,7 +28,8 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
-from read_api.schemas import BookingList, BookingPublic, BusinessStats
+from read_api.personal import with_personal_data
+from read_api.schemas import BookingList, BookingPublic, BusinessStats, PersonalExport
 from read_api.views import booking_view
 
 router = APIRouter(tags=["bookings"])
@@ -67,7 +68,7 @@ def get_booking(
                 _staff_business(conn, actor, UUID(row["business_id"]))
             except (NotYourBusiness, BusinessNotFound):  # reveal nothing of others' bookings
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
-        [row] = queries.with_payments(conn, [row])
+        [row] = _complete(conn, container, actor, [row])
     return booking_view(row)
 
 
@@ -101,7 +102,7 @@ def list_business_bookings(
             limit=limit + 1,
             after=after,
         )
-        rows = queries.with_payments(conn, rows)
+        rows = _complete(conn, container, actor, rows)
     return _page(rows, limit)
 
 
@@ -129,8 +130,31 @@ def list_my_bookings(
             limit=limit + 1,
             after=after,
         )
-        rows = queries.with_payments(conn, rows)
+        rows = _complete(conn, container, actor, rows)
     return _page(rows, limit)
+
+
+def _complete(
+    conn: Connection, container: ContainerDep, actor: Actor, rows: list[queries.Row]
+) -> list[queries.Row]:
+    """The rows with their payments and, for whoever may see it, their personal data."""
+    rows = queries.with_payments(conn, rows)
+    may_open = actor.role is not Role.AUDITOR  # auditors see that it exists, not what it says
+    return with_personal_data(conn, rows, container.personal_data, may_open=may_open)
+
+
+@router.get("/v1/me/export", response_model=PersonalExport)
+def export_my_data(actor: ActorDep, container: ContainerDep, _: BookingsRead) -> dict[str, Any]:
+    """Everything SlotWise holds about the caller: their bookings with contact and notes."""
+    with container.read_db.reader.connect() as conn:
+        return personal_export(conn, container, actor.id)
+
+
+def personal_export(conn: Connection, container: ContainerDep, subject: str) -> dict[str, Any]:
+    """The export document of `subject` (also `slotwise customers export`)."""
+    rows = queries.list_customer_bookings(conn, subject)
+    rows = _complete(conn, container, Actor(subject, Role.CUSTOMER), rows)
+    return {"customer_id": subject, "bookings": [booking_view(r) for r in rows]}
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:

@@ -18,6 +18,7 @@ from commands.messages import (
     PlaceBooking,
     RescheduleBooking,
 )
+from domain.personal import Contact
 from infra.payments.checkout import booking_answer
 from infra.web.deps import ActorDep, ContainerDep
 from infra.web.openapi import problems
@@ -42,7 +43,10 @@ def place_booking(
 ) -> Response:
     """Book a slot: confirmed at once, pending when the business confirms bookings, or
     pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
-    command = PlaceBooking(actor, body.service_id, body.start, body.notes, body.customer_id)
+    contact = Contact(**body.contact.model_dump()) if body.contact else None
+    command = PlaceBooking(
+        actor, body.service_id, body.start, body.notes, body.customer_id, contact
+    )
     answer = booking_answer(container.payments.checkout, gateway.correlation_id)
     return gateway.send(command, status=201, location=booking_location, then=answer)
 
