@@ -169,9 +169,19 @@ def dev(
         container.close()
 
 
+# Open event streams never end by themselves: a stop waits this long for them, then cuts them.
+GRACEFUL_STOP_SECONDS = 3
+
+
 def _config(asgi_app: Any, host: str) -> uvicorn.Config:
     # Logging is ours (JSON, one line per request): uvicorn neither configures it nor logs access.
-    return uvicorn.Config(asgi_app, host=host, log_config=None, access_log=False)
+    return uvicorn.Config(
+        asgi_app,
+        host=host,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+    )
 
 
 def _run(listeners: list[Listener], banner: Callable[[], None]) -> None:
@@ -205,6 +215,7 @@ def _serve_one(
                 workers=workers,
                 log_config=logging_config(),
                 access_log=False,
+                timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
             )
             say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
             from uvicorn.supervisors import Multiprocess

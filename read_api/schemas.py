@@ -135,23 +135,49 @@ class BookingList(BaseModel):
     next_cursor: str | None
 
 
-class DayStats(BaseModel):
-    date: date
+class ServiceStats(BaseModel):
+    """One service's figures in a period; utilization is of the business's capacity minutes."""
+
+    service_id: str
+    name: str
     bookings: int
     cancellations: int
     no_shows: int
     revenue: list[Money]
-    captured: list[Money] = []  # paid online for the day's bookings
+    captured: list[Money] = []
+    refunded: list[Money] = []
+    booked_minutes: int
+    utilization: float
+
+
+Day = date  # the field `date` below hides the type inside the class
+
+
+class PeriodStats(BaseModel):
+    """One period: `period` is its first day (a Monday for weeks, the 1st for months)."""
+
+    period: Day
+    date: Day | None = None  # the same day, when grouped by day (as before `group` existed)
+    bookings: int
+    cancellations: int
+    no_shows: int
+    revenue: list[Money]
+    captured: list[Money] = []  # paid online for the period's bookings
     refunded: list[Money] = []  # of that, given back
     booked_minutes: int
-    open_minutes: int
-    utilization: float
+    open_minutes: int  # minutes the business is open (opening hours less closures)
+    capacity_minutes: int  # open minutes times capacity: what can be booked
+    utilization: float  # booked_minutes / capacity_minutes
+    services: list[ServiceStats] | None = None  # with by=service
 
 
 class BusinessStats(BaseModel):
     business_id: str
     timezone: str
-    days: list[DayStats]
+    group: str = "day"
+    by: str | None = None
+    periods: list[PeriodStats]
+    days: list[PeriodStats]  # the periods again when grouped by day; empty otherwise
 
 
 class AuditActor(BaseModel):

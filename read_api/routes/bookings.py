@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -15,7 +15,7 @@ from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from infra.web.deps import ActorDep, ContainerDep
 from infra.web.openapi import problems
-from read_api import queries
+from read_api import queries, stats
 from read_api.availability import calendar_from, open_minutes
 from read_api.consistency import BookingsRead, StatsRead
 from read_api.paging import (
@@ -35,9 +35,10 @@ from read_api.views import booking_view
 router = APIRouter(tags=["bookings"])
 MAX_STATS_DAYS = 366
 BOOKING_CURSOR = "booking"
+BY = "`service`: each period also lists its figures per service (`resource` comes with resources)"
 
 
-def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
+def staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
     business = queries.get_business(conn, business_id)
     if business is None:
         raise BusinessNotFound(f"no business with id {business_id}")
@@ -65,7 +66,7 @@ def get_booking(
             raise BookingNotFound(f"no booking with id {booking_id}")
         if row["customer_id"] != actor.id:
             try:
-                _staff_business(conn, actor, UUID(row["business_id"]))
+                staff_business(conn, actor, UUID(row["business_id"]))
             except (NotYourBusiness, BusinessNotFound):  # reveal nothing of others' bookings
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
         [row] = _complete(conn, container, actor, [row])
@@ -92,7 +93,7 @@ def list_business_bookings(
     _range(first, last, MAX_STATS_DAYS)
     after = _after(cursor)
     with container.read_db.reader.connect() as conn:
-        _staff_business(conn, actor, business_id)
+        staff_business(conn, actor, business_id)
         rows = queries.list_bookings(
             conn,
             business_id=business_id,
@@ -183,24 +184,26 @@ def get_stats(
     _: StatsRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
+    group: stats.Group = "day",
+    by: Annotated[Literal["service"] | None, Query(description=BY)] = None,
 ) -> dict[str, Any]:
-    """Per local day: bookings, cancellations, no-shows, revenue per currency, utilization."""
+    """Per local day, ISO week or month (and per service): counts, money, utilization."""
     _range(first, last, MAX_STATS_DAYS)
+    key = str(business_id)
     with container.read_db.reader.connect() as conn:
-        business = _staff_business(conn, actor, business_id)
+        business = staff_business(conn, actor, business_id)
         days = queries.daily_stats(conn, business_id, first, last)
+        by_service = stats.service_day_stats(conn, key, first, last) if by else None
+        names = stats.service_names(conn, key) if by else None
     calendar = calendar_from(business)
-    report = []
-    for day in queries.date_range(first, last):
-        counts = days.get(day.isoformat(), queries.blank_day())
-        available = open_minutes(calendar, day) * business["capacity"]
-        used = counts["booked_minutes"]
-        report.append(
-            {
-                "date": day,
-                **counts,
-                "open_minutes": available,
-                "utilization": round(used / available, 4) if available else 0.0,
-            }
-        )
-    return {"business_id": str(business_id), "timezone": business["timezone"], "days": report}
+    span = queries.date_range(first, last)
+    opening = {day: open_minutes(calendar, day) for day in span}
+    report = stats.periods(span, group, days, opening, business["capacity"], by_service, names)
+    return {
+        "business_id": key,
+        "timezone": business["timezone"],
+        "group": group,
+        "by": by,
+        "periods": report,
+        "days": report if group == "day" else [],
+    }
