@@ -77,6 +77,9 @@ def main(
     ] = False,
 ) -> None:
     """SlotWise: event-sourced appointment booking."""
+    # Before prometheus_client is imported: an inherited directory would mix another
+    # server's files into our totals. `--workers N` sets a private one of its own.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 @contextmanager
@@ -196,7 +199,6 @@ def _serve_one(
         if workers > 1:
             _serve_workers(name, factory, host, port, workers, sock)
             return
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: one registry of its own
         container = bootstrap(settings)
     try:
         module = __import__(factory.split(":")[0], fromlist=["create_app"])

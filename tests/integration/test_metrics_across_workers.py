@@ -32,8 +32,12 @@ def two_workers(tmp_path: Path, temporary: Path) -> Iterator[str]:
     """
     port = free_port()
     args = ["write-api", "--workers", "2", "--port", str(port), "--data-dir", str(tmp_path)]
-    env = {**environment(), "TMPDIR": str(temporary)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    (tmp_path / "inherited").mkdir()  # another server's, say: it must not be used
+    env = {
+        **environment(),
+        "TMPDIR": str(temporary),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "inherited"),
+    }
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen([SLOTWISE, *args], cwd=tmp_path, env=env, stderr=log, stdout=log)
     url = f"http://127.0.0.1:{port}"
@@ -92,6 +96,24 @@ def registered(families: dict[str, list[tuple[str, dict[str, str], float]]]) -> 
     return commands, answers
 
 
+def kill_one_worker(url: str) -> str:
+    pid = min(worker_pids(scrape(url)))
+    os.kill(int(pid), signal.SIGKILL)
+    return pid
+
+
+def until_replaced(url: str, dead: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+    """A scrape once uvicorn has started a worker in place of the dead one."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        families = scrape(url)
+        pids = worker_pids(families)
+        if len(pids) == 2 and dead not in pids:
+            return families
+        time.sleep(0.1)
+    pytest.fail(f"worker {dead} was not replaced")
+
+
 def register(url: str, n: int) -> int:
     token = issue_token(DEV_JWT_SECRET, f"owner-{n}", Role.OWNER)
     answer = httpx.post(
@@ -119,7 +141,14 @@ def test_every_scrape_reads_the_same_totals_whichever_worker_answers(tmp_path: P
         scrapes = [scrape(url) for _ in range(SCRAPES)]
         served = served_by(temporary)
 
+        dead = kill_one_worker(url)
+        replaced = until_replaced(url, dead)
+
     assert [registered(families) for families in scrapes] == [(BUSINESSES, BUSINESSES)] * SCRAPES
     assert all(len(worker_pids(families)) == 2 for families in scrapes)
     assert len(served) == 2  # both workers' counts are in each total
+    # a worker killed and replaced by uvicorn: its counts stay, its process_* go
+    assert registered(replaced) == (BUSINESSES, BUSINESSES)
+    assert len(worker_pids(replaced)) == 2 and dead not in worker_pids(replaced)
     assert list(temporary.iterdir()) == []  # the server removed its metrics directory
+    assert list((tmp_path / "inherited").iterdir()) == []
