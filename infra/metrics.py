@@ -112,8 +112,8 @@ class WorkerProcessCollector(Collector):
 
     def live_pids(self) -> list[int]:
         """Workers that wrote metrics files (each does at start) and still run."""
-        found = {int(f.stem.rsplit("_", 1)[1]) for f in Path(self.directory).glob("*_*.db")}
-        return sorted(pid for pid in found if Path(self.proc, str(pid)).is_dir())
+        found = {f.stem.rsplit("_", 1)[-1] for f in Path(self.directory).glob("*_*.db")}
+        return sorted(int(pid) for pid in found if pid.isdigit() and Path(self.proc, pid).is_dir())
 
     def read(self, pid: int) -> Iterable[Metric]:
         return ProcessCollector(pid=lambda: pid, proc=self.proc, registry=None).collect()
