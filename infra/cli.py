@@ -35,6 +35,8 @@ from infra.serving import CommandFailed, Listener, bind, is_loopback, say, serve
 from infra.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from socket import socket
+
     from infra.bootstrap import Container
 
 app = typer.Typer(help="SlotWise: event-sourced appointment booking.", no_args_is_help=True)
@@ -59,6 +61,11 @@ DataDir = Annotated[
     ),
 ]
 Host = Annotated[str, typer.Option(help="address to listen on")]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"),
+]
+MetricsHost = Annotated[str, typer.Option(help="address the metrics port listens on")]
 
 
 def _version(value: bool) -> None:
@@ -75,6 +82,9 @@ def main(
     ] = False,
 ) -> None:
     """SlotWise: event-sourced appointment booking."""
+    # Before prometheus_client is imported: an inherited directory would mix another
+    # server's files into our totals. `--workers N` sets a private one of its own.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 @contextmanager
@@ -208,19 +218,7 @@ def _serve_one(
         token_verifier(settings)  # a bad JWKS file is a sentence here, not in each worker
         sock = bind(host, port)
         if workers > 1:
-            config = uvicorn.Config(
-                factory,
-                factory=True,
-                host=host,
-                workers=workers,
-                log_config=logging_config(),
-                access_log=False,
-                timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
-            )
-            say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
-            from uvicorn.supervisors import Multiprocess
-
-            Multiprocess(config, sockets=[sock]).run()
+            _serve_workers(name, factory, host, port, workers, sock)
             return
         container = bootstrap(settings)
     try:
@@ -229,6 +227,47 @@ def _serve_one(
         _run([listener], lambda: say(f"slotwise {name}-api: serving on http://{host}:{port}/docs"))
     finally:
         container.close()
+
+
+def _serve_workers(
+    name: str, factory: str, host: str, port: int, workers: int, sock: socket
+) -> None:
+    """`workers` uvicorn processes on one socket, their metrics summed in one private directory."""
+    from infra.metrics_processes import MetricsSupervisor, private_multiprocess_dir
+
+    with private_multiprocess_dir(f"{name}-api") as directory:
+        config = uvicorn.Config(
+            factory,
+            factory=True,
+            host=host,
+            workers=workers,
+            log_config=logging_config(),
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+        )
+        say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
+        MetricsSupervisor(config, [sock], directory).run()
+
+
+@contextmanager
+def metrics_endpoint(
+    container: Container, name: str, host: str, port: int | None
+) -> Iterator[None]:
+    """The worker's /metrics on its own port while the block runs (nothing without a port)."""
+    from infra.metrics_processes import start_metrics_port
+
+    if port is None:
+        yield
+        return
+    try:
+        chosen, stop = start_metrics_port(container.metrics.registry, host, port)
+    except OSError as error:
+        _fail(f"cannot listen on {host}:{port} for metrics: {error.strerror}")
+    say(f"slotwise {name}: metrics on http://{host}:{chosen}/metrics")
+    try:
+        yield
+    finally:
+        stop()
 
 
 @app.command("write-api")
@@ -257,7 +296,11 @@ LogLevel = Annotated[
 
 
 @app.command()
-def relay(log_level: LogLevel = None) -> None:
+def relay(
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
     """Publish the event log to Kafka (one leader at a time; SIGTERM drains and exits)."""
     from infra.bootstrap import bootstrap
     from infra.kafka.processes import build_relay, run_until_signalled
@@ -268,7 +311,8 @@ def relay(log_level: LogLevel = None) -> None:
         say(f"slotwise relay: {describe(settings)}; Kafka {settings.kafka}")
         container = bootstrap(settings)
     try:
-        run_until_signalled(build_relay(container))
+        with metrics_endpoint(container, "relay", metrics_host, metrics_port):
+            run_until_signalled(build_relay(container))
     finally:
         container.close()
 
@@ -279,6 +323,8 @@ def project(
         list[str] | None, typer.Option(help="only this projector (repeatable); default all")
     ] = None,
     log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run a projector worker: a Kafka consumer group member feeding the read models."""
     from infra.bootstrap import bootstrap
@@ -294,7 +340,8 @@ def project(
             worker = build_worker(container, name or [])
         except KeyError as error:
             _fail(str(error.args[0]))
-        run_until_signalled(worker)
+        with metrics_endpoint(container, "project", metrics_host, metrics_port):
+            run_until_signalled(worker)
     finally:
         container.close()
 
@@ -554,7 +601,11 @@ def _require_event_store(settings: Settings) -> None:
 
 
 @payments_app.command("worker")
-def payments_worker(data_dir: DataDir = None) -> None:
+def payments_worker(
+    data_dir: DataDir = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
     """Run the payment saga: webhooks' news, hold expiry, Stripe retries (until SIGTERM)."""
     import signal
 
@@ -575,7 +626,8 @@ def payments_worker(data_dir: DataDir = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     say(f"slotwise payments worker: running; {describe(container.settings)}")
     try:
-        worker.run()
+        with metrics_endpoint(container, "payments worker", metrics_host, metrics_port):
+            worker.run()
     except KeyboardInterrupt:
         pass
     finally:
