@@ -16,13 +16,14 @@ from commands.business import BusinessHandlers
 from commands.payments import PaymentHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
+from commands.webhooks import WebhookHandlers
 
 
 class Registry(Protocol):
     def register(self, transcoding: Transcoding) -> None: ...
 
 
-class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers):
+class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers, WebhookHandlers):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 
     name = "SlotWise"

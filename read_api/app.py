@@ -14,7 +14,7 @@ from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
-from read_api.routes import audit, audit_log, bookings, catalogue, directory, events
+from read_api.routes import audit, audit_log, bookings, catalogue, directory, events, webhooks
 
 
 def _start_delivery(container: Container) -> None:
@@ -91,6 +91,7 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         bookings.router,
         audit.router,
         audit_log.router,
+        webhooks.router,
     ):
         app.include_router(router)
     app.include_router(events.router)
