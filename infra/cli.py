@@ -166,6 +166,7 @@ def dev(
     try:
         if demo and load_demo(container.app):
             say("slotwise dev: demo data loaded (businesses studio-nord and kolkata-courts)")
+        container.start_webhook_worker()  # production: `slotwise webhooks worker`
         listeners = [
             Listener("write", _config(create_write_app(container), host), sockets[0]),
             Listener("read", _config(create_read_app(container), host), sockets[1]),
@@ -631,6 +632,35 @@ def payments_worker(
     except KeyboardInterrupt:
         pass
     finally:
+        container.close()
+
+
+webhooks_app = typer.Typer(help="Signed webhook deliveries.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("worker")
+def webhooks_worker(data_dir: DataDir = None) -> None:
+    """Deliver webhooks: signed, per webhook in log order, retried (until SIGTERM)."""
+    import signal
+
+    from infra.webhooks.worker import WebhookWorker, build_webhooks
+
+    configure_logging()
+    container = _open(data_dir)
+    assert container.event_store_tables is not None
+    hooks = build_webhooks(
+        container.settings, container.app, container.event_store_tables, container.clock
+    )
+    worker = WebhookWorker(hooks, container.app, container.settings.webhooks_poll_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    say(f"slotwise webhooks worker: running; {describe(container.settings)}")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
         container.close()
 
 
