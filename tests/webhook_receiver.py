@@ -20,6 +20,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int
+    at: float = 0.0  # time.monotonic() on arrival
 
     @property
     def event(self) -> dict[str, Any]:
@@ -70,11 +71,12 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
+                arrived = time.monotonic()
                 time.sleep(receiver.slow_seconds)
                 status = receiver.answer()
                 with receiver.lock:
                     headers = {k.lower(): v for k, v in self.headers.items()}
-                    receiver.received.append(Received(headers, body, status))
+                    receiver.received.append(Received(headers, body, status, arrived))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, or_, select, update
 
-from commands.processes.webhooks.deliverer import PENDING
+from commands.processes.webhooks.deliverer import DEAD, GONE, PENDING
 from commands.processes.webhooks.ports import Answer, Due
 from infra.webhooks.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 
@@ -20,9 +20,11 @@ class SqlDeliveryQueue:
     def __init__(self, engine: Engine, lease_seconds: float = 60.0) -> None:
         self.engine, self.lease = engine, timedelta(seconds=lease_seconds)
 
-    def claim_heads(self, now: datetime, busy: set[str], limit: int) -> list[Due]:
+    def claim_heads(
+        self, now: datetime, busy: set[str], limit: int, only: str | None = None
+    ) -> list[Due]:
         with self.engine.begin() as conn:
-            heads = self._heads(conn, now, busy, limit)
+            heads = self._heads(conn, now, busy, limit, only)
             claimed = []
             for row in heads:
                 free = or_(D.c.lease_until.is_(None), D.c.lease_until < now)
@@ -33,12 +35,17 @@ class SqlDeliveryQueue:
                     claimed.append(_due(row, now))
             return claimed
 
-    def _heads(self, conn: Any, now: datetime, busy: set[str], limit: int) -> list[Any]:
+    def _heads(
+        self, conn: Any, now: datetime, busy: set[str], limit: int, only: str | None
+    ) -> list[Any]:
         # Each enabled webhook with work, then its head: its first pending delivery in
         # (batch, position) order. Only the head may go: log order per webhook.
+        which = S.c.enabled & ~S.c.deleted
+        if only is not None:
+            which = which & (S.c.id == only)
         webhooks = conn.execute(
             select(S.c.id, S.c.url, S.c.secrets)
-            .where(S.c.enabled & ~S.c.deleted)
+            .where(which)
             .where(
                 select(D.c.id).where((D.c.webhook_id == S.c.id) & (D.c.status == PENDING)).exists()
             )
@@ -81,6 +88,8 @@ class SqlDeliveryQueue:
                 .values(values)
                 .returning(D.c.event_type, D.c.position)
             ).one()
+            if status in (GONE, DEAD):  # stop at once; the Disabled event follows
+                conn.execute(update(S).where(S.c.id == due.webhook_id).values(enabled=False))
             conn.execute(
                 insert(webhook_attempts).values(
                     delivery_id=due.delivery_id,

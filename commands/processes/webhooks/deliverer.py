@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from commands.processes.webhooks.ports import (
-    Answer,
     DeliveryQueue,
     Disabler,
     Due,
@@ -32,6 +31,8 @@ PENDING, DELIVERED, GONE, DEAD = "pending", "delivered", "gone", "dead"
 
 class Deliverer:
     """Claims due queue heads and sends them on a pool of `concurrency` threads."""
+
+    RUN_LENGTH = 100  # deliveries in a row for one webhook before its thread is given back
 
     def __init__(
         self,
@@ -75,19 +76,29 @@ class Deliverer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def attempt(self, due: Due) -> None:
-        try:
-            self._attempt(due)
-        except Exception:  # the claim's lease runs out and the head is tried again
-            log.exception("webhook delivery %s failed unexpectedly", due.delivery_id)
+        """Send `due`; while that succeeds, go on with the webhook's next due event at once."""
+        for run in range(1, self.RUN_LENGTH + 1):
+            try:
+                if not self._attempt(due) or run == self.RUN_LENGTH:
+                    return
+            except Exception:  # the claim's lease runs out and the head is tried again
+                log.exception("webhook delivery %s failed unexpectedly", due.delivery_id)
+                return
+            heads = self.queue.claim_heads(self.clock(), set(), 1, only=due.webhook_id)
+            if not heads:
+                return
+            due = heads[0]
 
-    def _attempt(self, due: Due) -> None:
+    def _attempt(self, due: Due) -> bool:
+        """One try; True when it was delivered."""
         body = due.body
         signed = headers(self.secrets.reveal(due.secret_ids), due.event_id, int(self.wall()), body)
         answer = self.sender.send(due.url, signed, body)
         now = self.clock()
         if answer.status is not None and 200 <= answer.status < 300:
             self.queue.record(due, answer, now, DELIVERED, None)
-        elif answer.status == 410:
+            return True
+        if answer.status == 410:
             self.queue.record(due, answer, now, GONE, None)
             self._give_up(due, "the endpoint answered 410 Gone")
         elif self.schedule.exhausted(due.first_attempt_at or now, now):
@@ -97,15 +108,9 @@ class Deliverer:
         else:
             later = now + self.schedule.delay(due.attempts + 1)
             self.queue.record(due, answer, now, PENDING, later)
+        return False
 
     def _give_up(self, due: Due, reason: str) -> None:
         log.warning("webhook %s disabled: %s", due.webhook_id, reason)
         self.disable(due.webhook_id, reason, due.event_id)
         self.owner.webhook_disabled(due.webhook_id, reason)
-
-
-def answer_of(error: BaseException, started: float) -> Answer:
-    """An attempt that got no HTTP answer (timeout, refused, refused address)."""
-    return Answer(
-        None, int((time.monotonic() - started) * 1000), f"{type(error).__name__}: {error}"
-    )

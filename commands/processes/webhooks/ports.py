@@ -78,7 +78,9 @@ class Answer:
 class DeliveryQueue(Protocol):
     """Per-webhook queues of deliveries, worked head first."""
 
-    def claim_heads(self, now: datetime, busy: set[str], limit: int) -> list[Due]: ...
+    def claim_heads(
+        self, now: datetime, busy: set[str], limit: int, only: str | None = None
+    ) -> list[Due]: ...
 
     def record(
         self,
