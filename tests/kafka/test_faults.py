@@ -28,6 +28,7 @@ from tests.kafka.processes import Process
 from tests.kafka_messages import read_topics
 from tests.production_stack import drop_schema, new_schema
 
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 ALL = ("business_directory", "service_catalogue", "availability", "bookings", "business_stats")
 
 
