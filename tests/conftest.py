@@ -78,6 +78,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 needs.update(MARKS_BY_PARAMETER.get(value, ()))
         for name in sorted(needs - {m.name for m in item.iter_markers()}):
             item.add_marker(name)
+        if "kafka" in needs:
+            # One xdist worker runs every Kafka test: a production stack holds dozens of
+            # PostgreSQL connections (relay, workers, the next stack warming up), and two
+            # workers' stacks at once would crowd the machine's 100.
+            item.add_marker(pytest.mark.xdist_group("kafka"))
 
 
 class FrozenClock:
