@@ -562,14 +562,15 @@ def payments_reconcile(data_dir: DataDir = None) -> None:
     """Ask Stripe about every booking whose payment is still open, and record the answers."""
     from uuid import uuid4
 
-    from infra.payments.reconcile import open_payments, reconcile
+    from commands.processes.payment.reconcile import Reconcile
+    from infra.payments.open_payments import ReadModelOpenPayments
 
     container = _open(data_dir)
     try:
-        booking_ids = open_payments(container.read_db.reader)
-        results = reconcile(
-            container.app, container.payments, booking_ids, f"reconcile-{uuid4().hex}"
-        )
+        payments = container.payments
+        reconcile = Reconcile(container.app, payments.provider, payments.checkout)
+        booking_ids = ReadModelOpenPayments(container.read_db.reader)()
+        results = reconcile(booking_ids, f"reconcile-{uuid4().hex}")
     finally:
         container.close()
     for found in results:

@@ -22,9 +22,6 @@ from infra.web.problems import domain_problem
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
-# After a command succeeded: what else the answer says (e.g. a booking's payment), and
-# the Done that covers it (its consistency token must include any further event).
-Then = Callable[[Done], tuple[Done, dict[str, Any]]]
 # The read API's path of what a 201 created, from what the command did.
 Locate = Callable[[Done], str]
 
@@ -71,12 +68,11 @@ class CommandGateway:
         command: Command,
         status: int = 200,
         location: Locate | None = None,
-        then: Then | None = None,
     ) -> Response:
         if self.key is None:
             context = CommandContext.new(self.correlation_id)
             command = dataclasses.replace(command, context=context)
-            return self._execute(command, status, location, then).response
+            return self._execute(command, status, location).response
         store = self.container.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
@@ -84,7 +80,7 @@ class CommandGateway:
             return Response(claim.body, status_code=claim.status, headers=headers)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            outcome = self._execute(command, status, location, then)
+            outcome = self._execute(command, status, location)
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
@@ -105,14 +101,13 @@ class CommandGateway:
             return CommandContext.replayable_as(claim.command_id, self.correlation_id)
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
-    def _execute(
-        self, command: Command, status: int, location: Locate | None, then: Then | None
-    ) -> Outcome:
+    def _execute(self, command: Command, status: int, location: Locate | None) -> Outcome:
         extra: dict[str, Any] = {}
+        follow_up = self.container.payments.follow_ups.get(type(command))
         try:
             done = self.container.app.handle(command)
-            if then is not None:
-                done, extra = then(done)
+            if follow_up is not None:  # e.g. StartPayment after PlaceBooking
+                done, extra = follow_up(done, self.correlation_id)
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
         if self.container.follower is not None:
