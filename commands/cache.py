@@ -124,6 +124,11 @@ class AggregateCache:
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
 
+    def discard(self, aggregate_id: UUID) -> None:
+        """Forget the kept copy of `aggregate_id` (a save of it failed: the copy is stale)."""
+        with self._lock:
+            self._entries.pop(aggregate_id, None)
+
     def release(self, aggregate_id: UUID, holder: object) -> None:
         """`holder` is done with the aggregate: wake whoever waits for it."""
         with self._lock:
@@ -189,7 +194,9 @@ class Session:
         """Return what may be trusted to the cache (nothing when `keep` is false)."""
         for entry in self.loaded.values():
             unsaved = bool(getattr(entry.aggregate, "pending_events", ()))
-            if keep and not entry.failed and not unsaved and not entry.shared:
+            if entry.failed:  # a Business or Service copy's original is still kept: drop it
+                self.cache.discard(entry.aggregate.id)
+            elif keep and not unsaved and not entry.shared:
                 self.cache.put(entry.aggregate, entry.read_at)
         self.loaded.clear()
         for aggregate_id in self.held:

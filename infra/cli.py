@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from infra.audit.cli import audit_app
 from infra.auth import TokenPolicy, issue_token, require_issuable
 from infra.logs import configure_logging, logging_config
 from infra.secret_policy import unsafe_secret
@@ -45,6 +46,7 @@ dead_letters_app = typer.Typer(
 projections_app.add_typer(dead_letters_app, name="dead-letters")
 payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -232,13 +234,22 @@ def read_api(
     _serve_one("read", "read_api.app:create_app", host, port, workers, data_dir)
 
 
+LogLevel = Annotated[
+    str | None,
+    typer.Option(
+        help="debug, info, warning or error (default SLOTWISE_LOG_LEVEL, else info); "
+        "kafka-python logs below WARNING only at debug"
+    ),
+]
+
+
 @app.command()
-def relay() -> None:
+def relay(log_level: LogLevel = None) -> None:
     """Publish the event log to Kafka (one leader at a time; SIGTERM drains and exits)."""
     from infra.bootstrap import bootstrap
     from infra.kafka.processes import build_relay, run_until_signalled
 
-    configure_logging()
+    configure_logging(log_level)
     with sentences():
         settings = _production_settings()
         say(f"slotwise relay: {describe(settings)}; Kafka {settings.kafka}")
@@ -254,12 +265,13 @@ def project(
     name: Annotated[
         list[str] | None, typer.Option(help="only this projector (repeatable); default all")
     ] = None,
+    log_level: LogLevel = None,
 ) -> None:
     """Run a projector worker: a Kafka consumer group member feeding the read models."""
     from infra.bootstrap import bootstrap
     from infra.kafka.processes import build_worker, run_until_signalled
 
-    configure_logging()
+    configure_logging(log_level)
     with sentences():
         settings = _production_settings()
         say(f"slotwise project: {describe(settings)}; Kafka {settings.kafka}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -50,8 +51,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level(asked: str | None = None) -> str:
+    """The level asked for, else SLOTWISE_LOG_LEVEL, else INFO (an unknown name reads as INFO)."""
+    level = (asked or os.environ.get("SLOTWISE_LOG_LEVEL") or "INFO").upper()
+    return level if level in LEVELS else "INFO"
+
+
 def logging_config(level: str = "INFO") -> dict[str, Any]:
     """A dictConfig for our loggers and uvicorn's (which uvicorn applies in each worker)."""
+    # kafka-python logs every connection and rebalance at INFO: noise unless debugging.
+    kafka = level if level == "DEBUG" else max(level, "WARNING", key=LEVELS.index)
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -68,9 +80,10 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "uvicorn": {"handlers": [], "propagate": True},
             "uvicorn.error": {"handlers": [], "propagate": True},
             "uvicorn.access": {"handlers": [], "propagate": False},  # we log requests ourselves
+            "kafka": {"level": kafka},
         },
     }
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.config.dictConfig(logging_config(level))
+def configure_logging(level: str | None = None) -> None:
+    logging.config.dictConfig(logging_config(log_level(level)))

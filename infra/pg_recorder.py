@@ -16,6 +16,9 @@ together in the next call, one transaction and one flush for all of them, each
 in its own subtransaction: a save that hits a unique violation (a concurrent
 writer took its version) fails alone, with the library's IntegrityError, and
 the others commit. A waiting save holds no connection.
+
+Each save extends the hash chain (infra/audit/pg_chain.py) in its own
+subtransaction, in notification-id order, so a failed save leaves no link.
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
+
+from infra.audit.pg_chain import ChainedPostgresRecorder
 
 MAX_GROUP = 64  # saves per call at most
 
@@ -59,6 +64,7 @@ BEGIN
             )
             SELECT array_agg(i.notification_id ORDER BY i.notification_id) INTO ids
             FROM inserted AS i;
+            PERFORM {schema}.{chain_function}(ids);
             FOREACH new_id IN ARRAY ids LOOP
                 RETURN NEXT;
             END LOOP;
@@ -83,7 +89,7 @@ class Pending:
     leads: bool = False  # woken to make the next call for the saves that queued meanwhile
 
 
-class LockedInsertRecorder(PostgresApplicationRecorder):
+class LockedInsertRecorder(ChainedPostgresRecorder):
     """Inserts saves in one server-side statement that holds the table lock."""
 
     def __init__(
@@ -98,6 +104,7 @@ class LockedInsertRecorder(PostgresApplicationRecorder):
             "function": Identifier(self.locked_insert_function),
             "event": Identifier(self.stored_event_type_name),
             "channel": Identifier(self.channel_name),
+            "chain_function": Identifier(self.chain_function),
         }
         create = SQL(FUNCTION).format(lock_timeout=self.datastore.lock_timeout, **names)
         self.sql_create_statements.append(create)

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # table's lock only while it runs (infra/pg_recorder.py); off: the library's recorder.
     event_store_server_side_insert: bool = True
 
+    # Log level of every process (`--log-level` overrides); kafka-python's INFO lines only at debug.
+    log_level: str = Field(default="info", pattern=r"(?i)^(debug|info|warning|error)$")
+
     # Kafka (production delivery): SLOTWISE_KAFKA is the bootstrap servers list.
     kafka_topic_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     kafka_partitions: int = Field(default=3, ge=1, le=1000)
@@ -210,6 +213,7 @@ class Settings(BaseSettings):
                 PERSISTENCE_MODULE="eventsourcing.sqlite",
                 SQLITE_DBNAME=str(path),
                 SQLITE_LOCK_TIMEOUT="10",
+                APPLICATION_RECORDER_TOPIC="infra.audit.sqlite_chain:ChainedSQLiteRecorder",
             )
             return env
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -228,8 +232,11 @@ class Settings(BaseSettings):
             POSTGRES_MAX_OVERFLOW=query.get("max_overflow", str(self.event_store_max_overflow)),
             POSTGRES_LOCK_TIMEOUT=query.get("lock_timeout", "5"),
         )
-        if self.event_store_server_side_insert:
-            env["APPLICATION_RECORDER_TOPIC"] = "infra.pg_recorder:LockedInsertRecorder"
+        env["APPLICATION_RECORDER_TOPIC"] = (
+            "infra.pg_recorder:LockedInsertRecorder"
+            if self.event_store_server_side_insert
+            else "infra.audit.pg_chain:ChainedPostgresRecorder"
+        )
         # The library's "connect timeout" is how long one waits for a pooled connection.
         pool_wait = query.get("connect_timeout", str(max(1, round(self.db_pool_timeout_seconds))))
         env["POSTGRES_CONNECT_TIMEOUT"] = pool_wait

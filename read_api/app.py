@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from infra.bootstrap import Container
 from infra.web.lifecycle import lifespan_for, new_app
-from read_api.routes import audit, bookings, catalogue, directory
+from read_api.routes import audit, audit_log, bookings, catalogue, directory
 
 
 def _start_delivery(container: Container) -> None:
@@ -26,6 +26,12 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         lifespan_for(container, _start_delivery if follow else None),
         api="read",
     )
-    for router in (catalogue.router, directory.router, bookings.router, audit.router):
+    for router in (
+        catalogue.router,
+        directory.router,
+        bookings.router,
+        audit.router,
+        audit_log.router,
+    ):
         app.include_router(router)
     return app

@@ -163,6 +163,25 @@ class AuditEvents(BaseModel):
     events: list[AuditEvent]
 
 
+class AuditLogEvent(AuditEvent):
+    """An event of the whole log, with its link in the hash chain."""
+
+    chain_hash: str | None
+
+
+class AuditLogPage(BaseModel):
+    items: list[AuditLogEvent]
+    next_cursor: str | None
+
+
+class AuditHead(BaseModel):
+    """The last link of the hash chain: note it down, compare it later."""
+
+    position: int
+    chain_hash: str | None
+    time: datetime | None
+
+
 class AuditState(BaseModel):
     aggregate_id: str
     type: str

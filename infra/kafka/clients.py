@@ -46,5 +46,15 @@ def group_consumer(settings: Settings, group: str) -> KafkaConsumer:
     )
 
 
+def reader(settings: Settings) -> KafkaConsumer:
+    """The relay's read-back: no group, nothing committed; a log shorter than noted reads from 0."""
+    return KafkaConsumer(
+        **_common(settings, "relay-readback"),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=20,
+    )
+
+
 def admin_client(settings: Settings) -> KafkaAdminClient:
     return KafkaAdminClient(**_common(settings, "admin"))

@@ -1,9 +1,10 @@
 """Envelopes as Kafka messages (CloudEvents structured mode) and back.
 
 Key = aggregate id, so one aggregate's events share a partition and keep their
-order; value = the envelope's JSON (orjson); headers repeat the CloudEvents
-id, type, specversion and source, and the correlation id, for routing without
-parsing the value.
+order; value = the envelope's JSON (orjson); one header, `content-type:
+application/cloudevents+json`. No `ce_` headers: CloudEvents readers take a
+record with any `ce_` header for binary mode and would misread the value (the
+correlation id and every other attribute are in the envelope itself).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from infra.consumers.runtime import undecodable as stand_in
 from infra.envelopes import envelope_from_json, envelope_to_json
 from infra.kafka.topics import topic_for
 
-CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
+CONTENT_TYPE = b"application/cloudevents+json"  # JSON is UTF-8 (RFC 8259)
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,7 @@ class Record:
 
 
 def to_record(envelope: Envelope, prefix: str) -> Record:
-    headers = [
-        ("content-type", CONTENT_TYPE),
-        ("ce_id", envelope.id.encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_specversion", envelope.specversion.encode()),
-        ("ce_source", envelope.source.encode()),
-        ("ce_correlationid", envelope.correlationid.encode()),
-    ]
+    headers = [("content-type", CONTENT_TYPE)]
     return Record(
         topic_for(prefix, envelope.aggregatetype),
         envelope.subject.encode(),

@@ -6,7 +6,10 @@ runtime, whose transaction (on the event-store database) commits the relay's
 checkpoint only after the broker acknowledged the batch. When Kafka is down it
 backs off and starts again from the saved position with a new producer (a
 broker that lost its log, or a producer id the broker forgot, needs one), and
-creates the topics again. `stop()` (SIGTERM) lets the batch in flight finish.
+creates the topics again. Every new producer first reads back what the
+partitions hold past the saved offsets (infra/kafka/readback.py), so an event
+the broker took before a crash is not published twice: exactly once, in order
+per key. `stop()` (SIGTERM) lets the batch in flight finish.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from infra.kafka.leader import LeaderLock
 from infra.kafka.publisher import KafkaPublisher
 from infra.kafka.relay_tables import RELAY, forget_topics
 from infra.kafka.relay_tables import metadata as relay_metadata
-from infra.kafka.topics import ensure_topics
+from infra.kafka.topics import ensure_topics, public_topics
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,11 @@ class Relay:
         self.leader = leader
         flush = settings.kafka_request_timeout_ms / 1000 * 3
         self.publisher = KafkaPublisher(
-            lambda: clients.producer(settings), settings.kafka_topic_prefix, flush
+            lambda: clients.producer(settings),
+            lambda: clients.reader(settings),
+            public_topics(settings),
+            settings.kafka_topic_prefix,
+            flush,
         )
         retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
         self.runtime = ConsumerRuntime(engine, [self.publisher], retry)
@@ -70,10 +77,15 @@ class Relay:
         """Until stopped: wait for the leader lock, then publish while it is held."""
         self.setup()
         try:
+            standby = False
             while not self._stop.is_set():
                 if self._try_lead():
                     self._lead()
+                    standby = False
                 else:
+                    if not standby:
+                        log.info("relay is a standby: another relay leads")
+                        standby = True
                     self._stop.wait(self.settings.relay_leader_retry_seconds)
         finally:
             self.publisher.close()
@@ -89,6 +101,7 @@ class Relay:
 
     def _lead(self) -> None:
         log.info("relay is the leader")
+        self.publisher.discard()  # a new leadership reads back what the partitions hold
         self.leading.set()
         backoff, topics_checked = 0.0, False
         self._cursor = None
@@ -103,6 +116,7 @@ class Relay:
                 backoff = 0.0
             except LostLead:
                 log.warning("relay lost the leader lock; stops publishing")
+                self.publisher.discard()
                 break
             except Exception as error:  # Kafka/PostgreSQL away, or topics not creatable yet
                 self._cursor = None

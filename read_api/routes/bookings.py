@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
 from domain.access import is_staff
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from infra.web.deps import ActorDep, ContainerDep
@@ -40,7 +40,7 @@ def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> querie
     business = queries.get_business(conn, business_id)
     if business is None:
         raise BusinessNotFound(f"no business with id {business_id}")
-    if not is_staff(actor, business["owner_id"]):
+    if not (is_staff(actor, business["owner_id"]) or actor.role is Role.AUDITOR):
         raise NotYourBusiness("only the business's owner (or an admin) may read this")
     return business
 

@@ -118,3 +118,17 @@ def test_a_business_changed_by_another_process_is_seen_at_once(tmp_path: Path) -
     assert placed.status is BookingStatus.PENDING  # not the cached policy's CONFIRMED
     first.close()
     second.close()
+
+
+def test_a_business_changed_twice_through_processes_in_turn_is_saved_each_time(
+    two: tuple[SlotWise, SlotWise, UUID, UUID],
+) -> None:
+    first, second, business_id, _ = two
+    first.handle(SetPolicy(OWNER, business_id, BookingPolicy(requires_confirmation=True)))
+    second.handle(SetPolicy(OWNER, business_id, BookingPolicy(min_notice_minutes=30)))
+
+    # `first` still keeps its own copy from before `second`'s change: its save fails once,
+    # and the retry must not be handed that same stale copy again.
+    first.handle(SetPolicy(OWNER, business_id, BookingPolicy(max_advance_days=30)))
+
+    assert second.repository.get(business_id).policy["max_advance_days"] == 30

@@ -1,0 +1,1 @@
+"""The tamper-evident log: the hash chain, its verification and the auditors' export."""
