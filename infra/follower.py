@@ -125,6 +125,22 @@ def refetch_from_log(recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> Ref
     return refetch
 
 
+class CheckpointProgress:
+    """Read progress on the embedded stack: the consumers' own checkpoints on the log."""
+
+    def __init__(self, runtime: ConsumerRuntime, wake: Callable[[], None]) -> None:
+        self.runtime, self.wake = runtime, wake
+
+    def reached(self, consumers: tuple[str, ...]) -> int:
+        """The log position that all of `consumers` reflect."""
+        found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
+        return min((found[name].position for name in consumers), default=0)
+
+    def hurry(self) -> None:
+        """A reader is waiting: the follower looks now rather than at its next poll."""
+        self.wake()
+
+
 class Follower:
     """Polls the notification log and hands new events to the runtime until stopped."""
 

@@ -110,8 +110,7 @@ class CommandGateway:
                 done, extra = follow_up(done, self.correlation_id)
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
-        if self.container.follower is not None:
-            self.container.follower.nudge()
+        self.container.nudge()
         headers = {TOKEN_HEADER: consistency_token(done.position)}
         if location is not None:
             headers["Location"] = location(done)
