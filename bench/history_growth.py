@@ -143,7 +143,8 @@ def place(alloc: DayAllocation, business: Business, service: Service, start: dat
         service_name=service.name,
         price_amount=service.price_amount,
         currency=service.currency,
-        notes="",
+        personal_data=None,
+        legacy_notes="",
         status=BookingStatus.CONFIRMED,
     )
 

@@ -130,7 +130,8 @@ def book(business: Business, service: Service, rng: random.Random) -> Booking:
         service_name=service.name,
         price_amount=service.price_amount,
         currency=service.currency,
-        notes="",
+        personal_data=None,
+        legacy_notes="",
         status=status,
     )
     if status is BookingStatus.PENDING:

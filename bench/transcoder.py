@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from domain.booking import Booking, BookingStatus  # noqa: E402
+from domain.personal import Sealed  # noqa: E402
 from infra.transcoder import OrjsonTranscoder  # noqa: E402
 
 OPERATIONS = ("encode", "decode", "round_trip")
@@ -70,7 +71,8 @@ def placed_state() -> dict[str, Any]:
         service_name="Haircut & beard trim",
         price_amount=Decimal("42.50"),
         currency="EUR",
-        notes="Bitte mit Zoë, nicht vor 9:30 — danke!",
+        personal_data=Sealed("auth0|6543a1f09c2d4e0012ab34cd", 1, bytes(range(96))),
+        legacy_notes="",
         status=BookingStatus.CONFIRMED,
     )
     (placed,) = booking.collect_events()

@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.booking import Booking
 from domain.business import Business
+from domain.personal import ERASED, PersonalData
 from domain.service import Service
 
 
@@ -26,6 +27,8 @@ def summary(aggregate: Any) -> dict[str, Any]:
             "name": aggregate.name,
             "active": aggregate.active,
         }
+    if isinstance(aggregate, PersonalData):
+        return {"customer_id": aggregate.subject, "personal_data": ERASED}
     return {}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from commands.base import Handlers, deduplicate, handles, retry_on_conflict
+from commands.base import deduplicate, handles, retry_on_conflict
 from commands.messages import (
     BookingCommand,
     CancelBooking,
@@ -22,6 +22,7 @@ from commands.messages import (
     PlaceBooking,
     RescheduleBooking,
 )
+from commands.personal import PersonalDataHandlers
 from domain.access import STAFF_ROLES, is_staff, require_role
 from domain.actor import Actor, Role
 from domain.allocation import DayAllocation, allocate, held_services_to_look_up
@@ -39,6 +40,7 @@ from domain.errors import (
 )
 from domain.payable import to_minor
 from domain.payment import PROVIDER
+from domain.personal import Sealed, personal_document
 from domain.service import Service
 from domain.slots import ServiceShape, allocation_days, occupancy_for, require_offered
 from domain.values import require_aware
@@ -46,7 +48,7 @@ from domain.values import require_aware
 BOOKERS = frozenset({Role.CUSTOMER, Role.OWNER, Role.ADMIN, Role.SYSTEM})
 
 
-class BookingHandlers(Handlers):
+class BookingHandlers(PersonalDataHandlers):
     def allocations(self, business_id: UUID, start: datetime, end: datetime) -> list[DayAllocation]:
         """The allocations of every UTC day [start, end) touches, opened where missing."""
         found = []
@@ -91,7 +93,8 @@ class BookingHandlers(Handlers):
             service_name=service.name,
             price_amount=service.price_amount,
             currency=service.currency,
-            notes=cmd.notes,
+            personal_data=self.sealed(customer_id, cmd),
+            legacy_notes="",
             status=self.first_status(business, service),
         )
         if booking.status is BookingStatus.PENDING_PAYMENT:
@@ -102,6 +105,11 @@ class BookingHandlers(Handlers):
             to_minor(service.price_amount, service.currency)  # refuse what Stripe cannot charge
             booking.request_payment(PROVIDER, self.hold_until(business, wanted.start))
         return self.commit(booking, *days)
+
+    def sealed(self, customer_id: str, cmd: PlaceBooking) -> Sealed | None:
+        """The contact and notes as ciphertext under the customer's key: no event holds them."""
+        document = personal_document(cmd.contact, cmd.notes)
+        return None if document is None else self.sealer.seal(customer_id, document)
 
     @staticmethod
     def first_status(business: Business, service: Service) -> BookingStatus:

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.actor import Actor
 from domain.cause import Cause
+from domain.personal import Contact, personal_data_id
 from domain.service import ServiceTerms
 from domain.values import BookingPolicy
 
@@ -172,9 +173,20 @@ class PlaceBooking(Command):
     start: datetime
     notes: str = ""
     customer_id: str | None = None
+    contact: Contact | None = None
 
     def target(self) -> UUID:
         return self.context.new_id("booking")
+
+
+@dataclass(frozen=True)
+class ErasePersonalData(Command):
+    """Crypto-shred everything a customer wrote: delete their key, record that it happened."""
+
+    customer_id: str
+
+    def target(self) -> UUID:
+        return personal_data_id(self.customer_id)
 
 
 @dataclass(frozen=True)

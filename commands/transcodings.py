@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import astuple
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from eventsourcing.persistence import Transcoding
 
 from domain.booking import BookingStatus
+from domain.personal import Sealed
 from domain.slots import Occupancy
 
 
@@ -49,4 +51,19 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-DOMAIN_TRANSCODINGS = (DateAsISO(), BookingStatusAsValue(), OccupancyAsList())
+class SealedAsDict(Transcoding):
+    """Sealed personal data: the subject, its key generation and the base64 ciphertext."""
+
+    type = Sealed
+    name = "sealed"
+
+    def encode(self, obj: Sealed) -> dict[str, Any]:
+        ciphertext = base64.b64encode(obj.ciphertext).decode()
+        return {"subject": obj.subject, "key_version": obj.key_version, "ciphertext": ciphertext}
+
+    def decode(self, data: dict[str, Any]) -> Sealed:
+        ciphertext = base64.b64decode(data["ciphertext"])
+        return Sealed(data["subject"], data["key_version"], ciphertext)
+
+
+DOMAIN_TRANSCODINGS = (DateAsISO(), BookingStatusAsValue(), OccupancyAsList(), SealedAsDict())

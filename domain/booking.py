@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -19,6 +20,7 @@ from eventsourcing.domain import event
 from domain.base import Aggregate
 from domain.errors import CancellationDeadlinePassed, IllegalTransition, PaymentIntentConflict
 from domain.payment import BookingPayment, ExpiryReason, PaymentStatus, RefundReason
+from domain.personal import Sealed
 
 
 class BookingStatus(StrEnum):
@@ -51,7 +53,34 @@ ACTIVE = frozenset({S.PENDING_PAYMENT, S.PENDING, S.CONFIRMED, S.CHECKED_IN, S.C
 class Booking(Aggregate):
     """One customer's appointment for one service occurrence."""
 
-    @event("Placed")
+    class Placed(Aggregate.Created):
+        """v3 holds the contact and notes sealed (`personal_data`); notes that older events
+        held in plain text are read as `legacy_notes`, which new events leave empty."""
+
+        business_id: UUID
+        service_id: UUID
+        customer_id: str
+        placed_by: str
+        start: datetime
+        end: datetime
+        occupied_start: datetime
+        occupied_end: datetime
+        timezone: str
+        service_name: str
+        price_amount: Decimal
+        currency: str
+        personal_data: Sealed | None
+        legacy_notes: str
+        status: BookingStatus
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["legacy_notes"] = state.pop("notes", "")
+            state["personal_data"] = None
+
+    @event(Placed)
     def __init__(
         self,
         id: UUID,
@@ -67,7 +96,8 @@ class Booking(Aggregate):
         service_name: str,
         price_amount: Decimal,
         currency: str,
-        notes: str,
+        personal_data: Sealed | None,
+        legacy_notes: str,
         status: BookingStatus,
     ) -> None:
         self.business_id = business_id
@@ -82,7 +112,8 @@ class Booking(Aggregate):
         self.service_name = service_name
         self.price_amount = price_amount
         self.currency = currency
-        self.notes = notes
+        self.personal_data = personal_data
+        self.legacy_notes = legacy_notes
         self.status = BookingStatus(status)
         self.cancel_reason: str | None = None
         self.expire_reason: str | None = None

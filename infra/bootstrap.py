@@ -34,6 +34,7 @@ from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
+from infra.personal_data import PersonalDataKeys
 from infra.read_cache import MemoryReadCache, NoCache, ReadCache, RedisReadCache
 from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
@@ -65,6 +66,8 @@ class Container:
     kafka_progress: KafkaProgress | None = None
     cache: ReadCache = field(default_factory=NoCache)
     redis: RedisLink | None = None  # the shared Redis client, when SLOTWISE_REDIS is set
+    # Per-customer keys of the personal data (in the event-store database).
+    personal_data: PersonalDataKeys | None = None
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -271,6 +274,9 @@ def bootstrap(
         )
         idempotency = idempotency_store(settings, tables, redis)
         idempotency.setup()
+        keys = PersonalDataKeys(tables)
+        keys.setup()
+        app.sealer = keys
         payments = build_payments(settings, app, tables, clock)
         progress = None
         if settings.kafka:
@@ -304,6 +310,7 @@ def bootstrap(
         kafka_progress=progress,
         cache=read_cache(settings, redis),
         redis=redis,
+        personal_data=keys,
     )
 
 

@@ -6,12 +6,16 @@ database, a busy port) is one sentence on stderr and exit code 2.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from infra.audit.cli import audit_app
+
+if TYPE_CHECKING:
+    from infra.bootstrap import Container
 
 app = typer.Typer(help="SlotWise: event-sourced appointment booking.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read-model maintenance.", no_args_is_help=True)
@@ -23,6 +27,8 @@ projections_app.add_typer(dead_letters_app, name="dead-letters")
 payments_app = typer.Typer(help="Online payment through Stripe.", no_args_is_help=True)
 app.add_typer(payments_app, name="payments")
 app.add_typer(audit_app, name="audit")
+customers_app = typer.Typer(help="A customer's personal data.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
 
 DataDir = Annotated[
     Path | None,
@@ -32,6 +38,11 @@ DataDir = Annotated[
     ),
 ]
 Host = Annotated[str, typer.Option(help="address to listen on")]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"),
+]
+MetricsHost = Annotated[str, typer.Option(help="address the metrics port listens on")]
 
 
 def _version(value: bool) -> None:
@@ -50,6 +61,9 @@ def main(
     ] = False,
 ) -> None:
     """SlotWise: event-sourced appointment booking."""
+    # Before prometheus_client is imported: an inherited directory would mix another
+    # server's files into our totals. `--workers N` sets a private one of its own.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 @app.command()
@@ -96,11 +110,15 @@ LogLevel = Annotated[
 
 
 @app.command()
-def relay(log_level: LogLevel = None) -> None:
+def relay(
+    log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
     """Publish the event log to Kafka (one leader at a time; SIGTERM drains and exits)."""
     from infra.entrypoints import relay as role
 
-    role.run(log_level)
+    role.run(log_level, metrics_host, metrics_port)
 
 
 @app.command()
@@ -109,11 +127,13 @@ def project(
         list[str] | None, typer.Option(help="only this projector (repeatable); default all")
     ] = None,
     log_level: LogLevel = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run a projector worker: a Kafka consumer group member feeding the read models."""
     from infra.entrypoints import project as role
 
-    role.run(name or [], log_level)
+    role.run(name or [], log_level, metrics_host, metrics_port)
 
 
 contract_app = typer.Typer(help="The contract for analytics consumers.", no_args_is_help=True)
@@ -334,11 +354,15 @@ def dead_letters_discard(
 
 
 @payments_app.command("worker")
-def payments_worker(data_dir: DataDir = None) -> None:
+def payments_worker(
+    data_dir: DataDir = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
     """Run the payment saga: webhooks' news, hold expiry, Stripe retries (until SIGTERM)."""
     from infra.entrypoints import payments as role
 
-    role.run(data_dir)
+    role.run(data_dir, metrics_host, metrics_port)
 
 
 @payments_app.command("reconcile")
@@ -380,6 +404,54 @@ def payments_tasks(data_dir: DataDir = None) -> None:
             f"{task['last_error'] or ''}"
         )
     shared.say(f"{len(tasks)} open or failed tasks")
+
+
+@customers_app.command("erase")
+def customers_erase(subject: str, data_dir: DataDir = None) -> None:
+    """Crypto-shred a customer's contact details and notes: their key is deleted for good."""
+    from commands.messages import ErasePersonalData
+    from domain.actor import Actor, Role
+    from infra.entrypoints import shared
+
+    container = shared.open_container(data_dir)
+    try:
+        done = container.app.handle(ErasePersonalData(Actor("slotwise-cli", Role.ADMIN), subject))
+        if not container.settings.kafka:
+            container.catch_up()
+        document = _export(container, subject)
+    finally:
+        container.close()
+    sealed = sum(b["personal_data"] == "erased" for b in document["bookings"])
+    shared.say(
+        f"erased the personal data of {subject}: {sealed} bookings now read erased "
+        f"(event at position {done.position})"
+    )
+
+
+@customers_app.command("export")
+def customers_export(subject: str, data_dir: DataDir = None) -> None:
+    """Print everything held about a customer as JSON (what GET /v1/me/export answers)."""
+    import orjson
+
+    from infra.entrypoints import shared
+
+    container = shared.open_container(data_dir)
+    try:
+        if not container.settings.kafka:
+            container.catch_up()
+        document = _export(container, subject)
+    finally:
+        container.close()
+    typer.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def _export(container: Container, subject: str) -> dict[str, Any]:
+    # The one import of an API from infra (ignored in the import contract): the export
+    # document is the read API's own answer; it belongs beside the read model (issue 14).
+    from read_api.routes.bookings import personal_export
+
+    with container.read_db.reader.connect() as conn:
+        return personal_export(conn, container, subject)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,6 +48,8 @@ def json_safe(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes):  # sealed personal data: its ciphertext, never plaintext
+        return base64.b64encode(value).decode()
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: json_safe(getattr(value, f.name)) for f in fields(value)}
     raise TypeError(f"{type(value).__name__} has no JSON form in an envelope")

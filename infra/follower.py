@@ -158,6 +158,8 @@ class Follower:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Called (in the follower's thread) after a pass that was woken or delivered something.
+        self.listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="slotwise-follower", daemon=True)
@@ -178,11 +180,17 @@ class Follower:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        woken = True
         while not self._stop.is_set():
             try:
-                catch_up(self.recorder, self.mapper, self.runtime)
+                delivered = catch_up(self.recorder, self.mapper, self.runtime)
             except Exception:  # the database went away: the next poll resumes from checkpoints
                 log.exception("projection follower failed; retrying")
                 self._stop.wait(1.0)
-            self._wake.wait(self.poll_seconds)
+                delivered = 0
+            # Woken means something was written, perhaps projected by another process.
+            if delivered or woken:
+                for listener in self.listeners:
+                    listener()
+            woken = self._wake.wait(self.poll_seconds)
             self._wake.clear()

@@ -2,19 +2,35 @@
 
 Each container has its own registry, so two apps built in one process (tests,
 `slotwise dev`) never collide; the `api` label tells the write and read APIs
-apart. With `uvicorn --workers N` each worker serves its own numbers.
+apart. Under `--workers N` the CLI sets `PROMETHEUS_MULTIPROC_DIR` before the
+workers start: counters and histograms then live in files there and every
+worker answers with the sum of all of them (prometheus_client's multiprocess
+mode). The gauges are computed when scraped, from the databases, so whichever
+worker answers reads the same; there are no live `Gauge` objects, hence no
+`multiprocess_mode` to choose.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -84,40 +100,79 @@ class GaugeCollector(Collector):
         yield family
 
 
+class WorkerProcessCollector(Collector):
+    """`process_*` of every live worker sharing a multiprocess directory, labelled by `pid`.
+
+    The library's ProcessCollector reports only the process that answers the
+    scrape, which alternates between workers; MultiProcessCollector reports none.
+    """
+
+    def __init__(self, directory: str, proc: str = "/proc") -> None:
+        self.directory, self.proc = directory, proc
+
+    def live_pids(self) -> list[int]:
+        """Workers that wrote metrics files (each does at start) and still run."""
+        found = {f.stem.rsplit("_", 1)[-1] for f in Path(self.directory).glob("*_*.db")}
+        return sorted(int(pid) for pid in found if pid.isdigit() and Path(self.proc, pid).is_dir())
+
+    def read(self, pid: int) -> Iterable[Metric]:
+        return ProcessCollector(pid=lambda: pid, proc=self.proc, registry=None).collect()
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for pid in self.live_pids():
+            for family in self.read(pid):
+                into = merged.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    into.add_sample(sample.name, {**sample.labels, "pid": str(pid)}, sample.value)
+        yield from merged.values()
+
+
 class Metrics:
     """The metrics one process exposes on /metrics."""
 
     def __init__(self) -> None:
+        # The `_created` series exist in one mode and not the other: leave them out in both.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # the library is untyped here
         self.registry = CollectorRegistry()
+        shared = os.environ.get(MULTIPROCESS_DIR)
+        owned = None if shared else self.registry  # in multiprocess mode values live in files
         self.requests = Histogram(
             "slotwise_http_request_duration_seconds",
             "HTTP requests by API, method, route template and status",
             ["api", "method", "route", "status"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=owned,
         )
         self.commands = Counter(
             "slotwise_command_outcomes",
             "Commands by name and result (ok, or the problem type's slug)",
             ["command", "result"],
-            registry=self.registry,
+            registry=owned,
         )
         self.conflict_retries = Counter(
             "slotwise_conflict_retries",
             "Commands re-run because a concurrent writer changed an aggregate first",
-            registry=self.registry,
+            registry=owned,
         )
         self.rate_limited = Counter(
             "slotwise_rate_limited_requests",
             "Requests refused with 429, by API and limit (address or token)",
             ["api", "scope"],
-            registry=self.registry,
+            registry=owned,
         )
         self.rate_limiter_unavailable = Counter(
             "slotwise_rate_limiter_unavailable",
             "Requests let through unlimited because the limiter's Redis was away (fail open)",
-            registry=self.registry,
+            registry=owned,
         )
+        if shared:
+            MultiProcessCollector(self.registry, shared)  # type: ignore[no-untyped-call]
+            self.registry.register(WorkerProcessCollector(shared))
+        else:
+            ProcessCollector(registry=self.registry)
 
     def watch_projections(
         self, positions: Callable[[], dict[str, int]], head: Callable[[], int | None]
@@ -128,7 +183,7 @@ class Metrics:
         """Events each consumer parked after repeated failures, or holds behind them."""
         self.registry.register(
             GaugeCollector(
-                "slotwise_dead_letters",
+                "slotwise_dead_letter_events",
                 "Events a consumer parked after repeated failures (parked) or holds behind "
                 "them (held)",
                 ["consumer", "status"],
@@ -140,7 +195,7 @@ class Metrics:
         """What the relay has yet to publish and each projector yet to apply, through Kafka."""
         self.registry.register(
             GaugeCollector(
-                "slotwise_kafka_lag",
+                "slotwise_kafka_lag_events",
                 "Events the relay has yet to publish, and messages each projector has yet to apply",
                 ["consumer"],
                 lambda: [((consumer,), behind) for consumer, behind in lag().items()],

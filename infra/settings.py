@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     # Every Redis key starts with it: deployments (or tests) sharing a server stay apart.
     redis_prefix: str = Field(default="slotwise", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Browser origins allowed to call both APIs (comma-separated, e.g. https://app.example);
+    # none by default: a browser on another origin is refused.
+    cors_origins: str = ""
+    # Live events (GET /v1/businesses/{id}/events): a comment this often keeps idle
+    # streams open through proxies; a client this many events behind is disconnected;
+    # the read side's progress is also checked this often when nothing wakes the stream.
+    events_keepalive_seconds: float = Field(default=15.0, gt=0, le=300)
+    events_queue_size: int = Field(default=1000, ge=1, le=100_000)
+    events_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    events_replay_page: int = Field(default=500, ge=1, le=10_000)
 
     @field_validator("kafka_retention_ms")
     @classmethod
@@ -150,6 +160,20 @@ class Settings(BaseSettings):
     # The read cache (availability answers): Redis when SLOTWISE_REDIS is set, else memory.
     read_cache: bool = True
     read_cache_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            parts = urlsplit(origin)
+            plain = parts.scheme in ("http", "https") and parts.netloc
+            if origin != "*" and not (plain and origin == f"{parts.scheme}://{parts.netloc}"):
+                raise ValueError(f"each origin must be like https://app.example, not {origin!r}")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @model_validator(mode="after")
     def _check(self) -> Self:

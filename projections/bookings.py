@@ -9,7 +9,7 @@ from domain.envelope import Envelope
 from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import booking_payments as booking_payments_table
-from projections.tables import bookings
+from projections.tables import booking_personal_data, bookings
 from projections.workspace import Workspace
 
 
@@ -27,8 +27,8 @@ STATUS_OF = {
 
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
-    tables = (bookings, booking_payments_table)
-    by_subject = (bookings, booking_payments_table)
+    tables = (bookings, booking_payments_table, booking_personal_data)
+    by_subject = (bookings, booking_payments_table, booking_personal_data)
 
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
@@ -57,12 +57,21 @@ class BookingsProjector(DispatchingProjector):
             service_name=envelope.text("service_name"),
             price_amount=envelope.text("price_amount"),
             currency=envelope.text("currency"),
-            notes=envelope.text("notes"),
+            notes=envelope.text("legacy_notes"),
             cancel_reason=None,
             version=envelope.aggregateversion,
             created_at=envelope.occurred_at,
             updated_at=envelope.occurred_at,
         )
+        sealed = envelope.data.get("personal_data")
+        if sealed is not None:
+            ws.insert(
+                booking_personal_data,
+                booking_id=envelope.subject,
+                subject=sealed["subject"],
+                key_version=sealed["key_version"],
+                ciphertext=sealed["ciphertext"],
+            )
 
     def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
         timezone = ws.one(bookings, envelope.subject)["timezone"]

@@ -127,6 +127,19 @@ bookings = Table(
     Index("ix_bookings_customer_start", "customer_id", "start"),
 )
 
+# A booking's sealed contact and notes (API.md "personal data"): ciphertext only, opened by
+# the read API for those who may see it; an erased key leaves these rows unreadable as
+# they are, so an erasure changes no read-model row. Bookings placed before sealing keep
+# their plain notes in `bookings.notes`.
+booking_personal_data = Table(
+    "booking_personal_data",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("subject", String(200), nullable=False, index=True),
+    Column("key_version", Integer, nullable=False),
+    Column("ciphertext", Text, nullable=False),  # base64, as in the envelope
+)
+
 business_daily_stats = Table(
     "business_daily_stats",
     metadata,

@@ -171,6 +171,12 @@ def list_bookings(
 ANY_OFFSET = timedelta(days=1)  # more than any zone's offset from UTC (-12 h to +14 h)
 
 
+def list_customer_bookings(conn: Connection, customer_id: str) -> list[Row]:
+    """Every booking of the customer, by start then id (the export: no paging)."""
+    query = select(bookings).where(bookings.c.customer_id == customer_id)
+    return _all(conn, query.order_by(bookings.c.start, bookings.c.id))
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), UTC)
 
@@ -231,13 +237,15 @@ def daily_stats(conn: Connection, business_id: UUID, first: date, last: date) ->
             {"amount": row.amount, "currency": row.currency}
         )
     _add_online_money(conn, key, span, days)
-    for day, minutes in _occurrence_minutes(conn, key, span).items():
+    for (_, day), minutes in occurrence_minutes(conn, key, span).items():
         days.setdefault(day, blank_day())["booked_minutes"] += minutes
     return days
 
 
-def _occurrence_minutes(conn: Connection, business_id: str, span: tuple[str, str]) -> Counter[str]:
-    """Minutes held per day, a group session counted once, each one-to-one booking apiece."""
+def occurrence_minutes(
+    conn: Connection, business_id: str, span: tuple[str, str]
+) -> Counter[tuple[str, str]]:
+    """Minutes held per (service, day), a group session once, each one-to-one booking apiece."""
     seats = service_seats(conn, business_id)
     facts = conn.execute(
         select(
@@ -252,14 +260,14 @@ def _occurrence_minutes(conn: Connection, business_id: str, span: tuple[str, str
             & stats_booking_facts.c.status.not_in(("cancelled", "expired"))
         )
     )
-    held: dict[tuple[Any, ...], tuple[str, int]] = {}
+    held: dict[tuple[Any, ...], tuple[str, str, int]] = {}
     for row in facts:
         group = seats.get(UUID(row.service_id), 1) > 1
         key = (row.service_id, row.start, row.minutes) if group else (row.booking_id,)
-        held[key] = (row.day, row.minutes)
-    minutes: Counter[str] = Counter()
-    for day, length in held.values():
-        minutes[day] += length
+        held[key] = (row.service_id, row.day, row.minutes)
+    minutes: Counter[tuple[str, str]] = Counter()
+    for service_id, day, length in held.values():
+        minutes[service_id, day] += length
     return minutes
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Money(BaseModel):
@@ -87,6 +87,13 @@ class PaymentPublic(BaseModel):
     note: str | None
 
 
+class ContactPublic(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    locale: str | None
+
+
 class BookingPublic(BaseModel):
     id: str
     business_id: str
@@ -100,13 +107,25 @@ class BookingPublic(BaseModel):
     status: str
     service_name: str
     price: Money
-    notes: str
+    contact: ContactPublic | None = Field(description="null when none was given, or erased")
+    notes: str | None = Field(description="null when none were given, or erased")
+    personal_data: Literal["present", "erased", "none", "sealed"] = Field(
+        description="present: shown; erased: its key was deleted; none: never given; "
+        "sealed: held, but not for this reader (auditors)"
+    )
     cancel_reason: str | None
     hold_expires_at: datetime | None = None  # while a paid booking waits for its payment
     payment: PaymentPublic | None = None  # None: paid at the venue (or free)
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class PersonalExport(BaseModel):
+    """Everything held about one customer: their bookings with contact and notes."""
+
+    customer_id: str
+    bookings: list[BookingPublic]
 
 
 class BookingList(BaseModel):
@@ -116,23 +135,49 @@ class BookingList(BaseModel):
     next_cursor: str | None
 
 
-class DayStats(BaseModel):
-    date: date
+class ServiceStats(BaseModel):
+    """One service's figures in a period; utilization is of the business's capacity minutes."""
+
+    service_id: str
+    name: str
     bookings: int
     cancellations: int
     no_shows: int
     revenue: list[Money]
-    captured: list[Money] = []  # paid online for the day's bookings
+    captured: list[Money] = []
+    refunded: list[Money] = []
+    booked_minutes: int
+    utilization: float
+
+
+Day = date  # the field `date` below hides the type inside the class
+
+
+class PeriodStats(BaseModel):
+    """One period: `period` is its first day (a Monday for weeks, the 1st for months)."""
+
+    period: Day
+    date: Day | None = None  # the same day, when grouped by day (as before `group` existed)
+    bookings: int
+    cancellations: int
+    no_shows: int
+    revenue: list[Money]
+    captured: list[Money] = []  # paid online for the period's bookings
     refunded: list[Money] = []  # of that, given back
     booked_minutes: int
-    open_minutes: int
-    utilization: float
+    open_minutes: int  # minutes the business is open (opening hours less closures)
+    capacity_minutes: int  # open minutes times capacity: what can be booked
+    utilization: float  # booked_minutes / capacity_minutes
+    services: list[ServiceStats] | None = None  # with by=service
 
 
 class BusinessStats(BaseModel):
     business_id: str
     timezone: str
-    days: list[DayStats]
+    group: str = "day"
+    by: str | None = None
+    periods: list[PeriodStats]
+    days: list[PeriodStats]  # the periods again when grouped by day; empty otherwise
 
 
 class AuditActor(BaseModel):

@@ -134,6 +134,16 @@ class PaidBookingAnswer(BookingAnswer):
     payment: PaymentStarted | None = Field(default=None, description="absent when not paid online")
 
 
+class ErasureAnswer(CommandResult):
+    """An erasure's answer: whose data, and how many of their bookings now read erased."""
+
+    model_config = example(customer_id="ann", personal_data="erased", bookings=3)
+
+    customer_id: str
+    personal_data: str = Field(description="always erased")
+    bookings: int = Field(description="their bookings with personal data, as the reads show now")
+
+
 class BookingsAffectedProblem(Problem):
     """A 409: `bookings-affected` lists the bookings the change would leave out."""
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from infra.bootstrap import Container
 from infra.web.lifecycle import lifespan_for, new_app
 from write_api.answers import BookingsAffectedProblem
-from write_api.routes import bookings, businesses, payments, services
+from write_api.routes import bookings, businesses, customers, payments, services
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -19,6 +19,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         api="write",
         models=[BookingsAffectedProblem],
     )
-    for router in (businesses.router, services.router, bookings.router, payments.router):
-        app.include_router(router)
+    routers = (businesses, services, bookings, payments, customers)
+    for module in routers:
+        app.include_router(module.router)
     return app

@@ -22,6 +22,8 @@ from infra.web.problems import domain_problem
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
+# What else a route's answer says after its command succeeded, and the Done covering it.
+Then = Callable[[Done], tuple[Done, dict[str, Any]]]
 # The read API's path of what a 201 created, from what the command did.
 Locate = Callable[[Done], str]
 
@@ -68,11 +70,12 @@ class CommandGateway:
         command: Command,
         status: int = 200,
         location: Locate | None = None,
+        then: Then | None = None,
     ) -> Response:
         if self.key is None:
             context = CommandContext.new(self.correlation_id)
             command = dataclasses.replace(command, context=context)
-            return self._execute(command, status, location).response
+            return self._execute(command, status, location, then).response
         store = self.container.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
@@ -80,7 +83,7 @@ class CommandGateway:
             return Response(claim.body, status_code=claim.status, headers=headers)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
         try:
-            outcome = self._execute(command, status, location)
+            outcome = self._execute(command, status, location, then)
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
@@ -101,13 +104,18 @@ class CommandGateway:
             return CommandContext.replayable_as(claim.command_id, self.correlation_id)
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
-    def _execute(self, command: Command, status: int, location: Locate | None) -> Outcome:
+    def _execute(
+        self, command: Command, status: int, location: Locate | None, then: Then | None
+    ) -> Outcome:
         extra: dict[str, Any] = {}
         follow_up = self.container.payments.follow_ups.get(type(command))
         try:
             done = self.container.app.handle(command)
             if follow_up is not None:  # e.g. StartPayment after PlaceBooking
                 done, extra = follow_up(done, self.correlation_id)
+            if then is not None:
+                done, more = then(done)
+                extra = {**extra, **more}
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
         self.container.nudge()

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     StrictBool,
     StrictInt,
@@ -268,6 +269,29 @@ class ServicePatch(Strict):
         return self
 
 
+E164 = r"^\+[1-9][0-9]{1,14}$"
+LOCALE = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$"  # BCP 47-ish: en, de-DE, zh-Hant-TW
+
+
+class ContactIn(Strict):
+    """How to reach the customer about this booking; personal data, stored encrypted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Ann Smith", "email": "ann@example.com", "phone": "+4915112345678"}
+            ]
+        }
+    )
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: StrictStr | None = Field(default=None, pattern=E164, description="E.164")
+    locale: StrictStr | None = Field(
+        default=None, max_length=35, pattern=LOCALE, examples=["de-DE"]
+    )
+
+
 class BookingCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -276,6 +300,7 @@ class BookingCreate(Strict):
                     "service_id": "0c6d3f1e-3a59-5b0e-8f0e-6b1f9e2b7d44",
                     "start": "2027-03-08T10:00:00+01:00",
                     "notes": "first visit",
+                    "contact": {"name": "Ann Smith", "email": "ann@example.com"},
                 }
             ]
         }
@@ -283,7 +308,10 @@ class BookingCreate(Strict):
 
     service_id: UUID
     start: Instant
-    notes: StrictStr = Field(default="", max_length=2000)
+    notes: StrictStr = Field(
+        default="", max_length=2000, description="personal data: stored encrypted"
+    )
+    contact: ContactIn | None = None
     customer_id: StrictStr | None = Field(
         default=None, max_length=200, description="only when staff books for a customer"
     )

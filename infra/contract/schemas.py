@@ -16,6 +16,7 @@ from eventsourcing.domain import _created_event_classes
 from domain.booking import Booking
 from domain.business import Business
 from domain.envelope import SOURCE, SPEC_VERSION, event_type, snake
+from domain.personal import Sealed
 from domain.service import Service
 from infra.envelopes import NOT_DATA
 
@@ -50,6 +51,20 @@ def _recordable(aggregate: type) -> set[type]:
     }
 
 
+SEALED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "personal data (contact, notes): AES-256-GCM ciphertext under the "
+    "subject's key generation; unreadable once the key is erased",
+    "properties": {
+        "subject": {"type": "string"},
+        "key_version": {"type": "integer"},
+        "ciphertext": {"type": "string", "contentEncoding": "base64"},
+    },
+    "required": ["subject", "key_version", "ciphertext"],
+    "additionalProperties": False,
+}
+
+
 def value_schema(hint: Any) -> dict[str, Any]:
     """The JSON form of a Python type as `infra.envelopes.json_safe` writes it."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -74,6 +89,8 @@ def value_schema(hint: Any) -> dict[str, Any]:
         return dict(simple[hint])
     if isinstance(hint, type) and issubclass(hint, Enum):
         return {"type": "string", "enum": [str(member.value) for member in hint]}
+    if hint is Sealed:
+        return SEALED_SCHEMA
     raise TypeError(f"no JSON Schema for {hint!r}")
 
 

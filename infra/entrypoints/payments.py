@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 
-from infra.entrypoints.shared import describe, open_container
+from infra.entrypoints.shared import describe, metrics_endpoint, open_container
 from infra.logs import configure_logging
 from infra.serving import say
 
 
-def run(data_dir: Path | None) -> None:
+def run(data_dir: Path | None, metrics_host: str, metrics_port: int | None) -> None:
     from infra.payments.worker import PaymentWorker
 
     configure_logging()
@@ -30,7 +30,8 @@ def run(data_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     say(f"slotwise payments worker: running; {describe(container.settings)}")
     try:
-        worker.run()
+        with metrics_endpoint(container, "payments worker", metrics_host, metrics_port):
+            worker.run()
     except KeyboardInterrupt:
         pass
     finally:

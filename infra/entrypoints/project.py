@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from infra.entrypoints.shared import describe, fail, production_settings, sentences
+from infra.entrypoints.shared import (
+    describe,
+    fail,
+    metrics_endpoint,
+    production_settings,
+    sentences,
+)
 from infra.logs import configure_logging
 from infra.serving import say
 
 
-def run(names: list[str], log_level: str | None) -> None:
+def run(
+    names: list[str], log_level: str | None, metrics_host: str, metrics_port: int | None
+) -> None:
     from infra.bootstrap import bootstrap
     from infra.kafka.processes import build_worker, run_until_signalled
 
@@ -21,6 +29,7 @@ def run(names: list[str], log_level: str | None) -> None:
             worker = build_worker(container, names)
         except KeyError as error:
             fail(str(error.args[0]))
-        run_until_signalled(worker)
+        with metrics_endpoint(container, "project", metrics_host, metrics_port):
+            run_until_signalled(worker)
     finally:
         container.close()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from infra.entrypoints.shared import describe, production_settings, sentences
+from infra.entrypoints.shared import describe, metrics_endpoint, production_settings, sentences
 from infra.logs import configure_logging
 from infra.serving import say
 
 
-def run(log_level: str | None) -> None:
+def run(log_level: str | None, metrics_host: str, metrics_port: int | None) -> None:
     from infra.bootstrap import bootstrap
     from infra.kafka.processes import build_relay, run_until_signalled
 
@@ -17,6 +17,7 @@ def run(log_level: str | None) -> None:
         say(f"slotwise relay: {describe(settings)}; Kafka {settings.kafka}")
         container = bootstrap(settings)
     try:
-        run_until_signalled(build_relay(container))
+        with metrics_endpoint(container, "relay", metrics_host, metrics_port):
+            run_until_signalled(build_relay(container))
     finally:
         container.close()

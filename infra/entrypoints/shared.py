@@ -33,6 +33,8 @@ from infra.serving import CommandFailed, Listener, bind, is_loopback, say, serve
 from infra.settings import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from socket import socket
+
     from infra.bootstrap import Container
 
 console = Console(stderr=True)
@@ -46,6 +48,7 @@ __all__ = [
     "fail",
     "first_problem",
     "load_settings",
+    "metrics_endpoint",
     "open_container",
     "production_settings",
     "rebuild_progress",
@@ -113,9 +116,19 @@ def warn_if_exposed(settings: Settings, host: str) -> None:
         )
 
 
+# Open event streams never end by themselves: a stop waits this long for them, then cuts them.
+GRACEFUL_STOP_SECONDS = 3
+
+
 def config(asgi_app: Any, host: str) -> uvicorn.Config:
     # Logging is ours (JSON, one line per request): uvicorn neither configures it nor logs access.
-    return uvicorn.Config(asgi_app, host=host, log_config=None, access_log=False)
+    return uvicorn.Config(
+        asgi_app,
+        host=host,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+    )
 
 
 def run_servers(listeners: list[Listener], banner: Callable[[], None]) -> None:
@@ -142,18 +155,7 @@ def serve_one(
         token_verifier(settings)  # a bad JWKS file is a sentence here, not in each worker
         sock = bind(host, port)
         if workers > 1:
-            multi = uvicorn.Config(
-                factory,
-                factory=True,
-                host=host,
-                workers=workers,
-                log_config=logging_config(),
-                access_log=False,
-            )
-            say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
-            from uvicorn.supervisors import Multiprocess
-
-            Multiprocess(multi, sockets=[sock]).run()
+            _serve_workers(name, factory, host, port, workers, sock)
             return
         container = bootstrap(settings)
     try:
@@ -223,3 +225,44 @@ def require_event_store(settings: Settings) -> None:
             f"no event store at {path.resolve()}; run this where the data is, "
             "or pass --data-dir (or set SLOTWISE_EVENT_STORE)"
         )
+
+
+def _serve_workers(
+    name: str, factory: str, host: str, port: int, workers: int, sock: socket
+) -> None:
+    """`workers` uvicorn processes on one socket, their metrics summed in one private directory."""
+    from infra.metrics_processes import MetricsSupervisor, private_multiprocess_dir
+
+    with private_multiprocess_dir(f"{name}-api") as directory:
+        config = uvicorn.Config(
+            factory,
+            factory=True,
+            host=host,
+            workers=workers,
+            log_config=logging_config(),
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+        )
+        say(f"slotwise {name}-api: serving on http://{host}:{port} with {workers} workers")
+        MetricsSupervisor(config, [sock], directory).run()
+
+
+@contextmanager
+def metrics_endpoint(
+    container: Container, name: str, host: str, port: int | None
+) -> Iterator[None]:
+    """The worker's /metrics on its own port while the block runs (nothing without a port)."""
+    from infra.metrics_processes import start_metrics_port
+
+    if port is None:
+        yield
+        return
+    try:
+        chosen, stop = start_metrics_port(container.metrics.registry, host, port)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port} for metrics: {error.strerror}")
+    say(f"slotwise {name}: metrics on http://{host}:{chosen}/metrics")
+    try:
+        yield
+    finally:
+        stop()

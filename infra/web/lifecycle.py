@@ -20,6 +20,7 @@ from infra.health import lag, production_probes
 from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
+from infra.web.cors import SettingsCorsMiddleware
 from infra.web.deadline import DeadlineMiddleware
 from infra.web.deps import ContainerDep
 from infra.web.observe import ObserveMiddleware
@@ -147,9 +148,9 @@ def new_app(
 ) -> FastAPI:
     """An app with problem+json errors, health, metrics, limits and request logs.
 
-    Middleware, outermost first: correlation id, request log and metrics, the request's
-    PostgreSQL deadline, rate limits, body limit (so even a 413 or a 429 carries its
-    X-Correlation-Id and is logged).
+    Middleware, outermost first: CORS (so a browser can read even a 429), correlation id,
+    request log and metrics, the request's PostgreSQL deadline, rate limits, body limit (so
+    even a 413 or a 429 carries its X-Correlation-Id and is logged).
     """
     app = FastAPI(
         title=title,
@@ -165,5 +166,6 @@ def new_app(
     app.add_middleware(RateLimitMiddleware, api=api)
     app.add_middleware(DeadlineMiddleware)
     app.add_middleware(ObserveMiddleware, api=api)
-    app.add_middleware(CorrelationMiddleware)  # added last: outermost
+    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(SettingsCorsMiddleware)  # added last: outermost
     return app

@@ -52,6 +52,10 @@ class Quota:
         return fields
 
 
+# Every RateLimit-* header an answer may carry (browsers are allowed to read them: CORS).
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
 class RateLimiter:
     """No limits at all: what a disabled limiter is, and the interface of a real one."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
@@ -16,7 +16,7 @@ from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from infra.web.deps import ActorDep, ContainerDep
 from infra.web.openapi import problems
-from read_api import queries
+from read_api import queries, stats
 from read_api.availability import calendar_from, open_minutes
 from read_api.consistency import BookingsRead, StatsRead
 from read_api.paging import (
@@ -29,15 +29,17 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
-from read_api.schemas import BookingList, BookingPublic, BusinessStats
+from read_api.personal import with_personal_data
+from read_api.schemas import BookingList, BookingPublic, BusinessStats, PersonalExport
 from read_api.views import booking_view
 
 router = APIRouter(tags=["bookings"])
 MAX_STATS_DAYS = 366
 BOOKING_CURSOR = "booking"
+BY = "`service`: each period also lists its figures per service (`resource` comes with resources)"
 
 
-def _staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
+def staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
     business = queries.get_business(conn, business_id)
     if business is None:
         raise BusinessNotFound(f"no business with id {business_id}")
@@ -65,10 +67,10 @@ def get_booking(
             raise BookingNotFound(f"no booking with id {booking_id}")
         if row["customer_id"] != actor.id:
             try:
-                _staff_business(conn, actor, UUID(row["business_id"]))
+                staff_business(conn, actor, UUID(row["business_id"]))
             except (NotYourBusiness, BusinessNotFound):  # reveal nothing of others' bookings
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
-        [row] = queries.with_payments(conn, [row])
+        [row] = _complete(conn, container, actor, [row])
     return booking_view(row)
 
 
@@ -107,8 +109,8 @@ def list_business_bookings(
 ) -> dict[str, Any]:
     """The business's bookings by local date range and status, by start (owner or admin)."""
     with container.read_db.reader.connect() as conn:
-        _staff_business(conn, actor, business_id)
-        return _list(conn, wanted, business_id=business_id)
+        staff_business(conn, actor, business_id)
+        return _list(conn, container, actor, wanted, business_id=business_id)
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)
@@ -117,10 +119,12 @@ def list_my_bookings(
 ) -> dict[str, Any]:
     """The caller's own bookings as a customer, by local date range and status, by start."""
     with container.read_db.reader.connect() as conn:
-        return _list(conn, wanted, customer_id=actor.id)
+        return _list(conn, container, actor, wanted, customer_id=actor.id)
 
 
-def _list(conn: Connection, wanted: BookingFilter, **whose: Any) -> dict[str, Any]:
+def _list(
+    conn: Connection, container: ContainerDep, actor: Actor, wanted: BookingFilter, **whose: Any
+) -> dict[str, Any]:
     rows = queries.list_bookings(
         conn,
         **whose,
@@ -130,7 +134,30 @@ def _list(conn: Connection, wanted: BookingFilter, **whose: Any) -> dict[str, An
         limit=wanted.limit + 1,
         after=wanted.after,
     )
-    return _page(queries.with_payments(conn, rows), wanted.limit)
+    return _page(_complete(conn, container, actor, rows), wanted.limit)
+
+
+def _complete(
+    conn: Connection, container: ContainerDep, actor: Actor, rows: list[queries.Row]
+) -> list[queries.Row]:
+    """The rows with their payments and, for whoever may see it, their personal data."""
+    rows = queries.with_payments(conn, rows)
+    may_open = actor.role is not Role.AUDITOR  # auditors see that it exists, not what it says
+    return with_personal_data(conn, rows, container.personal_data, may_open=may_open)
+
+
+@router.get("/v1/me/export", response_model=PersonalExport)
+def export_my_data(actor: ActorDep, container: ContainerDep, _: BookingsRead) -> dict[str, Any]:
+    """Everything SlotWise holds about the caller: their bookings with contact and notes."""
+    with container.read_db.reader.connect() as conn:
+        return personal_export(conn, container, actor.id)
+
+
+def personal_export(conn: Connection, container: ContainerDep, subject: str) -> dict[str, Any]:
+    """The export document of `subject` (also `slotwise customers export`)."""
+    rows = queries.list_customer_bookings(conn, subject)
+    rows = _complete(conn, container, Actor(subject, Role.CUSTOMER), rows)
+    return {"customer_id": subject, "bookings": [booking_view(r) for r in rows]}
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:
@@ -159,24 +186,26 @@ def get_stats(
     _: StatsRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
+    group: stats.Group = "day",
+    by: Annotated[Literal["service"] | None, Query(description=BY)] = None,
 ) -> dict[str, Any]:
-    """Per local day: bookings, cancellations, no-shows, revenue per currency, utilization."""
+    """Per local day, ISO week or month (and per service): counts, money, utilization."""
     _range(first, last, MAX_STATS_DAYS)
+    key = str(business_id)
     with container.read_db.reader.connect() as conn:
-        business = _staff_business(conn, actor, business_id)
+        business = staff_business(conn, actor, business_id)
         days = queries.daily_stats(conn, business_id, first, last)
+        by_service = stats.service_day_stats(conn, key, first, last) if by else None
+        names = stats.service_names(conn, key) if by else None
     calendar = calendar_from(business)
-    report = []
-    for day in queries.date_range(first, last):
-        counts = days.get(day.isoformat(), queries.blank_day())
-        available = open_minutes(calendar, day) * business["capacity"]
-        used = counts["booked_minutes"]
-        report.append(
-            {
-                "date": day,
-                **counts,
-                "open_minutes": available,
-                "utilization": round(used / available, 4) if available else 0.0,
-            }
-        )
-    return {"business_id": str(business_id), "timezone": business["timezone"], "days": report}
+    span = queries.date_range(first, last)
+    opening = {day: open_minutes(calendar, day) for day in span}
+    report = stats.periods(span, group, days, opening, business["capacity"], by_service, names)
+    return {
+        "business_id": key,
+        "timezone": business["timezone"],
+        "group": group,
+        "by": by,
+        "periods": report,
+        "days": report if group == "day" else [],
+    }

@@ -26,7 +26,7 @@ def test_drift_is_noticed(tmp_path: Path) -> None:
         (tmp_path / relative).write_text(text)
     assert drifted(tmp_path) == []
     placed = tmp_path / "schemas" / "slotwise.booking.placed.json"
-    placed.write_text(placed.read_text().replace('"notes"', '"remarks"'))
+    placed.write_text(placed.read_text().replace('"legacy_notes"', '"remarks"'))
     assert drifted(tmp_path) == ["schemas/slotwise.booking.placed.json"]
 
 

@@ -99,4 +99,5 @@ def test_utilization_counts_each_chair_but_a_class_once(api: Api) -> None:
         params=AVAILABILITY,
     ).json()["days"][0]
     assert stats["booked_minutes"] == 60 + 60 + 60  # two chairs at 09:00, one class at 10:00
-    assert stats["open_minutes"] == 2 * 480
+    assert stats["open_minutes"] == 480  # the plain opening time
+    assert stats["capacity_minutes"] == 2 * 480  # two chairs

@@ -117,7 +117,7 @@ def test_metrics_show_each_projectors_position_and_lag(api: Api, salon: Salon) -
     assert all(s.value == 0 for s in families["slotwise_projection_lag_events"])
     assert families["slotwise_event_log_head"][0].value == head
     if api.stack is not None:  # fed through Kafka: the relay and every projector caught up
-        lag = families["slotwise_kafka_lag"]
+        lag = families["slotwise_kafka_lag_events"]
         assert lag and all(s.value == 0 for s in lag), [(s.labels, s.value) for s in lag]
 
 

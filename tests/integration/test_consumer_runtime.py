@@ -138,7 +138,7 @@ def test_a_failing_event_is_parked_and_everything_else_goes_on(
         ]
         assert {d.aggregate_id for d in letters} == {str(bad.id)}
         scraped = text_string_to_metric_families(container.metrics.exposition().decode())
-        (family,) = [f for f in scraped if f.name == "slotwise_dead_letters"]
+        (family,) = [f for f in scraped if f.name == "slotwise_dead_letter_events"]
         counted = {(s.labels["consumer"], s.labels["status"]): s.value for s in family.samples}
         assert counted == {("bookings", "parked"): 1, ("bookings", "held"): 2}
         with container.read_db.reader.connect() as conn:

@@ -65,7 +65,8 @@ def place(business: Business, service: Service, k: int, status: BookingStatus) -
         service_name=service.name,
         price_amount=service.price_amount,
         currency=service.currency,
-        notes=f"note {k}",
+        personal_data=None,
+        legacy_notes=f"note {k}",
         status=status,
     )
 

@@ -45,7 +45,7 @@ def a_monday_ahead() -> date:
 class WorkerProcess:
     """`python -m infra.cli payments worker` with the test's settings, stopped by its pid."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, *options: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTWISE_")}
         env.update(
             SLOTWISE_EVENT_STORE=settings.event_store,
@@ -60,7 +60,7 @@ class WorkerProcess:
         self.log = log
         with log.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "payments", "worker"],
+                [sys.executable, "-m", "infra.cli", "payments", "worker", *options],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,

@@ -65,7 +65,8 @@ def placed(status: BookingStatus = S.PENDING, start: datetime = START) -> Bookin
         service_name="Haircut",
         price_amount=Decimal("30.00"),
         currency="USD",
-        notes="",
+        personal_data=None,
+        legacy_notes="",
         status=status,
     )
 

@@ -204,7 +204,7 @@ def test_envelope_data_carries_decimals_as_text_and_instants_with_an_offset(
     assert ISO_INSTANT.match(placed.data["start"])
     assert placed.data["status"] in ("pending", "confirmed")
     assert "originator_id" not in placed.data and "actor_id" not in placed.data
-    assert placed.schemaversion == 2
+    assert placed.schemaversion == 3  # v3: personal data sealed
 
 
 def test_positions_follow_the_log_and_versions_the_aggregate(app: SlotWise, clock: Clock) -> None:

@@ -18,6 +18,7 @@ from commands.messages import (
     PlaceBooking,
     RescheduleBooking,
 )
+from domain.personal import Contact
 from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from write_api.answers import BookingAnswer, PaidBookingAnswer
@@ -39,7 +40,10 @@ def booking_location(done: Done) -> str:
 def place_booking(body: BookingCreate, actor: ActorDep, gateway: GatewayDep) -> Response:
     """Book a slot: confirmed at once, pending when the business confirms bookings, or
     pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
-    command = PlaceBooking(actor, body.service_id, body.start, body.notes, body.customer_id)
+    contact = Contact(**body.contact.model_dump()) if body.contact else None
+    command = PlaceBooking(
+        actor, body.service_id, body.start, body.notes, body.customer_id, contact
+    )
     return gateway.send(command, status=201, location=booking_location)
 
 
