@@ -17,6 +17,7 @@ dev: $(STAMP)  ## the embedded stack with sample data: write API :8000, read API
 test: $(STAMP)  ## every test, against real SQLite files, the local PostgreSQL and Redis, and a Kafka-protocol broker it starts
 	scripts/ensure-postgres
 	scripts/ensure-redis
+	scripts/ensure-chromium
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

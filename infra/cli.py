@@ -32,7 +32,7 @@ from infra.auth import TokenPolicy, issue_token, require_issuable
 from infra.logs import configure_logging, logging_config
 from infra.secret_policy import unsafe_secret
 from infra.serving import CommandFailed, Listener, bind, is_loopback, say, serve_all
-from infra.settings import ConfigurationError, Settings
+from infra.settings import ConfigurationError, Settings, with_local_pages
 
 if TYPE_CHECKING:
     from socket import socket
@@ -158,7 +158,7 @@ def dev(
 
     configure_logging()
     with sentences():
-        settings = load_settings(data_dir)
+        settings = with_local_pages(load_settings(data_dir), host, write_port, read_port)
         say(f"slotwise dev: {describe(settings)}")
         warn_if_exposed(settings, host)
         sockets = [bind(host, write_port), bind(host, read_port)]
