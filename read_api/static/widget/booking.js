@@ -4,7 +4,7 @@ import { addDays, ApiError, Client, loadConfig, todayIn } from "../dashboard/api
 const DAYS = 7;
 const $ = (id) => document.getElementById(id);
 const visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-const state = { client: null, service: null, business: null, first: null, attemptKey: null, busy: false };
+const state = { client: null, service: null, business: null, first: null, attemptKey: null, busy: false, taken: new Set() };
 
 // The embedding page hands over the customer's token (widget.js, or its own postMessage).
 window.addEventListener("message", (event) => {
@@ -91,7 +91,7 @@ async function loadSlots(consistency) {
   }
   const groups = new Map();
   for (const slot of availability.slots) {
-    if (new Date(slot.start) <= new Date()) continue;
+    if (new Date(slot.start) <= new Date() || state.taken.has(slot.start)) continue;
     const day = fmt(slot.start, visitorZone, { weekday: "long", day: "numeric", month: "long" });
     if (!groups.has(day)) groups.set(day, []);
     groups.get(day).push(slot);
@@ -179,7 +179,10 @@ async function book(event) {
     if (error.status !== 0) state.attemptKey = null; // refused: the next try is a new attempt
     tell(message, "error");
     $("outcome").focus();
-    if (error.status === 409) await loadSlots();
+    if (error.status === 409) {
+      state.taken.add(start); // the read side may not show it taken yet
+      await loadSlots();
+    }
   } finally {
     state.busy = false;
     $("book").disabled = false;
