@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Browser origins allowed to call both APIs (comma-separated, e.g. https://app.example);
     # none by default: a browser on another origin is refused.
     cors_origins: str = ""
+    # The write API's public address, for the dashboard and widget pages the read API
+    # serves (e.g. https://api.example); empty: the same origin as the read API.
+    write_api_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     # Live events (GET /v1/businesses/{id}/events): a comment this often keeps idle
     # streams open through proxies; a client this many events behind is disconnected;
     # the read side's progress is also checked this often when nothing wakes the stream.
@@ -313,3 +316,14 @@ def sqlalchemy_url(url: str) -> str:
     if "schema" in query:
         kept["options"] = f"-csearch_path={query['schema']}"
     return parts._replace(scheme="postgresql+psycopg", query=urlencode(kept)).geturl()
+
+
+def with_local_pages(settings: Settings, host: str, write_port: int, read_port: int) -> Settings:
+    """The read API's pages call the write API on its port (unless already configured)."""
+    hosts = [host, "localhost"] if host == "127.0.0.1" else [host]
+    update: dict[str, str] = {}
+    if not settings.write_api_url:
+        update["write_api_url"] = f"http://{host}:{write_port}"
+    if not settings.cors_origins:
+        update["cors_origins"] = ",".join(f"http://{name}:{read_port}" for name in hosts)
+    return settings.model_copy(update=update)

@@ -15,6 +15,7 @@ from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
 from read_api.routes import audit, audit_log, bookings, catalogue, directory, events
+from read_api.routes.pages import mount_pages
 
 
 def _start_delivery(container: Container) -> None:
@@ -94,4 +95,5 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
     ):
         app.include_router(router)
     app.include_router(events.router)
+    mount_pages(app)
     return app
