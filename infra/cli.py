@@ -159,6 +159,7 @@ def dev(
     configure_logging()
     with sentences():
         settings = load_settings(data_dir)
+        settings = settings.model_copy(update={"read_api_url": f"http://{host}:{read_port}"})
         say(f"slotwise dev: {describe(settings)}")
         warn_if_exposed(settings, host)
         sockets = [bind(host, write_port), bind(host, read_port)]
@@ -627,6 +628,32 @@ def payments_worker(
     say(f"slotwise payments worker: running; {describe(container.settings)}")
     try:
         with metrics_endpoint(container, "payments worker", metrics_host, metrics_port):
+            worker.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.close()
+
+
+@app.command()
+def notify(
+    data_dir: DataDir = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
+    """Run the notification worker: emails, SMS and reminders (until SIGTERM)."""
+    import signal
+
+    from infra.notify.service import NotifyWorker
+
+    configure_logging()
+    container = _open(data_dir)
+    assert container.notify is not None
+    worker = NotifyWorker(container.notify, container.app, container.settings.notify_poll_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    say(f"slotwise notify: running; {describe(container.settings)}")
+    try:
+        with metrics_endpoint(container, "notify", metrics_host, metrics_port):
             worker.run()
     except KeyboardInterrupt:
         pass

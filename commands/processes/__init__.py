@@ -1,0 +1,1 @@
+"""Process managers: application code reacting to events through ports."""
