@@ -21,8 +21,7 @@ from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.consumers.tables import metadata as consumers_metadata
 from infra.follower import (
-    LOG_PARTITION,
-    LOG_SOURCE,
+    CheckpointProgress,
     Follower,
     adopt_legacy_tracking,
     catch_up,
@@ -82,12 +81,20 @@ class Container:
         """Deliver everything recorded so far to every consumer (embedded delivery)."""
         return catch_up(self.app.recorder, self.app.mapper, self.runtime)
 
+    def __post_init__(self) -> None:
+        # One port for read-your-writes and lag; the stack feeding the read side picks it.
+        self.progress: CheckpointProgress | KafkaProgress = (
+            self.kafka_progress or CheckpointProgress(self.runtime, self.nudge)
+        )
+
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
-        if self.kafka_progress is not None:
-            return self.kafka_progress.reached(consumers)
-        found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
-        return min((found[name].position for name in consumers), default=0)
+        return self.progress.reached(consumers)
+
+    def nudge(self) -> None:
+        """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""
+        if self.follower is not None:
+            self.follower.nudge()
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -218,11 +225,10 @@ def projection_positions(
     position it reflects is what read-your-writes uses, `KafkaProgress.reached`.
     """
 
+    reads = progress or CheckpointProgress(runtime, lambda: None)
+
     def positions() -> dict[str, int]:
-        if progress is not None:
-            return {c.name: progress.reached((c.name,)) for c in runtime.consumers}
-        reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
-        return {name: checkpoint.position for name, checkpoint in reached.items()}
+        return {c.name: reads.reached((c.name,)) for c in runtime.consumers}
 
     return positions
 

@@ -1,1 +1,1 @@
-"""Process managers: application code reacting to events through ports."""
+"""Process managers: application code that reacts to events and sends commands."""
