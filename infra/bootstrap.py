@@ -32,6 +32,7 @@ from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.kafka.progress import KafkaProgress
 from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
+from infra.notify.service import Notify, NotifyWorker, build_notify
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
 from infra.personal_data import PersonalDataKeys
@@ -68,6 +69,9 @@ class Container:
     redis: RedisLink | None = None  # the shared Redis client, when SLOTWISE_REDIS is set
     # Per-customer keys of the personal data (in the event-store database).
     personal_data: PersonalDataKeys | None = None
+    # The notifier: its checkpoint, outbox and calendar feeds (in the event-store database).
+    notify: Notify | None = None
+    notify_worker: NotifyWorker | None = None
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -117,7 +121,20 @@ class Container:
             self.payment_worker.start()
         return self.payment_worker
 
+    def start_notify_worker(self) -> NotifyWorker:
+        """Emails, SMS and reminders in a thread (as `slotwise notify` does)."""
+        if self.notify_worker is None and self.notify is not None:
+            self.notify_worker = NotifyWorker(
+                self.notify, self.app, self.settings.notify_poll_seconds
+            )
+            self.notify_worker.start()
+        assert self.notify_worker is not None
+        return self.notify_worker
+
     def close(self) -> None:
+        if self.notify_worker is not None:
+            self.notify_worker.stop()
+            self.notify_worker = None
         if self.payment_worker is not None:
             self.payment_worker.stop()
             self.payment_worker = None
@@ -278,6 +295,7 @@ def bootstrap(
         keys.setup()
         app.sealer = keys
         payments = build_payments(settings, app, tables, clock)
+        notify = build_notify(settings, app, tables, keys, clock)
         progress = None
         if settings.kafka:
             relay_metadata.create_all(tables)
@@ -311,6 +329,7 @@ def bootstrap(
         cache=read_cache(settings, redis),
         redis=redis,
         personal_data=keys,
+        notify=notify,
     )
 
 

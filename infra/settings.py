@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     stripe_request_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Notifications (slotwise notify): SMTP server (unset: no email), sender, SMS API
+    # (a Twilio-compatible Messages API base; unset: no SMS) and its account.
+    smtp_url: str = ""
+    mail_from: str = "SlotWise <bookings@slotwise.invalid>"
+    sms_url: str = ""
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = "SlotWise"
+    # How often the notifier looks for due messages (a reminder is never later than this),
+    # and how long a claimed message is its worker's before another may take it.
+    notify_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    notify_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Where the read API is reached from outside (calendar feed URLs point there).
+    read_api_url: str = "http://127.0.0.1:8001"
     # Aggregates the command side keeps in memory per process (0: none; commands/cache.py).
     aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     # How long a Business or Service read from the event store is trusted without reading

@@ -27,6 +27,8 @@ def run(data_dir: Path | None, write_port: int, read_port: int, host: str, demo:
     configure_logging()
     with sentences():
         settings = with_local_pages(load_settings(data_dir), host, write_port, read_port)
+        # Calendar feed URLs point at this read API.
+        settings = settings.model_copy(update={"read_api_url": f"http://{host}:{read_port}"})
         say(f"slotwise dev: {describe(settings)}")
         warn_if_exposed(settings, host)
         sockets = [bind(host, write_port), bind(host, read_port)]
