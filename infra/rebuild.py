@@ -12,15 +12,31 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from infra.consumers.runtime import ConsumerRuntime
+from infra.consumers.runtime import ConsumerRuntime, Delivery
 from infra.follower import LOG_PARTITION, LOG_SOURCE, read_log
 
 BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Where a replay of the past ends: the last position, and the last recorded time, it takes."""
+
+    position: int | None = None
+    time: datetime | None = None
+
+    def admits(self, delivery: Delivery) -> bool:
+        if self.position is not None and delivery.offset > self.position:
+            return False
+        # An undecodable record has no time; it is replayed (and parked) like any other.
+        envelope = delivery.envelope
+        return self.time is None or not envelope.time or envelope.occurred_at <= self.time
 
 
 def rebuild(
@@ -29,18 +45,34 @@ def rebuild(
     runtime: ConsumerRuntime,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    horizon: Horizon | None = None,
 ) -> int:
-    """Reset every consumer of `runtime` and replay the log into it; how many records were read."""
+    """Reset every consumer of `runtime` and replay the log into it; how many records were read.
+
+    With a `horizon`, the replay stops at the first record it does not admit: positions
+    rise with commit order, so what follows is later still.
+    """
     for consumer in runtime.consumers:
         runtime.reset(consumer)
     cursor = delivered = 0
     while batch := read_log(recorder, mapper, cursor, batch_size):
-        runtime.deliver_through(LOG_SOURCE, LOG_PARTITION, batch)
+        kept = batch if horizon is None else _until(batch, horizon)
+        if kept:
+            runtime.deliver_through(LOG_SOURCE, LOG_PARTITION, kept)
+            delivered += len(kept)
+            if progress is not None:
+                progress(len(kept))
+        if len(kept) < len(batch):
+            break
         cursor = batch[-1].offset
-        delivered += len(batch)
-        if progress is not None:
-            progress(len(batch))
     return delivered
+
+
+def _until(batch: list[Delivery], horizon: Horizon) -> list[Delivery]:
+    for index, delivery in enumerate(batch):
+        if not horizon.admits(delivery):
+            return batch[:index]
+    return batch
 
 
 @dataclass
