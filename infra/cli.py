@@ -494,6 +494,9 @@ def rebuild(
         reached = runtime.checkpoints("log", 0)
         position = min((c.position for c in reached.values()), default=0)
         if stop is not None:
+            from infra.past import mark_past
+
+            mark_past(container.read_db.writer, position, stop.time)
             say(f"rebuilt {names} into --read-db as of position {position} ({delivered} events)")
         else:
             say(f"rebuilt {names} from {delivered} events")

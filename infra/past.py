@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    inspect,
+    select,
+)
 
 from infra.rebuild import Horizon
 from infra.serving import CommandFailed
@@ -39,3 +53,36 @@ def _identity(url: str) -> tuple[str, ...]:
     schema = parse_qs(parts.query).get("schema", ["public"])[-1] or "public"
     host = (parts.hostname or "localhost").replace("127.0.0.1", "localhost")
     return ("postgresql", host, str(parts.port or 5432), parts.path.strip("/"), schema)
+
+
+# Marks a read database built as of a past position, so no follower ever moves it on.
+past_metadata = MetaData()
+read_model_horizon = Table(
+    "read_model_horizon",
+    past_metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("until_time", String(64), nullable=True),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def mark_past(engine: Engine, position: int, until: datetime | None) -> None:
+    """Record that `engine`'s read models stand at `position` (replacing any earlier mark)."""
+    past_metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(read_model_horizon))
+        conn.execute(
+            insert(read_model_horizon).values(
+                position=position,
+                until_time=until.isoformat() if until else None,
+                built_at=datetime.now(UTC),
+            )
+        )
+
+
+def past_position(engine: Engine) -> int | None:
+    """The position a past read database stands at; None for a live one."""
+    if not inspect(engine).has_table(read_model_horizon.name):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(select(read_model_horizon.c.position)).scalar()

@@ -13,6 +13,7 @@ import pytest
 from commands.messages import AddClosure, CancelBooking, RescheduleBooking, SetHours
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
+from read_api.app import _start_delivery
 from tests.conftest import JWT_SECRET, FrozenClock
 from tests.integration.test_backup_restore import rows
 from tests.integration.test_cli import assert_one_sentence, run
@@ -100,6 +101,13 @@ def test_a_rebuild_until_a_position_or_a_time_gives_the_tables_as_they_stood_the
     )  # fmt: skip
     assert by_position.returncode == 0, by_position.stderr
     assert f"as of position {position}" in by_position.stderr
+    assert rows(at_position) == then
+    past = bootstrap(settings.model_copy(update={"read_db": at_position}), clock=clock)
+    try:
+        _start_delivery(past)  # what a read API pointed at it does first
+        assert past.follower is None, "a read API over the past leaves it where it stood"
+    finally:
+        past.close()
     assert rows(at_position) == then
 
     at_time = past_target(backend, tmp_path, request, "at_time")
