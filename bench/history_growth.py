@@ -179,7 +179,7 @@ def write_history(app: SlotWise, events: int, midnight: datetime) -> Subject:
         def churn_step(k: int) -> list[Any]:
             start = midnight + CHURN_SLOTS[k % len(CHURN_SLOTS)] * SLOT
             booking = place(alloc, business, service, start)
-            booking.cancel(OWNER.id, "bench churn", start, timedelta(0), staff=True)
+            booking.cancel(OWNER.id, None, start, timedelta(0), staff=True)
             alloc.release(booking.id)
             return [booking]
 

@@ -149,7 +149,7 @@ def book(business: Business, service: Service, rng: random.Random) -> Booking:
             early, timedelta(hours=24), staff=True,
         )  # fmt: skip
     elif fate < 0.35:
-        booking.cancel(OWNER, "changed plans", early, timedelta(hours=24), staff=True)
+        booking.cancel(OWNER, None, early, timedelta(hours=24), staff=True)
         if online:
             intent = f"pi_{booking.id.hex[:16]}"
             refund = f"re_{booking.id.hex[:16]}"

@@ -186,7 +186,10 @@ class BookingHandlers(PersonalDataHandlers):
     @retry_on_conflict
     def cancel_booking(self, cmd: CancelBooking) -> Done:
         booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-        booking.cancel(cmd.actor.id, cmd.reason, self.clock(), self.deadline(business), staff=staff)
+        reason = (
+            self.sealer.seal(booking.customer_id, {"reason": cmd.reason}) if cmd.reason else None
+        )
+        booking.cancel(cmd.actor.id, reason, self.clock(), self.deadline(business), staff=staff)
         days = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
         for allocation in days:
             allocation.release(booking.id)

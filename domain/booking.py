@@ -115,7 +115,7 @@ class Booking(Aggregate):
         self.personal_data = personal_data
         self.legacy_notes = legacy_notes
         self.status = BookingStatus(status)
-        self.cancel_reason: str | None = None
+        self.cancel_reason: Sealed | None = None
         self.expire_reason: str | None = None
         self.payment: BookingPayment | None = None
 
@@ -140,15 +140,17 @@ class Booking(Aggregate):
         self.status = S.CONFIRMED
 
     def cancel(
-        self, by: str, reason: str, now: datetime, deadline: timedelta, *, staff: bool
+        self, by: str, reason: Sealed | None, now: datetime, deadline: timedelta, *, staff: bool
     ) -> None:
-        """Cancel; the cancellation deadline binds customers, not the business."""
+        """Cancel; the cancellation deadline binds customers, not the business.
+
+        The reason is free text about a person's booking, so it arrives sealed (or None)."""
         self._require("cancel")
         if not staff and now > self.start - deadline:
             raise CancellationDeadlinePassed(
                 f"customers may cancel until {deadline} before the start; ask the business"
             )
-        self._cancel(by, reason)
+        self._cancel(by, reason, "")
         payment = self.payment
         if payment is not None and payment.kept > 0 and now <= self.start - deadline:
             intent = payment.paid_intent_id or ""
@@ -156,10 +158,25 @@ class Booking(Aggregate):
                 intent, payment.kept, payment.currency, RefundReason.CANCELLED_IN_TIME.value
             )
 
-    @event("Cancelled")
-    def _cancel(self, by: str, reason: str) -> None:
+    class Cancelled(Aggregate.Event):
+        """v3 holds the reason sealed (`personal_data`: `{"reason": …}`); a reason that older
+        events held in plain text is read as `legacy_reason`, which new events leave empty."""
+
+        by: str
+        personal_data: Sealed | None
+        legacy_reason: str
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["legacy_reason"] = state.pop("reason", "")
+            state["personal_data"] = None
+
+    @event(Cancelled)
+    def _cancel(self, by: str, personal_data: Sealed | None, legacy_reason: str) -> None:
         self.status = S.CANCELLED
-        self.cancel_reason = reason
+        self.cancel_reason = personal_data
 
     def reschedule(
         self,

@@ -238,16 +238,40 @@ def restore(
 @projections_app.command("rebuild")
 def rebuild(
     name: Annotated[str | None, typer.Option(help="one projector; default all")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(help="as the read models stood at this time (ISO 8601 with an offset)"),
+    ] = None,
+    until_position: Annotated[
+        int | None, typer.Option(min=0, help="as the read models stood at this log position")
+    ] = None,
+    read_db: Annotated[
+        str | None,
+        typer.Option(help="build into this read database (required with --until*)"),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Rebuild read models from the event store, with progress; stop projector workers first."""
     from infra.bootstrap import bootstrap
     from infra.entrypoints import shared
+    from infra.past import horizon, same_database
     from infra.rebuild import rebuild as replay_all
 
     with shared.sentences():
         settings = shared.load_settings(data_dir)
         shared.require_event_store(settings)
+        stop = horizon(until, until_position)
+        if read_db is not None:
+            if same_database(read_db, settings.read_db_url):
+                raise shared.CommandFailed(
+                    f"--read-db {read_db} is the live read database (SLOTWISE_READ_DB); "
+                    "give another one"
+                )
+            settings = settings.model_copy(update={"read_db": read_db, "kafka": ""})
+        elif stop is not None:
+            raise shared.CommandFailed(
+                "--until and --until-position need --read-db (another database)"
+            )
         shared.say(f"slotwise projections rebuild: {shared.describe(settings)}")
         container = bootstrap(settings)
     try:
@@ -258,17 +282,31 @@ def rebuild(
         except KeyError as error:
             shared.fail(str(error.args[0]))
         total = container.app.recorder.max_notification_id() or 0
+        if stop is not None and stop.position is not None:
+            total = min(total, stop.position)
         with shared.rebuild_progress(total) as advance:
             delivered = replay_all(
-                container.app.recorder, container.app.mapper, runtime, progress=advance
+                container.app.recorder,
+                container.app.mapper,
+                runtime,
+                progress=advance,
+                horizon=stop,
             )
         names = ", ".join(c.name for c in runtime.consumers)
-        shared.say(f"rebuilt {names} from {delivered} events")
+        reached = runtime.checkpoints("log", 0)
+        position = min((c.position for c in reached.values()), default=0)
+        if stop is not None:
+            from infra.past import mark_past
+
+            mark_past(container.read_db.writer, position, stop.time)
+            shared.say(
+                f"rebuilt {names} into --read-db as of position {position} ({delivered} events)"
+            )
+        else:
+            shared.say(f"rebuilt {names} from {delivered} events")
         if container.settings.kafka and container.event_store_tables is not None:
             from infra.kafka.rebuild import align_kafka_checkpoints
 
-            reached = runtime.checkpoints("log", 0)
-            position = min((c.position for c in reached.values()), default=0)
             align_kafka_checkpoints(
                 container.settings, container.event_store_tables, runtime, position
             )

@@ -77,17 +77,32 @@ def replay(
     after: int,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
+    admits: Callable[[Delivery], bool] | None = None,
 ) -> int:
-    """Hand the log after `after` to `deliver`, batch by batch; how many records were read."""
+    """Hand the log after `after` to `deliver`, batch by batch; how many records were read.
+    With `admits`, stop before the first record it refuses (and never go past it)."""
     cursor = after
     delivered = 0
     while batch := read_log(recorder, mapper, cursor, batch_size):
-        deliver(LOG_SOURCE, LOG_PARTITION, batch)
+        kept = batch if admits is None else _while_admitted(batch, admits)
+        if kept:
+            deliver(LOG_SOURCE, LOG_PARTITION, kept)
+            delivered += len(kept)
+            if progress is not None:
+                progress(len(kept))
+        if len(kept) < len(batch):
+            break
         cursor = batch[-1].offset
-        delivered += len(batch)
-        if progress is not None:
-            progress(len(batch))
     return delivered
+
+
+def _while_admitted(
+    batch: Sequence[Delivery], admits: Callable[[Delivery], bool]
+) -> Sequence[Delivery]:
+    for index, delivery in enumerate(batch):
+        if not admits(delivery):
+            return batch[:index]
+    return batch
 
 
 def adopt_legacy_tracking(runtime: ConsumerRuntime) -> int:

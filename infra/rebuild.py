@@ -12,15 +12,31 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from infra.consumers.runtime import ConsumerRuntime
+from infra.consumers.runtime import ConsumerRuntime, Delivery
 from infra.follower import replay
 
 BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Where a replay of the past ends: the last position, and the last recorded time, it takes."""
+
+    position: int | None = None
+    time: datetime | None = None
+
+    def admits(self, delivery: Delivery) -> bool:
+        if self.position is not None and delivery.offset > self.position:
+            return False
+        # An undecodable record has no time; it is replayed (and parked) like any other.
+        envelope = delivery.envelope
+        return self.time is None or not envelope.time or envelope.occurred_at <= self.time
 
 
 def rebuild(
@@ -29,11 +45,17 @@ def rebuild(
     runtime: ConsumerRuntime,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    horizon: Horizon | None = None,
 ) -> int:
-    """Reset every consumer of `runtime` and replay the log into it; how many records were read."""
+    """Reset every consumer of `runtime` and replay the log into it; how many records were read.
+
+    With a `horizon`, the replay stops at the first record it does not admit: positions
+    rise with commit order, so what follows is later still.
+    """
     for consumer in runtime.consumers:
         runtime.reset(consumer)
-    return replay(recorder, mapper, runtime.deliver_through, 0, batch_size, progress)
+    admits = None if horizon is None else horizon.admits
+    return replay(recorder, mapper, runtime.deliver_through, 0, batch_size, progress, admits)
 
 
 @dataclass

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table
+
 from domain.envelope import Envelope
 from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
+from projections.tables import booking_cancel_reasons, booking_personal_data, bookings
 from projections.tables import booking_payments as booking_payments_table
-from projections.tables import booking_personal_data, bookings
 from projections.workspace import Workspace
 
 
@@ -27,8 +29,8 @@ STATUS_OF = {
 
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
-    tables = (bookings, booking_payments_table, booking_personal_data)
-    by_subject = (bookings, booking_payments_table, booking_personal_data)
+    tables = (bookings, booking_payments_table, booking_personal_data, booking_cancel_reasons)
+    by_subject = tables
 
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
@@ -63,15 +65,7 @@ class BookingsProjector(DispatchingProjector):
             created_at=envelope.occurred_at,
             updated_at=envelope.occurred_at,
         )
-        sealed = envelope.data.get("personal_data")
-        if sealed is not None:
-            ws.insert(
-                booking_personal_data,
-                booking_id=envelope.subject,
-                subject=sealed["subject"],
-                key_version=sealed["key_version"],
-                ciphertext=sealed["ciphertext"],
-            )
+        keep_sealed(ws, booking_personal_data, envelope)
 
     def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
         timezone = ws.one(bookings, envelope.subject)["timezone"]
@@ -86,8 +80,23 @@ class BookingsProjector(DispatchingProjector):
         )
 
     def cancelled(self, ws: Workspace, envelope: Envelope) -> None:
-        reason = envelope.text("reason")
+        # Plain only in events of earlier releases (v1); new reasons are sealed.
+        reason = envelope.text("legacy_reason")
         change_row(ws, bookings, envelope, status="cancelled", cancel_reason=reason)
+        keep_sealed(ws, booking_cancel_reasons, envelope)
 
     def status_changed(self, ws: Workspace, envelope: Envelope) -> None:
         change_row(ws, bookings, envelope, status=STATUS_OF[envelope.type])
+
+
+def keep_sealed(ws: Workspace, table: Table, envelope: Envelope) -> None:
+    """Copy the event's sealed personal data (ciphertext only) into `table`, if it has any."""
+    sealed = envelope.data.get("personal_data")
+    if sealed is not None:
+        ws.insert(
+            table,
+            booking_id=envelope.subject,
+            subject=sealed["subject"],
+            key_version=sealed["key_version"],
+            ciphertext=sealed["ciphertext"],
+        )

@@ -140,6 +140,16 @@ booking_personal_data = Table(
     Column("ciphertext", Text, nullable=False),  # base64, as in the envelope
 )
 
+# A cancellation's reason, sealed like notes (its own table: a booking is cancelled once).
+booking_cancel_reasons = Table(
+    "booking_cancel_reasons",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("subject", String(200), nullable=False, index=True),
+    Column("key_version", Integer, nullable=False),
+    Column("ciphertext", Text, nullable=False),  # base64, as in the envelope
+)
+
 business_daily_stats = Table(
     "business_daily_stats",
     metadata,

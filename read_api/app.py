@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 
 from infra.bootstrap import Container
 from infra.follower import read_log
+from infra.past import past_position
 from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
@@ -26,9 +28,18 @@ from read_api.routes import (
 )
 from read_api.routes.pages import mount_pages
 
+log = logging.getLogger(__name__)
+
 
 def _start_delivery(container: Container) -> None:
-    # Without Kafka the read side follows the event store itself, and runs the payment saga.
+    # Without Kafka the read side follows the event store itself, and runs the payment saga;
+    # not over read models rebuilt as of the past (`projections rebuild --until`): they stay put.
+    stands_at = past_position(container.read_db.writer)
+    if stands_at is not None:
+        log.warning(
+            "read models as of position %d (a past rebuild): not following the log", stands_at
+        )
+        return
     if not container.settings.kafka:
         container.start_follower()
         if container.payments.configured:

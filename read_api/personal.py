@@ -1,6 +1,7 @@
-"""A booking's contact and notes as reads show them: opened for those who may see them.
+"""A booking's contact, notes and cancel reason as reads show them, for those who may.
 
-Rows hold ciphertext only (projections/tables.py `booking_personal_data`); this
+Rows hold ciphertext only (projections/tables.py `booking_personal_data`,
+`booking_cancel_reasons`); this
 opens it per request through the key table, so an erasure shows at once in
 every read, in every process, without touching a read-model row.
 """
@@ -11,10 +12,10 @@ import base64
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from domain.personal import ERASED, NONE, PRESENT, SEALED, Sealed
-from projections.tables import booking_personal_data
+from projections.tables import booking_cancel_reasons, booking_personal_data
 from read_api.queries import Row
 
 
@@ -26,10 +27,9 @@ class PersonalDataReader(Protocol):
     def erased_subjects(self, subjects: Iterable[str]) -> set[str]: ...
 
 
-def sealed_rows(conn: Connection, booking_ids: list[str]) -> dict[str, Sealed]:
+def sealed_rows(conn: Connection, booking_ids: list[str], table: Table) -> dict[str, Sealed]:
     if not booking_ids:
         return {}
-    table = booking_personal_data
     query = select(table).where(table.c.booking_id.in_(booking_ids))
     return {
         r.booking_id: Sealed(r.subject, r.key_version, base64.b64decode(r.ciphertext))
@@ -40,32 +40,63 @@ def sealed_rows(conn: Connection, booking_ids: list[str]) -> dict[str, Sealed]:
 def with_personal_data(
     conn: Connection, rows: list[Row], keys: PersonalDataReader | None, *, may_open: bool
 ) -> list[Row]:
-    """The rows with `contact`, `notes` and `personal_data` (present/erased/none/sealed)."""
-    sealed = sealed_rows(conn, [row["id"] for row in rows])
+    """The rows with `contact`, `notes`, `cancel_reason` and `personal_data`
+    (present/erased/none/sealed)."""
+    ids = [row["id"] for row in rows]
+    notes = sealed_rows(conn, ids, booking_personal_data)
+    reasons = sealed_rows(conn, ids, booking_cancel_reasons)
     if not may_open or keys is None:
-        return [_shown(row, row["id"] in sealed or bool(row["notes"])) for row in rows]
-    order = list(sealed)
-    opened = dict(zip(order, keys.open_all([sealed[i] for i in order]), strict=True))
-    legacy = {row["customer_id"] for row in rows if row["id"] not in sealed and row["notes"]}
+        return [_shown(row, _holds(row, notes, reasons)) for row in rows]
+    order = [(i, notes[i]) for i in notes] + [(i, reasons[i]) for i in reasons]
+    documents = keys.open_all([sealed for _, sealed in order])
+    opened_notes = dict(zip(notes, documents[: len(notes)], strict=True))
+    opened_reasons = dict(zip(reasons, documents[len(notes) :], strict=True))
+    legacy = {row["customer_id"] for row in rows if _plain(row, notes, reasons)}
     erased = keys.erased_subjects(legacy) if legacy else set()
-    return [_opened(row, sealed, opened, erased) for row in rows]
+    return [_opened(row, notes, opened_notes, reasons, opened_reasons, erased) for row in rows]
+
+
+def _plain(row: Row, notes: dict[str, Sealed], reasons: dict[str, Sealed]) -> bool:
+    """Whether the row holds text an earlier release stored in plain (notes or a reason)."""
+    plain_notes = row["id"] not in notes and bool(row["notes"])
+    return plain_notes or (row["id"] not in reasons and bool(row.get("cancel_reason")))
+
+
+def _holds(row: Row, notes: dict[str, Sealed], reasons: dict[str, Sealed]) -> bool:
+    return row["id"] in notes or row["id"] in reasons or _plain(row, notes, reasons)
 
 
 def _opened(
-    row: Row, sealed: dict[str, Sealed], opened: dict[str, dict[str, Any] | None], erased: set[str]
+    row: Row,
+    notes: dict[str, Sealed],
+    opened_notes: dict[str, dict[str, Any] | None],
+    reasons: dict[str, Sealed],
+    opened_reasons: dict[str, dict[str, Any] | None],
+    erased: set[str],
 ) -> Row:
-    if row["id"] in sealed:
-        document = opened[row["id"]]
-        if document is None:
-            return {**row, "contact": None, "notes": None, "personal_data": ERASED}
-        return {**row, **document, "personal_data": PRESENT}
-    if not row["notes"]:
+    if not _holds(row, notes, reasons):
         return {**row, "contact": None, "notes": None, "personal_data": NONE}
-    if row["customer_id"] in erased:  # plain notes of an older release, hidden once erased
-        return {**row, "contact": None, "notes": None, "personal_data": ERASED}
-    return {**row, "contact": None, "personal_data": PRESENT}
+    gone = row["customer_id"] in erased  # plain text of an older release, hidden once erased
+    shown: Row = {**row, "contact": None, "notes": None if gone else (row["notes"] or None)}
+    shown["cancel_reason"] = None if gone else row.get("cancel_reason")
+    lost = gone
+    if row["id"] in notes:
+        document = opened_notes[row["id"]]
+        lost = lost or document is None
+        shown.update(document or {"contact": None, "notes": None})
+    if row["id"] in reasons:
+        document = opened_reasons[row["id"]]
+        lost = lost or document is None
+        shown["cancel_reason"] = document["reason"] if document else None
+    return {**shown, "personal_data": ERASED if lost else PRESENT}
 
 
 def _shown(row: Row, held: bool) -> Row:
     """What a reader who may not open personal data sees: only whether there is any."""
-    return {**row, "contact": None, "notes": None, "personal_data": SEALED if held else NONE}
+    return {
+        **row,
+        "contact": None,
+        "notes": None,
+        "cancel_reason": None if held else row.get("cancel_reason"),
+        "personal_data": SEALED if held else NONE,
+    }

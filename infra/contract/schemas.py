@@ -53,7 +53,7 @@ def _recordable(aggregate: type) -> set[type]:
 
 SEALED_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "personal data (contact, notes): AES-256-GCM ciphertext under the "
+    "description": "personal data (contact, notes, a reason): AES-256-GCM ciphertext under the "
     "subject's key generation; unreadable once the key is erased",
     "properties": {
         "subject": {"type": "string"},

@@ -90,3 +90,35 @@ def test_bad_contact_fields_are_422_naming_the_field(
     body = {"service_id": salon.service_id, "start": local(MONDAY, 10).isoformat()}
     answer = api.command("POST", "/v1/bookings", ANN, "customer", {**body, "contact": contact})
     assert_names(assert_problem(answer, 422), field)
+
+
+REASON = "my divorce hearing moved to that morning"
+
+
+def test_a_cancellation_reason_is_shown_to_customer_and_owner_then_reads_erased(
+    api: Api, salon: Salon
+) -> None:
+    booking = book_with_contact(api, salon)
+    path = f"/v1/bookings/{booking['id']}"
+    cancelled = api.command("POST", f"{path}/cancel", ANN, "customer", {"reason": REASON}, 200)
+    token = cancelled.json()["consistency_token"]
+
+    for sub, role in ((ANN, "customer"), (OWNER, "owner")):
+        shown = api.query(path, sub, role, consistency=token).json()
+        assert shown["status"] == "cancelled" and shown["cancel_reason"] == REASON
+    audited = api.query(
+        f"/v1/businesses/{salon.business_id}/bookings", "auditor-1", "auditor", consistency=token
+    ).json()
+    assert [(b["cancel_reason"], b["personal_data"]) for b in audited["items"]] == [
+        (None, "sealed")
+    ]
+    exported = api.query("/v1/me/export", ANN, consistency=token).json()
+    assert [b["cancel_reason"] for b in exported["bookings"]] == [REASON]
+
+    erased = api.command("DELETE", f"/v1/customers/{ANN}/personal-data", ANN, "customer")
+    token = erased.json()["consistency_token"]
+
+    for sub, role in ((ANN, "customer"), (OWNER, "owner")):
+        shown = api.query(path, sub, role, consistency=token).json()
+        assert shown["personal_data"] == "erased" and shown["cancel_reason"] is None
+        assert shown["status"] == "cancelled"

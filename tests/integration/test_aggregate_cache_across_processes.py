@@ -17,6 +17,7 @@ from commands.messages import CancelBooking, RescheduleBooking, SetPolicy
 from domain.booking import Booking, BookingStatus
 from domain.errors import SlotUnavailable
 from domain.values import BookingPolicy
+from tests.sealing import with_keys
 from tests.unit.builders import (
     ALICE,
     BOB,
@@ -40,7 +41,9 @@ def process(path: Path, max_age: float) -> SlotWise:
         "SQLITE_DBNAME": str(path),
     }
     clock = Clock(utc(2027, 3, 1, 12))
-    return SlotWise(env=env, clock=clock, aggregate_cache_size=100, aggregate_cache_max_age=max_age)
+    return with_keys(
+        SlotWise(env=env, clock=clock, aggregate_cache_size=100, aggregate_cache_max_age=max_age)
+    )
 
 
 @pytest.fixture

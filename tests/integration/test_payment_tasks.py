@@ -36,6 +36,7 @@ from infra.payments.tables import metadata
 from infra.payments.task_book import SagaConsumer
 from infra.payments.tasks import PaymentTasks, TaskPolicy
 from infra.readdb import sqlite_engine
+from tests.sealing import with_keys
 from tests.unit.builders import ALICE, IN_MEMORY, OWNER, Clock, book, new_york, open_salon
 
 SAGA = system_actor("payment-saga")
@@ -101,7 +102,7 @@ class Saga:
 @pytest.fixture
 def saga(tmp_path: Path) -> Iterator[Saga]:
     clock = Clock(NOW)
-    app = SlotWise(env=dict(IN_MEMORY), clock=clock)
+    app = with_keys(SlotWise(env=dict(IN_MEMORY), clock=clock))
     engine = sqlite_engine(f"sqlite:///{tmp_path / 'saga.sqlite'}", immediate=True)
     runtime = ConsumerRuntime(engine, [SagaConsumer(clock)])
     runtime.setup()

@@ -13,7 +13,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select, text
 
-from commands.messages import ErasePersonalData, PlaceBooking
+from commands.messages import AddClosure, CancelBooking, ErasePersonalData, PlaceBooking
 from domain.actor import Actor, Role
 from domain.personal import Contact
 from infra.bootstrap import Container
@@ -27,7 +27,8 @@ ANN = Actor("ann", Role.CUSTOMER)
 ADMIN = Actor("admin-1", Role.ADMIN)
 NOTE = "allergic to lavender oil"
 CONTACT = Contact("Ann Example", "ann.example@mail.test", "+4915112345678", "de-DE")
-SECRETS = (NOTE, CONTACT.name, CONTACT.email, CONTACT.phone)
+REASON = "my divorce hearing moved"
+SECRETS = (NOTE, CONTACT.name, CONTACT.email, CONTACT.phone, REASON)
 DAY = datetime(2027, 3, 2, 14, tzinfo=UTC)
 
 
@@ -194,3 +195,34 @@ def test_sealed_values_travel_as_base64_ciphertext(container: Container) -> None
     sealed = placed.data["personal_data"]
     assert sealed["subject"] == "ann" and sealed["key_version"] == 1
     assert len(base64.b64decode(sealed["ciphertext"])) > 12 + 16  # nonce, text, tag
+
+
+def test_a_cancellation_reason_never_reaches_the_store_or_the_envelopes_in_plain_text(
+    container: Container,
+) -> None:
+    service_id = salon(container)
+    booking_id = container.app.handle(PlaceBooking(ANN, service_id, DAY)).id  # no notes
+    container.app.handle(CancelBooking(ANN, booking_id, REASON))
+    container.catch_up()
+    assert_no_plain_text(raw_states(container))
+    assert_no_plain_text(envelopes_json(container))
+    assert all(REASON not in repr(rows) for rows in read_tables(container).values())
+    [shown] = export(container, "ann")["bookings"]
+    assert (shown["cancel_reason"], shown["personal_data"]) == (REASON, "present")
+
+    container.app.handle(ErasePersonalData(ANN, "ann"))
+    container.catch_up()
+
+    assert_no_plain_text(raw_states(container))
+    [after] = export(container, "ann")["bookings"]
+    assert (after["cancel_reason"], after["personal_data"]) == (None, "erased")
+    assert after["status"] == "cancelled"
+
+
+def test_a_closure_reason_is_the_business_s_and_stays_plain(container: Container) -> None:
+    service_id = salon(container)
+    business_id = container.app.repository.get(service_id).business_id
+    start = DAY + timedelta(days=7)
+    closure = AddClosure(owner(), business_id, start, start + timedelta(hours=2), "staff training")
+    container.app.handle(closure)
+    assert any(b"staff training" in state for state in raw_states(container))

@@ -92,7 +92,7 @@ def live_through(booking: Booking, k: int, amount: Decimal) -> None:
             early, deadline, staff=True,
         )  # fmt: skip
     if path in (0, 1):
-        booking.cancel(OWNER, "changed plans", early, deadline, staff=True)
+        booking.cancel(OWNER, None, early, deadline, staff=True)
         if booking.payment is not None and booking.payment.received:
             booking.record_refund(intent, f"re_{k}", amount, "EUR", "cancelled_in_time")
     elif path == 2:

@@ -7,6 +7,7 @@ import pytest
 
 from commands.app import SlotWise
 from domain.cause import Cause, caused_by
+from tests.sealing import with_keys
 
 from .builders import IN_MEMORY, OWNER, RIVAL, Clock, open_salon, utc
 
@@ -29,7 +30,7 @@ def clock() -> Clock:
 @pytest.fixture
 def app(clock: Clock) -> SlotWise:
     """SlotWise on the in-memory store with the production transcoder and aggregate cache."""
-    return SlotWise(env=dict(IN_MEMORY), clock=clock, aggregate_cache_size=1000)
+    return with_keys(SlotWise(env=dict(IN_MEMORY), clock=clock, aggregate_cache_size=1000))
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from domain.service import ServiceTerms
 from domain.slots import Occupancy, ServiceShape
 from domain.values import Money
 from tests.conftest import examples
+from tests.sealing import with_keys
 
 from .builders import (
     IN_MEMORY,
@@ -228,7 +229,7 @@ def app_holdings(app: SlotWise, business_id: UUID) -> dict[UUID, Occupancy]:
 def test_the_application_never_overbooks_under_place_cancel_and_reschedule(
     capacity: int, ops: list[Op]
 ) -> None:
-    app = SlotWise(env=dict(IN_MEMORY), clock=Clock(utc(2027, 5, 1)))
+    app = with_keys(SlotWise(env=dict(IN_MEMORY), clock=Clock(utc(2027, 5, 1))))
     business_id, shapes = open_night_club(app, capacity)
     seats = {s.service_id: s.seats for s in shapes}
     live: dict[UUID, tuple[Actor, ServiceShape]] = {}

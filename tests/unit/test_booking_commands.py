@@ -34,6 +34,7 @@ from domain.errors import (
     StartNotOffered,
 )
 from domain.values import BookingPolicy
+from tests.sealing import with_keys
 
 from .builders import (
     ALICE,
@@ -257,6 +258,8 @@ def test_refuses_the_loser_of_a_race_for_the_same_slot(
 
 
 def test_places_a_booking_with_the_librarys_default_transcoder(clock: Clock) -> None:
-    app = SlotWise(env={"PERSISTENCE_MODULE": IN_MEMORY["PERSISTENCE_MODULE"]}, clock=clock)
+    app = with_keys(
+        SlotWise(env={"PERSISTENCE_MODULE": IN_MEMORY["PERSISTENCE_MODULE"]}, clock=clock)
+    )
     _, service_id = open_salon(app, OWNER)
     app.place_booking(PlaceBooking(ALICE, service_id, new_york(2, 9)))

@@ -11,6 +11,7 @@ import pytest
 
 from domain.booking import ALLOWED_FROM, Booking, BookingStatus
 from domain.errors import CancellationDeadlinePassed, IllegalTransition
+from domain.personal import Sealed
 
 from .builders import utc
 
@@ -75,7 +76,7 @@ def act(booking: Booking, action: str, *, now: datetime = START) -> None:
     """Perform `action` as staff at `now`, with no cancellation deadline."""
     moves: dict[str, Callable[[], None]] = {
         "confirm": lambda: booking.confirm("owner-1"),
-        "cancel": lambda: booking.cancel("owner-1", "ill", now, NO_DEADLINE, staff=True),
+        "cancel": lambda: booking.cancel("owner-1", None, now, NO_DEADLINE, staff=True),
         "reschedule": lambda: booking.reschedule(
             "owner-1",
             START + timedelta(hours=2),
@@ -149,10 +150,11 @@ def test_reports_illegal_transitions_as_conflicts() -> None:
     )
 
 
-def test_keeps_the_cancel_reason() -> None:
+def test_keeps_the_cancel_reason_sealed() -> None:
     booking = booking_in(S.CONFIRMED)
-    booking.cancel("customer-1", "flu", DAY_BEFORE, NO_DEADLINE, staff=False)
-    assert (booking.status, booking.cancel_reason) == (S.CANCELLED, "flu")
+    reason = Sealed("customer-1", 1, b"ciphertext of flu")
+    booking.cancel("customer-1", reason, DAY_BEFORE, NO_DEADLINE, staff=False)
+    assert (booking.status, booking.cancel_reason) == (S.CANCELLED, reason)
 
 
 def test_holds_its_slot_only_while_active() -> None:
@@ -162,7 +164,9 @@ def test_holds_its_slot_only_while_active() -> None:
 
 def test_lets_a_customer_cancel_right_up_to_the_deadline() -> None:
     booking = booking_in(S.CONFIRMED)
-    booking.cancel("customer-1", "", START - timedelta(hours=24), timedelta(hours=24), staff=False)
+    booking.cancel(
+        "customer-1", None, START - timedelta(hours=24), timedelta(hours=24), staff=False
+    )
     assert booking.status is S.CANCELLED
 
 
@@ -170,21 +174,21 @@ def test_refuses_a_customer_cancelling_after_the_deadline() -> None:
     booking = booking_in(S.CONFIRMED)
     late = START - timedelta(hours=23, minutes=59)
     with pytest.raises(CancellationDeadlinePassed, match="ask the business"):
-        booking.cancel("customer-1", "", late, timedelta(hours=24), staff=False)
+        booking.cancel("customer-1", None, late, timedelta(hours=24), staff=False)
     assert booking.status is S.CONFIRMED
 
 
 def test_lets_staff_cancel_inside_the_deadline_and_even_after_the_start() -> None:
     inside, after = booking_in(S.CONFIRMED), booking_in(S.CONFIRMED)
-    inside.cancel("owner-1", "", START - timedelta(hours=1), timedelta(hours=24), staff=True)
-    after.cancel("owner-1", "", START + timedelta(minutes=5), timedelta(hours=24), staff=True)
+    inside.cancel("owner-1", None, START - timedelta(hours=1), timedelta(hours=24), staff=True)
+    after.cancel("owner-1", None, START + timedelta(minutes=5), timedelta(hours=24), staff=True)
     assert inside.status is after.status is S.CANCELLED
 
 
 def test_refuses_a_customer_cancelling_after_the_start_even_without_a_deadline() -> None:
     with pytest.raises(CancellationDeadlinePassed):
         booking_in(S.CONFIRMED).cancel(
-            "customer-1", "", START + timedelta(minutes=1), NO_DEADLINE, staff=False
+            "customer-1", None, START + timedelta(minutes=1), NO_DEADLINE, staff=False
         )
 
 
@@ -230,3 +234,9 @@ def test_records_the_whole_visit_for_auditors() -> None:
     booking = booking_in(S.COMPLETED)
     names = [type(e).__name__ for e in booking.collect_events()]
     assert names == ["Placed", "Confirmed", "CheckedIn", "Completed"]
+
+
+def test_an_old_cancellation_is_read_with_its_plain_reason_as_legacy() -> None:
+    state: dict[str, object] = {"by": "customer-1", "reason": "flu"}
+    Booking.Cancelled.upcast_v2_v3(state)
+    assert state == {"by": "customer-1", "legacy_reason": "flu", "personal_data": None}

@@ -17,6 +17,7 @@ from domain.business import SlugIndex
 from domain.errors import IllegalTransition
 from domain.slots import Occupancy
 from domain.values import BookingPolicy
+from tests.sealing import with_keys
 
 from .builders import ALICE, BOB, IN_MEMORY, OWNER, Clock, book, new_york, open_salon
 
@@ -24,7 +25,7 @@ from .builders import ALICE, BOB, IN_MEMORY, OWNER, Clock, book, new_york, open_
 @pytest.fixture
 def app(clock: Clock) -> SlotWise:
     """Snapshots on, every third event, on the in-memory store with our transcoder."""
-    return SlotWise(env=dict(IN_MEMORY), clock=clock, snapshot_interval=3)
+    return with_keys(SlotWise(env=dict(IN_MEMORY), clock=clock, snapshot_interval=3))
 
 
 def replayed(app: SlotWise, aggregate_id: UUID) -> Any:

@@ -27,6 +27,7 @@ from domain.allocation import DayAllocation
 from domain.booking import BookingStatus
 from infra.transcoder import OrjsonTranscoder
 from tests.conftest import examples
+from tests.sealing import with_keys
 
 from .builders import Clock, customer, new_york, open_salon, owner
 
@@ -157,7 +158,7 @@ def sqlite_app(path: Path, clock: Clock, transcoder: str | None) -> SlotWise:
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
     if transcoder:
         env["TRANSCODER_TOPIC"] = transcoder
-    return SlotWise(env=env, clock=clock)
+    return with_keys(SlotWise(env=env, clock=clock))
 
 
 @pytest.mark.parametrize(
