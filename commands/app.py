@@ -14,6 +14,8 @@ from eventsourcing.persistence import (
 
 from commands.business import BusinessHandlers
 from commands.payments import PaymentHandlers
+from commands.resources import ResourceHandlers
+from commands.series import SeriesHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
 
@@ -22,7 +24,9 @@ class Registry(Protocol):
     def register(self, transcoding: Transcoding) -> None: ...
 
 
-class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers):
+class SlotWise(
+    BusinessHandlers, ServiceHandlers, ResourceHandlers, SeriesHandlers, PaymentHandlers
+):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 
     name = "SlotWise"

@@ -51,6 +51,7 @@ class Occupancy:
     end: datetime
     occupied_start: datetime
     occupied_end: datetime
+    resources: tuple[UUID, ...] = ()  # a booking of a service needing resources holds these
 
     @property
     def occurrence(self) -> tuple[UUID, datetime]:

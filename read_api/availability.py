@@ -109,8 +109,8 @@ def offer_for(
     hi = max(starts) + shape.duration + shape.buffer_after
     ids: dict[str, UUID] = {}  # a business has few services: parse each id once
     held = [
-        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), *times)
-        for b, s, *times in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
+        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), t0, t1, t2, t3)
+        for b, s, t0, t1, t2, t3 in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
     ]
     seats = service_seats(conn, business["id"]) if held else {}
     return _swept(calendar, shape, starts, until, held, seats)
