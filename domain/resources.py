@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidInput, SlotUnavailable
-from domain.slots import Calendar, open_intervals
+from domain.slots import Calendar, ServiceShape, Slot, open_intervals
 from domain.values import BookingPolicy, OpeningWindow, parse_weekly
 
 KINDS = ("staff", "room", "equipment")
@@ -204,3 +204,26 @@ def bookings_per_resource(held: Iterable[Any], tz: ZoneInfo, day: date) -> dict[
             for rid in o.resources:
                 counts[rid] = counts.get(rid, 0) + 1
     return counts
+
+
+def resource_slots(
+    requirement: Requirement,
+    resources: Sequence[ResourceCalendar],
+    tz: ZoneInfo,
+    service: ServiceShape,
+    starts: Iterable[datetime],
+    holds: Mapping[UUID, Sequence[Span]],
+    only: UUID | None = None,
+) -> list[Slot]:
+    """The starts where some combination of free resources exists, with how many bookings
+    could start there and which resources are free (the starts in their given order)."""
+    slots = []
+    for start in starts:
+        lo = start - service.buffer_before
+        hi = start + service.duration + service.buffer_after
+        groups = free_groups(requirement, resources, tz, lo, hi, holds, only)
+        left = seats_left(groups)
+        if left > 0:
+            free = tuple(r.view() for g in groups for r in g)
+            slots.append(Slot(start, start + service.duration, left, free))
+    return slots

@@ -63,6 +63,7 @@ class Slot:
     start: datetime
     end: datetime
     seats_left: int
+    resources: tuple[dict[str, str], ...] = ()  # free then, for a service needing resources
 
 
 def local_instant(tz: ZoneInfo, day: date, minutes: int) -> datetime:

@@ -9,7 +9,7 @@ from domain.envelope import Envelope
 from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
 from projections.tables import booking_payments as booking_payments_table
-from projections.tables import booking_personal_data, bookings
+from projections.tables import booking_personal_data, booking_resources, bookings
 from projections.workspace import Workspace
 
 
@@ -27,7 +27,7 @@ STATUS_OF = {
 
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
-    tables = (bookings, booking_payments_table, booking_personal_data)
+    tables = (bookings, booking_payments_table, booking_personal_data, booking_resources)
     by_subject = (bookings, booking_payments_table, booking_personal_data)
 
     def handlers(self) -> dict[str, Handler]:
@@ -63,6 +63,13 @@ class BookingsProjector(DispatchingProjector):
             created_at=envelope.occurred_at,
             updated_at=envelope.occurred_at,
         )
+        if envelope.data.get("resources") or envelope.data.get("series_id"):
+            ws.insert(
+                booking_resources,
+                booking_id=envelope.subject,
+                resources=envelope.data.get("resources") or [],
+                series_id=envelope.data.get("series_id"),
+            )
         sealed = envelope.data.get("personal_data")
         if sealed is not None:
             ws.insert(
@@ -84,6 +91,9 @@ class BookingsProjector(DispatchingProjector):
             end=envelope.instant("end"),
             local_date=local_date(start, timezone),
         )
+        moved = envelope.data.get("resources") or []
+        if moved:
+            ws.change(booking_resources, (envelope.subject,), resources=moved)
 
     def cancelled(self, ws: Workspace, envelope: Envelope) -> None:
         reason = envelope.text("reason")

@@ -14,7 +14,7 @@ from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
-from read_api.routes import audit, audit_log, bookings, catalogue, directory, events
+from read_api.routes import audit, audit_log, bookings, catalogue, directory, events, resources
 
 
 def _start_delivery(container: Container) -> None:
@@ -89,6 +89,7 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         catalogue.router,
         directory.router,
         bookings.router,
+        resources.router,
         audit.router,
         audit_log.router,
     ):

@@ -88,8 +88,10 @@ def list_business_bookings(
     status: BookingStatus | None = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
+    resource_id: UUID | None = None,
 ) -> dict[str, Any]:
-    """The business's bookings by local date range and status, by start (owner or admin)."""
+    """The business's bookings by local date range and status, by start (owner or admin);
+    `resource_id`: only those holding that resource (a day view per resource)."""
     _range(first, last, MAX_STATS_DAYS)
     after = _after(cursor)
     with container.read_db.reader.connect() as conn:
@@ -102,6 +104,7 @@ def list_business_bookings(
             status=status.value if status else None,
             limit=limit + 1,
             after=after,
+            resource_id=resource_id,
         )
         rows = _complete(conn, container, actor, rows)
     return _page(rows, limit)
