@@ -13,6 +13,7 @@ from eventsourcing.persistence import (
 )
 
 from commands.business import BusinessHandlers
+from commands.notifications import NotificationHandlers
 from commands.payments import PaymentHandlers
 from commands.resources import ResourceHandlers
 from commands.series import SeriesHandlers
@@ -25,7 +26,12 @@ class Registry(Protocol):
 
 
 class SlotWise(
-    BusinessHandlers, ServiceHandlers, ResourceHandlers, SeriesHandlers, PaymentHandlers
+    BusinessHandlers,
+    ServiceHandlers,
+    ResourceHandlers,
+    SeriesHandlers,
+    PaymentHandlers,
+    NotificationHandlers,
 ):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 

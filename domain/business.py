@@ -18,6 +18,7 @@ from domain.errors import (
     ResourceStateConflict,
     TimeOffNotFound,
 )
+from domain.notify import NotificationSettings
 from domain.payment import PaymentSettings
 from domain.resource_profile import ResourceProfile
 from domain.resources import ResourceCalendar, resource_calendar
@@ -349,6 +350,31 @@ class Business(Aggregate):
         resources = dict(self.resources)
         resources[str(resource_id)] = {**resources[str(resource_id)], **changes}
         self.resources = resources
+
+    def set_notifications(self, settings: NotificationSettings) -> None:
+        self._set_notifications(**settings.as_event())
+
+    @event("NotificationsSet")
+    def _set_notifications(
+        self,
+        notify_email: str | None,
+        reminders: list[str],
+        locale: str,
+        sms: bool,
+        waitlist_offer_minutes: int,
+    ) -> None:
+        self.notifications = {
+            "notify_email": notify_email,
+            "reminders": reminders,
+            "locale": locale,
+            "sms": sms,
+            "waitlist_offer_minutes": waitlist_offer_minutes,
+        }
+
+    def notification_settings(self) -> NotificationSettings:
+        """Nothing is sent to the business and no reminder planned until it says so."""
+        recorded: dict[str, Any] | None = getattr(self, "notifications", None)
+        return NotificationSettings.from_event(recorded) if recorded else NotificationSettings()
 
     def calendar(self) -> Calendar:
         return calendar_of(self.timezone, self.weekly, self.closures, self.capacity, self.policy)

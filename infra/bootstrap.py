@@ -21,8 +21,7 @@ from infra.consumers.dead_letters import DeadLetters
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.consumers.tables import metadata as consumers_metadata
 from infra.follower import (
-    LOG_PARTITION,
-    LOG_SOURCE,
+    CheckpointProgress,
     Follower,
     adopt_legacy_tracking,
     catch_up,
@@ -33,6 +32,7 @@ from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.kafka.progress import KafkaProgress
 from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
+from infra.notify.service import Notify, NotifyWorker, build_notify
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
 from infra.personal_data import PersonalDataKeys
@@ -69,6 +69,9 @@ class Container:
     redis: RedisLink | None = None  # the shared Redis client, when SLOTWISE_REDIS is set
     # Per-customer keys of the personal data (in the event-store database).
     personal_data: PersonalDataKeys | None = None
+    # The notifier: its checkpoint, outbox and calendar feeds (in the event-store database).
+    notify: Notify | None = None
+    notify_worker: NotifyWorker | None = None
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -78,12 +81,20 @@ class Container:
         """Deliver everything recorded so far to every consumer (embedded delivery)."""
         return catch_up(self.app.recorder, self.app.mapper, self.runtime)
 
+    def __post_init__(self) -> None:
+        # One port for read-your-writes and lag; the stack feeding the read side picks it.
+        self.progress: CheckpointProgress | KafkaProgress = (
+            self.kafka_progress or CheckpointProgress(self.runtime, self.nudge)
+        )
+
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
-        if self.kafka_progress is not None:
-            return self.kafka_progress.reached(consumers)
-        found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
-        return min((found[name].position for name in consumers), default=0)
+        return self.progress.reached(consumers)
+
+    def nudge(self) -> None:
+        """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""
+        if self.follower is not None:
+            self.follower.nudge()
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -110,7 +121,20 @@ class Container:
             self.payment_worker.start()
         return self.payment_worker
 
+    def start_notify_worker(self) -> NotifyWorker:
+        """Emails, SMS and reminders in a thread (as `slotwise notify` does)."""
+        if self.notify_worker is None and self.notify is not None:
+            self.notify_worker = NotifyWorker(
+                self.notify, self.app, self.settings.notify_poll_seconds
+            )
+            self.notify_worker.start()
+        assert self.notify_worker is not None
+        return self.notify_worker
+
     def close(self) -> None:
+        if self.notify_worker is not None:
+            self.notify_worker.stop()
+            self.notify_worker = None
         if self.payment_worker is not None:
             self.payment_worker.stop()
             self.payment_worker = None
@@ -201,11 +225,10 @@ def projection_positions(
     position it reflects is what read-your-writes uses, `KafkaProgress.reached`.
     """
 
+    reads = progress or CheckpointProgress(runtime, lambda: None)
+
     def positions() -> dict[str, int]:
-        if progress is not None:
-            return {c.name: progress.reached((c.name,)) for c in runtime.consumers}
-        reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
-        return {name: checkpoint.position for name, checkpoint in reached.items()}
+        return {c.name: reads.reached((c.name,)) for c in runtime.consumers}
 
     return positions
 
@@ -272,6 +295,7 @@ def bootstrap(
         keys.setup()
         app.sealer = keys
         payments = build_payments(settings, app, tables, clock)
+        notify = build_notify(settings, app, tables, keys, clock)
         progress = None
         if settings.kafka:
             relay_metadata.create_all(tables)
@@ -305,6 +329,7 @@ def bootstrap(
         cache=read_cache(settings, redis),
         redis=redis,
         personal_data=keys,
+        notify=notify,
     )
 
 

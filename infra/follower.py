@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
@@ -19,12 +19,12 @@ from sqlalchemy import inspect, text
 from domain.envelope import Envelope, event_id
 from infra.consumers.dead_letters import Refetch
 from infra.consumers.runtime import (
-    UNDECODABLE,
     Checkpoint,
     ConsumerRuntime,
     Delivery,
     lock_checkpoint,
     save_checkpoint,
+    undecodable,
 )
 from infra.envelopes import envelope_from_record
 from infra.wakeups import PostgresWakeups
@@ -38,20 +38,12 @@ def to_delivery(notification: Notification, mapper: Mapper[UUID]) -> Delivery:
     try:
         envelope = envelope_from_record(notification, mapper)
     except Exception as error:  # an unknown topic or broken state must not stall the log
-        envelope = Envelope(
-            id=event_id(notification.originator_id, notification.originator_version),
-            type=UNDECODABLE,
-            subject=str(notification.originator_id),
-            time="",
-            data={"topic": notification.topic, "error": f"{type(error).__name__}: {error}"},
-            position=notification.id,
-            aggregatetype="",
-            aggregateversion=notification.originator_version,
-            schemaversion=0,
-            actorid="",
-            actorrole="",
-            correlationid="",
-            causationid="",
+        envelope = undecodable(
+            event_id(notification.originator_id, notification.originator_version),
+            str(notification.originator_id),
+            {"topic": notification.topic, "error": f"{type(error).__name__}: {error}"},
+            notification.id,
+            notification.originator_version,
         )
     return Delivery(notification.id, envelope)
 
@@ -75,9 +67,22 @@ def catch_up(
     """Deliver everything recorded so far; returns how many records were read."""
     reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
     cursor = max(0, min((c.offset for c in reached), default=0))
+    return replay(recorder, mapper, runtime.deliver, cursor, batch_size, progress)
+
+
+def replay(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[UUID],
+    deliver: Callable[[str, int, Sequence[Delivery]], None],
+    after: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Hand the log after `after` to `deliver`, batch by batch; how many records were read."""
+    cursor = after
     delivered = 0
     while batch := read_log(recorder, mapper, cursor, batch_size):
-        runtime.deliver(LOG_SOURCE, LOG_PARTITION, batch)
+        deliver(LOG_SOURCE, LOG_PARTITION, batch)
         cursor = batch[-1].offset
         delivered += len(batch)
         if progress is not None:
@@ -118,6 +123,22 @@ def refetch_from_log(recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> Ref
         return found[0].envelope if found and found[0].offset == offset else None
 
     return refetch
+
+
+class CheckpointProgress:
+    """Read progress on the embedded stack: the consumers' own checkpoints on the log."""
+
+    def __init__(self, runtime: ConsumerRuntime, wake: Callable[[], None]) -> None:
+        self.runtime, self.wake = runtime, wake
+
+    def reached(self, consumers: tuple[str, ...]) -> int:
+        """The log position that all of `consumers` reflect."""
+        found = self.runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)
+        return min((found[name].position for name in consumers), default=0)
+
+    def hurry(self) -> None:
+        """A reader is waiting: the follower looks now rather than at its next poll."""
+        self.wake()
 
 
 class Follower:

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from infra.consumers.runtime import ConsumerRuntime
-from infra.follower import LOG_PARTITION, LOG_SOURCE, read_log
+from infra.follower import replay
 
 BATCH_SIZE = 2000
 
@@ -33,14 +33,7 @@ def rebuild(
     """Reset every consumer of `runtime` and replay the log into it; how many records were read."""
     for consumer in runtime.consumers:
         runtime.reset(consumer)
-    cursor = delivered = 0
-    while batch := read_log(recorder, mapper, cursor, batch_size):
-        runtime.deliver_through(LOG_SOURCE, LOG_PARTITION, batch)
-        cursor = batch[-1].offset
-        delivered += len(batch)
-        if progress is not None:
-            progress(len(batch))
-    return delivered
+    return replay(recorder, mapper, runtime.deliver_through, 0, batch_size, progress)
 
 
 @dataclass

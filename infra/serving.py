@@ -9,18 +9,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
 
+from infra.lines import CommandFailed as CommandFailed
+from infra.lines import say as say
 from infra.logs import SERVER
-
-
-class CommandFailed(Exception):
-    """A sentence for the operator: the CLI prints it on one line and exits with code 2."""
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -102,9 +99,3 @@ async def serve_all(listeners: list[Listener], banner: Callable[[], None]) -> bo
         banner()
     await asyncio.gather(*tasks)
     return all(server.started for server in servers)
-
-
-def say(line: str) -> None:
-    """One line on stderr, never wrapped or decorated."""
-    sys.stderr.write(line.rstrip("\n") + "\n")
-    sys.stderr.flush()

@@ -14,7 +14,17 @@ from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
-from read_api.routes import audit, audit_log, bookings, catalogue, directory, events, resources
+from read_api.routes import (
+    audit,
+    audit_log,
+    bookings,
+    calendar,
+    catalogue,
+    directory,
+    events,
+    resources,
+)
+from read_api.routes.pages import mount_pages
 
 
 def _start_delivery(container: Container) -> None:
@@ -23,6 +33,8 @@ def _start_delivery(container: Container) -> None:
         container.start_follower()
         if container.payments.configured:
             container.start_payment_worker()
+        if container.settings.smtp_url or container.settings.sms_url:
+            container.start_notify_worker()
 
 
 def live_sources(container: Container) -> Sources:
@@ -86,6 +98,7 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         api="read",
     )
     for router in (
+        calendar.router,  # before bookings: /v1/bookings/{id}.ics is not a booking id
         catalogue.router,
         directory.router,
         bookings.router,
@@ -95,4 +108,5 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
     ):
         app.include_router(router)
     app.include_router(events.router)
+    mount_pages(app)
     return app

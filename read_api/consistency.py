@@ -44,18 +44,18 @@ def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
         if token is None:
             return
         wanted = parse_token(token)
-        if await run_in_threadpool(container.reached, consumers) >= wanted:
+        progress = container.progress
+        if await run_in_threadpool(progress.reached, consumers) >= wanted:
             return
         written = await run_in_threadpool(container.app.recorder.max_notification_id)
         if wanted > (written or 0):
             raise InvalidInput(f"{TOKEN} is beyond the end of the event log", field=TOKEN)
         deadline = time.monotonic() + container.settings.consistency_wait_seconds
         pause = 0.005
-        while await run_in_threadpool(container.reached, consumers) < wanted:
+        while await run_in_threadpool(progress.reached, consumers) < wanted:
             if time.monotonic() >= deadline:
                 raise StaleRead("the read models have not caught up with that write yet")
-            if container.follower is not None:
-                container.follower.nudge()
+            progress.hurry()
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
 

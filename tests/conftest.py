@@ -2,6 +2,10 @@
 
 PostgreSQL is at SLOTWISE_TEST_POSTGRES (default postgresql://postgres@127.0.0.1:5432/test).
 If it cannot be reached the tests that need it fail: they are never skipped.
+
+Markers (README, "Tests"): a test is marked by what it needs, here, from its fixtures and
+parameters (the `backend` it runs on, the PostgreSQL or Kafka fixtures it takes), or by a
+`pytestmark` in its module; `make test-fast` leaves every marked test out.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
 from domain.actor import Role
 from infra.auth import issue_token
@@ -28,6 +33,56 @@ from write_api.app import create_app as create_write_app
 POSTGRES = os.environ.get("SLOTWISE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 SMALL_POOLS = "pool_size=2&max_overflow=8"
+
+# CI runs every property test in full; `make test-fast` loads "dev" (fewer examples).
+hypothesis_settings.register_profile("ci", deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=20, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("SLOTWISE_HYPOTHESIS_PROFILE", "ci"))
+
+
+def examples(full: int) -> int:
+    """A property test's example count: `full` in CI, a fifth under the "dev" profile."""
+    return max(10, full * hypothesis_settings.default.max_examples // 100)
+
+
+# What a test needs, by the fixtures it takes: the marks `make test-fast` deselects.
+MARKS_BY_FIXTURE = {
+    "postgres_dsn": ("postgres",),
+    "postgres_schema": ("postgres",),
+    "kafka_broker": ("kafka",),
+    "warm_stacks": ("kafka", "postgres", "redis"),
+    "fake_stripe": ("subprocess",),  # localstripe runs as a server process
+}
+# ... and by the stack or store it is parametrised with.
+MARKS_BY_PARAMETER = {
+    "postgres": ("postgres",),
+    "kafka": ("kafka", "postgres", "redis"),  # the production stack: all three servers
+    "redis": ("redis",),
+}
+
+
+# ... and by where it lives: tests/kafka runs the production stack's parts (or its Redis).
+MARKS_BY_FOLDER = {"kafka": ("kafka", "postgres", "redis")}
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with what it needs (see the MARKS_BY_* tables above)."""
+    for item in items:
+        needs = {m for f in getattr(item, "fixturenames", ()) for m in MARKS_BY_FIXTURE.get(f, ())}
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        needs.update(MARKS_BY_FOLDER.get(folder, ()))
+        callspec = getattr(item, "callspec", None)
+        for value in callspec.params.values() if callspec is not None else ():
+            if isinstance(value, str):
+                needs.update(MARKS_BY_PARAMETER.get(value, ()))
+        for name in sorted(needs - {m.name for m in item.iter_markers()}):
+            item.add_marker(name)
+        if "kafka" in needs:
+            # One xdist worker runs every Kafka test: a production stack holds dozens of
+            # PostgreSQL connections (relay, workers, the next stack warming up), and two
+            # workers' stacks at once would crowd the machine's 100.
+            item.add_marker(pytest.mark.xdist_group("kafka"))
 
 
 class FrozenClock:

@@ -22,8 +22,7 @@ from infra.web.problems import domain_problem
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
-# After a command succeeded: what else the answer says (e.g. a booking's payment), and
-# the Done that covers it (its consistency token must include any further event).
+# What else a route's answer says after its command succeeded, and the Done covering it.
 Then = Callable[[Done], tuple[Done, dict[str, Any]]]
 # The read API's path of what a 201 created, from what the command did.
 Locate = Callable[[Done], str]
@@ -109,14 +108,17 @@ class CommandGateway:
         self, command: Command, status: int, location: Locate | None, then: Then | None
     ) -> Outcome:
         extra: dict[str, Any] = {}
+        follow_up = self.container.payments.follow_ups.get(type(command))
         try:
             done = self.container.app.handle(command)
+            if follow_up is not None:  # e.g. StartPayment after PlaceBooking
+                done, extra = follow_up(done, self.correlation_id)
             if then is not None:
-                done, extra = then(done)
+                done, more = then(done)
+                extra = {**extra, **more}
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
-        if self.container.follower is not None:
-            self.container.follower.nudge()
+        self.container.nudge()
         headers = {TOKEN_HEADER: consistency_token(done.position)}
         if location is not None:
             headers["Location"] = location(done)

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 
-from infra.audit.export import ExportFilter, export_lines
-from infra.audit.log import ChainLog
-from infra.audit.verify import Verdict, verify_store
-from infra.serving import say
+from infra.lines import say
+
+if TYPE_CHECKING:
+    from infra.audit.verify import Verdict
 
 audit_app = typer.Typer(help="The tamper-evident log: verify and export.", no_args_is_help=True)
 DataDir = Annotated[
@@ -37,7 +37,10 @@ def verify(
             _usage(f"no export at {file}")
         with file.open("rb") as lines:
             _report(verify_export(lines))
-    from infra.cli import _open
+    # Imported when run: `slotwise --help` loads no database driver.
+    from infra.audit.log import ChainLog
+    from infra.audit.verify import verify_store
+    from infra.entrypoints.shared import open_container as _open
 
     container = _open(data_dir)
     try:
@@ -56,7 +59,9 @@ def export(
     data_dir: DataDir = None,
 ) -> None:
     """The log as JSON Lines of CloudEvents with the chain's hashes, in position order."""
-    from infra.cli import _open
+    from infra.audit.export import ExportFilter, export_lines
+    from infra.audit.log import ChainLog
+    from infra.entrypoints.shared import open_container as _open
 
     wanted = ExportFilter(after=after, until=_instant(until), business_id=business)
     container = _open(data_dir)

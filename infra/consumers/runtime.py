@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -59,6 +59,29 @@ TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, 
 # The type a delivery gets when its record could not be decoded into an envelope.
 UNDECODABLE = "slotwise.undecodable"
 PARKED, HELD = "parked", "held"
+
+
+def undecodable(
+    id: str, subject: str, data: dict[str, Any], position: int = 0, version: int = 0
+) -> Envelope:
+    """The stand-in for a record no envelope came from: it travels only to be parked."""
+    return Envelope(
+        id=id,
+        type=UNDECODABLE,
+        subject=subject,
+        time="",
+        data=data,
+        position=position,
+        aggregatetype="",
+        aggregateversion=version,
+        schemaversion=0,
+        actorid="",
+        actorrole="",
+        correlationid="",
+        causationid="",
+    )
+
+
 # The last offset of a consumer that consumed nothing yet (Kafka offsets start at 0).
 NOTHING_YET = -1
 

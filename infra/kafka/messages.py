@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.envelope import Envelope
-from infra.consumers.runtime import UNDECODABLE, Delivery
+from infra.consumers.runtime import Delivery
+from infra.consumers.runtime import undecodable as stand_in
 from infra.envelopes import envelope_from_json, envelope_to_json
 from infra.kafka.topics import topic_for
 
@@ -54,18 +55,4 @@ def undecodable(key: bytes | None, value: bytes | None, error: Exception) -> Env
         "error": f"{type(error).__name__}: {error}"[:1000],
         "value": (value or b"")[:1000].decode(errors="replace"),
     }
-    return Envelope(
-        id=f"undecodable:{subject}"[:64],
-        type=UNDECODABLE,
-        subject=subject[:64],
-        time="",
-        data=data,
-        position=0,
-        aggregatetype="",
-        aggregateversion=0,
-        schemaversion=0,
-        actorid="",
-        actorrole="",
-        correlationid="",
-        causationid="",
-    )
+    return stand_in(f"undecodable:{subject}"[:64], subject[:64], data)

@@ -99,6 +99,9 @@ class KafkaProgress:
             reached = min(reached, held)
         return reached
 
+    def hurry(self) -> None:
+        """Nothing to wake: the projector workers poll Kafka on their own."""
+
     def relay_parked(self) -> int:
         """Events Kafka refused (and those held behind them): the relay's dead letters."""
         with self.event_store.connect() as conn:

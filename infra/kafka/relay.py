@@ -118,19 +118,13 @@ class Relay:
                 log.warning("relay lost the leader lock; stops publishing")
                 self.publisher.discard()
                 break
-            except TRANSIENT as error:
+            except Exception as error:  # Kafka/PostgreSQL away, or topics not creatable yet
                 self._cursor = None
                 self.publisher.discard()
                 topics_checked = False
                 backoff = min(max(backoff * 2, 0.2), 5.0)
-                log.warning("relay waits %.1fs for Kafka/PostgreSQL: %r", backoff, error)
-                continue
-            except Exception as error:  # e.g. the admin client failing to create topics
-                self._cursor = None
-                self.publisher.discard()
-                topics_checked = False
-                backoff = min(max(backoff * 2, 0.2), 5.0)
-                log.warning("relay waits %.1fs: %r", backoff, error)
+                waits_for = " for Kafka/PostgreSQL" if isinstance(error, TRANSIENT) else ""
+                log.warning("relay waits %.1fs%s: %r", backoff, waits_for, error)
                 continue
             if not moved:
                 self._stop.wait(self.settings.relay_poll_seconds)

@@ -9,12 +9,13 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from commands.app import SlotWise
+from commands.messages import Command
+from commands.processes.payment.actions import PaymentActions
+from commands.processes.payment.checkout import Checkout, StartPayment, follow_ups
+from commands.processes.payment.provider import PaymentProvider
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
-from infra.payments.actions import PaymentActions
-from infra.payments.checkout import Checkout
-from infra.payments.provider import PaymentProvider
-from infra.payments.saga import PaymentSaga
 from infra.payments.tables import metadata
+from infra.payments.task_book import SagaConsumer
 from infra.payments.tasks import PaymentTasks
 from infra.settings import Settings
 
@@ -26,8 +27,13 @@ class Payments:
     provider: PaymentProvider | None
     webhook_secrets: tuple[str, ...]
     runtime: ConsumerRuntime  # the saga's, on the event-store database
-    checkout: Checkout
+    checkout: Checkout  # the write API's: quick, a client is waiting
     tasks: PaymentTasks
+
+    @property
+    def follow_ups(self) -> dict[type[Command], StartPayment]:
+        """PlaceBooking's follow-up, StartPayment (the write API runs it before answering)."""
+        return follow_ups(self.checkout)
 
     @property
     def configured(self) -> bool:
@@ -61,7 +67,7 @@ def build_payments(
     provider = provider or stripe_from(settings)
     app.takes_payments = provider is not None
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
-    runtime = ConsumerRuntime(engine, [PaymentSaga(clock)], retry)
+    runtime = ConsumerRuntime(engine, [SagaConsumer(clock)], retry)
     runtime.setup()
     metadata.create_all(engine)
     actions = PaymentActions(app, provider, Checkout(app, provider))

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import stripe
 
-from infra.payments.provider import (
+from commands.processes.payment.provider import (
     Intent,
     IntentRequest,
     ProviderRefused,

@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
+from commands.processes.payment.actions import Later, PaymentActions, Task
+from commands.processes.payment.provider import ProviderRefused, ProviderUnavailable
+from commands.processes.payment.saga import DONE, FAILED, OPEN, SKIPPED
 from domain.errors import DomainError
-from infra.payments.actions import Later, PaymentActions, Task
-from infra.payments.provider import ProviderRefused, ProviderUnavailable
-from infra.payments.saga import DONE, FAILED, OPEN, SKIPPED
 from infra.payments.tables import payment_tasks
 
 log = logging.getLogger(__name__)

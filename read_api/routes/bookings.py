@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
 from domain.access import is_staff
@@ -73,6 +74,31 @@ def get_booking(
     return booking_view(row)
 
 
+@dataclass(frozen=True)
+class BookingFilter:
+    """Which bookings a list asks for, and which page."""
+
+    first: date | None
+    last: date | None
+    status: str | None
+    limit: int
+    after: tuple[datetime, str] | None
+
+
+def booking_filter(
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+    status: BookingStatus | None = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> BookingFilter:
+    _range(first, last, MAX_STATS_DAYS)
+    return BookingFilter(first, last, status.value if status else None, limit, _after(cursor))
+
+
+FilterDep = Annotated[BookingFilter, Depends(booking_filter)]
+
+
 @router.get(
     "/v1/businesses/{business_id}/bookings",
     response_model=BookingList,
@@ -83,59 +109,40 @@ def list_business_bookings(
     actor: ActorDep,
     container: ContainerDep,
     _: BookingsRead,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    status: BookingStatus | None = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
+    wanted: FilterDep,
     resource_id: UUID | None = None,
 ) -> dict[str, Any]:
     """The business's bookings by local date range and status, by start (owner or admin);
     `resource_id`: only those holding that resource (a day view per resource)."""
-    _range(first, last, MAX_STATS_DAYS)
-    after = _after(cursor)
     with container.read_db.reader.connect() as conn:
         staff_business(conn, actor, business_id)
-        rows = queries.list_bookings(
-            conn,
-            business_id=business_id,
-            first=first,
-            last=last,
-            status=status.value if status else None,
-            limit=limit + 1,
-            after=after,
-            resource_id=resource_id,
+        return _list(
+            conn, container, actor, wanted, business_id=business_id, resource_id=resource_id
         )
-        rows = _complete(conn, container, actor, rows)
-    return _page(rows, limit)
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)
 def list_my_bookings(
-    actor: ActorDep,
-    container: ContainerDep,
-    _: BookingsRead,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    status: BookingStatus | None = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
+    actor: ActorDep, container: ContainerDep, _: BookingsRead, wanted: FilterDep
 ) -> dict[str, Any]:
     """The caller's own bookings as a customer, by local date range and status, by start."""
-    _range(first, last, MAX_STATS_DAYS)
-    after = _after(cursor)
     with container.read_db.reader.connect() as conn:
-        rows = queries.list_bookings(
-            conn,
-            customer_id=actor.id,
-            first=first,
-            last=last,
-            status=status.value if status else None,
-            limit=limit + 1,
-            after=after,
-        )
-        rows = _complete(conn, container, actor, rows)
-    return _page(rows, limit)
+        return _list(conn, container, actor, wanted, customer_id=actor.id)
+
+
+def _list(
+    conn: Connection, container: ContainerDep, actor: Actor, wanted: BookingFilter, **whose: Any
+) -> dict[str, Any]:
+    rows = queries.list_bookings(
+        conn,
+        **whose,
+        first=wanted.first,
+        last=wanted.last,
+        status=wanted.status,
+        limit=wanted.limit + 1,
+        after=wanted.after,
+    )
+    return _page(_complete(conn, container, actor, rows), wanted.limit)
 
 
 def _complete(

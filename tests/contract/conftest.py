@@ -4,6 +4,7 @@ and written to build/schemathesis-summary.json for the closing note."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -11,10 +12,12 @@ import pytest
 
 # (app, status) -> requests; filled in by the fuzz tests.
 TALLY: Counter[tuple[str, int]] = Counter()
+STARTED = pytest.StashKey[float]()
 SUMMARY = Path(__file__).resolve().parents[2] / "build" / "schemathesis-summary.json"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the tally where the fuzz tests ran (an xdist worker, or the only process)."""
     if not TALLY:
         return
     requests = sum(TALLY.values())
@@ -30,7 +33,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     }
     SUMMARY.parent.mkdir(exist_ok=True)
     SUMMARY.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STARTED] = time.time()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the tally this run wrote (by this process or by a worker)."""
+    if not SUMMARY.exists() or SUMMARY.stat().st_mtime < config.stash[STARTED]:
+        return
+    summary = json.loads(SUMMARY.read_text())
     terminalreporter.write_line(
-        f"schemathesis: {requests} requests, {server_errors} server errors (5xx but 503); "
-        f"statuses {summary['by_status']} (also in {SUMMARY.relative_to(SUMMARY.parents[1])})"
+        f"schemathesis: {summary['requests']} requests, {summary['server_errors']} server "
+        f"errors (5xx but 503); statuses {summary['by_status']} "
+        f"(also in {SUMMARY.relative_to(SUMMARY.parents[1])})"
     )

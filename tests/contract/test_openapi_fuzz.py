@@ -46,6 +46,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = 25
+# One xdist worker runs all four: they share the fuzzed stack, and the tally is one process's.
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow, pytest.mark.xdist_group("fuzz")]
 OWNER = "fuzz-owner"
 AUTH = {"Authorization": f"Bearer {issue_token(JWT_SECRET, OWNER, Role.OWNER)}"}
 

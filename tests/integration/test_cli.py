@@ -20,7 +20,7 @@ from infra.auth import verify_token
 from infra.settings import DEV_JWT_SECRET
 
 SLOTWISE = str(Path(sys.executable).with_name("slotwise"))
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(120)]
 
 
 def environment(**settings: str) -> dict[str, str]:

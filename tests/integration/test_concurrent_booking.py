@@ -42,7 +42,12 @@ from domain.actor import Role
 from infra.auth import issue_token
 from infra.settings import Settings
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.subprocess,
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "concurrency-test-secret-0123456789-abcdef"

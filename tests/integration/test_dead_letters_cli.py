@@ -20,6 +20,8 @@ from tests.integration.test_consumer_runtime import (  # noqa: F401 (a fixture)
 )
 from tests.integration.test_scenarios import ANN, MONDAY_10, open_salon
 
+pytestmark = pytest.mark.subprocess
+
 
 def slotwise(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SLOTWISE_DATA_DIR": str(data_dir), "SLOTWISE_JWT_SECRET": JWT_SECRET}

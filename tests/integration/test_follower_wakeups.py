@@ -19,7 +19,7 @@ from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
 from tests.conftest import JWT_SECRET
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 5.0

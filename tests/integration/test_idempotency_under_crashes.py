@@ -51,7 +51,7 @@ from tests.integration.crashing_server import (
 )
 from tests.integration.test_concurrent_booking import WEEK
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(120)]
 
 # The kill -9 run, sized so that every kill lands under load.
 CLIENTS = 8

@@ -20,7 +20,7 @@ from infra.pg_recorder import LockedInsertRecorder
 from infra.settings import Settings
 from tests.conftest import JWT_SECRET
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVES, THREADS = 300, 3

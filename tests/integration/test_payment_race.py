@@ -38,6 +38,7 @@ from tests.conftest import FrozenClock
 from tests.e2e.conftest import MONDAY, local
 from tests.payments.conftest import paid_settings
 
+pytestmark = pytest.mark.postgres  # its settings name the store directly
 SAGA = system_actor("payment-saga")
 OWNER = Actor("owner-a", Role.OWNER)
 RACES = 12

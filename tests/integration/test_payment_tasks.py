@@ -19,21 +19,21 @@ import pytest
 from commands.app import SlotWise
 from commands.messages import CancelBooking
 from commands.payment_messages import ConfigurePayments, RecordPaymentSucceeded
-from domain.actor import system_actor
-from domain.payment import PaymentSettings
-from infra.consumers.runtime import ConsumerRuntime
-from infra.follower import catch_up
-from infra.payments.actions import PaymentActions
-from infra.payments.checkout import Checkout
-from infra.payments.provider import (
+from commands.processes.payment.actions import PaymentActions
+from commands.processes.payment.checkout import Checkout
+from commands.processes.payment.provider import (
     Intent,
     IntentRequest,
     ProviderRefused,
     ProviderUnavailable,
     RefundReceipt,
 )
-from infra.payments.saga import PaymentSaga
+from domain.actor import system_actor
+from domain.payment import PaymentSettings
+from infra.consumers.runtime import ConsumerRuntime
+from infra.follower import catch_up
 from infra.payments.tables import metadata
+from infra.payments.task_book import SagaConsumer
 from infra.payments.tasks import PaymentTasks, TaskPolicy
 from infra.readdb import sqlite_engine
 from tests.unit.builders import ALICE, IN_MEMORY, OWNER, Clock, book, new_york, open_salon
@@ -103,7 +103,7 @@ def saga(tmp_path: Path) -> Iterator[Saga]:
     clock = Clock(NOW)
     app = SlotWise(env=dict(IN_MEMORY), clock=clock)
     engine = sqlite_engine(f"sqlite:///{tmp_path / 'saga.sqlite'}", immediate=True)
-    runtime = ConsumerRuntime(engine, [PaymentSaga(clock)])
+    runtime = ConsumerRuntime(engine, [SagaConsumer(clock)])
     runtime.setup()
     metadata.create_all(engine)
     yield Saga(app, StandInStripe(), runtime, clock)

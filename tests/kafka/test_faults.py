@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from tests.kafka.processes import Process
 from tests.kafka_messages import read_topics
 from tests.production_stack import drop_schema, new_schema
 
+pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 ALL = ("business_directory", "service_catalogue", "availability", "bookings", "business_stats")
 
 
@@ -69,6 +69,12 @@ class SteadyLoad:
             self.workload.next()
             self.stop.wait(self.pause)
 
+    def commands(self, count: int) -> None:
+        """Wait until `count` more commands have run (counted, not timed: a busy machine
+        only slows the test down)."""
+        target = self.workload.step + count
+        wait_until(lambda: self.workload.step >= target, 60, f"{count} more commands")
+
 
 def test_killing_the_relay_and_a_worker_under_load_loses_and_doubles_nothing(
     container: Container, settings: Settings, postgres_dsn: str, tmp_path: Path
@@ -83,9 +89,9 @@ def test_killing_the_relay_and_a_worker_under_load_loses_and_doubles_nothing(
     chance = random.Random(6)
     try:
         for victim in (relay, workers[0], standby, workers[1], relay, standby, workers[0]):
-            time.sleep(chance.uniform(0.3, 1.5))  # a random moment under load
+            load.commands(chance.randint(12, 60))  # a random moment under load
             victim.kill()
-            time.sleep(chance.uniform(0.0, 0.5))
+            load.commands(chance.randint(0, 20))  # down while that many more commands run
             victim.start()
     finally:
         load.stop.set()

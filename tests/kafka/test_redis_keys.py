@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
 import pytest
 import redis
 
@@ -70,7 +71,13 @@ def test_a_lapsed_lease_is_taken_over_once_as_a_replay() -> None:
         with pytest.raises(IdempotencyKeyInFlight) as waiting:
             store.claim("ann", "k3", "fp")
         assert waiting.value.retry_after >= 1
-        time.sleep(0.3)  # the first request crashed: its lease runs out
+        # The first request crashed: its lease runs out (polled to the millisecond it names).
+        record = store.client.get(store.redis_key("ann", "k3"))
+        lease_until = orjson.loads(record)["lease_until"]
+        deadline = time.monotonic() + 5
+        while time.time() * 1000 <= lease_until:
+            assert time.monotonic() < deadline, "the lease never ran out"
+            time.sleep(0.02)
 
         def take(_: int) -> object:
             try:

@@ -99,6 +99,7 @@ def test_one_process_needs_at_most_15_postgresql_connections_by_default(
     assert container.read_db.writer.pool.size() == 2  # type: ignore[attr-defined]
 
 
+@pytest.mark.subprocess
 def test_the_example_analytics_consumer_prints_every_booking_event(
     container: Container, settings: Settings, threads: Threads
 ) -> None:

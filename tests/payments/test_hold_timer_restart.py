@@ -34,6 +34,7 @@ from tests.payments.fake_stripe import API_KEY, FakeStripe
 from write_api.app import create_app as create_write_app
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.slow]
 HOLD_LEFT = timedelta(seconds=5)  # how long the hold still runs once the booking is placed
 
 

@@ -21,6 +21,7 @@ from tests.payments.conftest import SECRET, TEN, Shop
 from tests.payments.fake_stripe import API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.subprocess  # `slotwise reconcile`, and localstripe
 
 
 def reconcile(shop: Shop) -> subprocess.CompletedProcess[str]:

@@ -30,6 +30,7 @@ from domain.errors import SlotUnavailable
 from domain.service import ServiceTerms
 from domain.slots import Occupancy, ServiceShape
 from domain.values import Money
+from tests.conftest import examples
 
 from .builders import (
     IN_MEMORY,
@@ -137,7 +138,7 @@ class Ledger:
                 allocation.release(booking_id)
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=examples(150), deadline=None, database=None)
 @given(capacity=st.integers(1, 3), ops=OPS)
 def test_day_allocations_never_overbook_and_never_refuse_a_fit(
     capacity: int, ops: list[Op]
@@ -222,7 +223,7 @@ def app_holdings(app: SlotWise, business_id: UUID) -> dict[UUID, Occupancy]:
     return found
 
 
-@settings(max_examples=80, deadline=None, database=None)
+@settings(max_examples=examples(80), deadline=None, database=None)
 @given(capacity=st.integers(1, 3), ops=OPS)
 def test_the_application_never_overbooks_under_place_cancel_and_reschedule(
     capacity: int, ops: list[Op]

@@ -14,6 +14,7 @@ from domain.slots import Occupancy, ServiceShape, available_slots, occupancy_for
 from domain.sweep import swept_seats
 from domain.values import WEEKDAYS
 from read_api.availability import offer
+from tests.conftest import examples
 
 from .builders import calendar, service, utc
 
@@ -83,7 +84,7 @@ def days(draw: Any) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(days())
 def test_one_sweep_offers_exactly_the_slots_counted_start_by_start(case: dict[str, Any]) -> None:
     args = (case["calendar"], case["shape"], case["first"], case["last"], case["held"])
@@ -94,7 +95,7 @@ def test_one_sweep_offers_exactly_the_slots_counted_start_by_start(case: dict[st
     assert fast.slots == slow
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(days(), st.floats(0, 1))
 def test_an_offer_stays_exact_until_the_instant_it_names(case: dict[str, Any], part: float) -> None:
     args = (case["calendar"], case["shape"], case["first"], case["last"], case["held"])
@@ -105,7 +106,7 @@ def test_an_offer_stays_exact_until_the_instant_it_names(case: dict[str, Any], p
         assert available_slots(*args, later, case["seats"]) == fast.slots
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(days(), st.lists(st.integers(-96, 4 * 96), max_size=40))
 def test_swept_seats_equal_seats_left_at_any_start(case: dict[str, Any], steps: list[int]) -> None:
     base: datetime = datetime.combine(case["first"], datetime.min.time(), case["now"].tzinfo)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from domain.slots import Calendar, ServiceShape, candidate_starts, is_candidate_start
 from domain.values import BookingPolicy, Closure, OpeningWindow
+from tests.conftest import examples
 
 ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Europe/London", "Australia/Lord_Howe"]
 DAYS = [date(2026, 3, 8), date(2026, 11, 1), date(2026, 3, 29), date(2026, 6, 15)]
@@ -33,7 +34,7 @@ closures = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     zone=st.sampled_from(ZONES),
     day=st.sampled_from(DAYS),

@@ -26,6 +26,7 @@ from commands.messages import PlaceBooking
 from domain.allocation import DayAllocation
 from domain.booking import BookingStatus
 from infra.transcoder import OrjsonTranscoder
+from tests.conftest import examples
 
 from .builders import Clock, customer, new_york, open_salon, owner
 
@@ -138,13 +139,13 @@ def nested(scalars: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=examples(150), deadline=None, database=None)
 @given(nested(st.one_of(SHARED_SCALARS, st.dates())))
 def test_round_trips_any_nesting_of_event_values(value: Any) -> None:
     assert ORJSON.decode(ORJSON.encode(value)) == value
 
 
-@settings(max_examples=150, deadline=None, database=None)
+@settings(max_examples=examples(150), deadline=None, database=None)
 @given(nested(SHARED_SCALARS))
 def test_agrees_with_the_librarys_transcoder_in_both_directions(value: Any) -> None:
     library = library_transcoder()

@@ -19,8 +19,7 @@ from commands.messages import (
     RescheduleBooking,
 )
 from domain.personal import Contact
-from infra.payments.checkout import booking_answer
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from write_api.answers import BookingAnswer, PaidBookingAnswer
 from write_api.gateway import GatewayDep
@@ -38,17 +37,14 @@ def booking_location(done: Done) -> str:
 @router.post(
     "", status_code=201, responses={201: {"model": PaidBookingAnswer}}, openapi_extra=ON_BOOKING
 )
-def place_booking(
-    body: BookingCreate, actor: ActorDep, gateway: GatewayDep, container: ContainerDep
-) -> Response:
+def place_booking(body: BookingCreate, actor: ActorDep, gateway: GatewayDep) -> Response:
     """Book a slot: confirmed at once, pending when the business confirms bookings, or
     pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
     contact = Contact(**body.contact.model_dump()) if body.contact else None
     command = PlaceBooking(
         actor, body.service_id, body.start, body.notes, body.customer_id, contact, body.resource_id
     )
-    answer = booking_answer(container.payments.checkout, gateway.correlation_id)
-    return gateway.send(command, status=201, location=booking_location, then=answer)
+    return gateway.send(command, status=201, location=booking_location)
 
 
 @router.post("/{booking_id}/cancel", responses={200: RESULT}, openapi_extra=ON_BOOKING)

@@ -1,7 +1,7 @@
 """`slotwise payments reconcile`: ask the provider about every payment still open.
 
 Webhooks can be lost (a fake server never retries them; Stripe gives up after
-days). Reconciling reads the open payments from the bookings read model, asks
+days). Reconciling takes the open payments (the `OpenPayments` port: the read model), asks
 the provider for each intent's state, and records what it finds with the same
 commands the saga sends; a booking still waiting for its intent gets it now.
 """
@@ -11,20 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID, uuid5
 
-from sqlalchemy import Engine, or_, select
-
 from commands.app import SlotWise
 from commands.messages import CommandContext
 from commands.payment_messages import RecordRefund
+from commands.processes.payment import intent_state
+from commands.processes.payment.checkout import Checkout
+from commands.processes.payment.provider import (
+    PaymentProvider,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from domain.actor import system_actor
 from domain.booking import Booking, BookingStatus
 from domain.errors import BookingNotFound, DomainError
 from domain.payable import from_minor
-from domain.payment import OPEN_STATUSES
-from infra.payments import intent_state
-from infra.payments.provider import ProviderRefused, ProviderUnavailable
-from infra.payments.service import Payments
-from projections.tables import booking_payments, bookings
 
 RECONCILER = system_actor("payment-reconcile")
 
@@ -37,30 +37,20 @@ class Reconciled:
     note: str
 
 
-def open_payments(read_engine: Engine) -> list[UUID]:
-    """Bookings whose payment the read model shows open, or that still wait for payment."""
-    with read_engine.connect() as conn:
-        rows = conn.execute(
-            select(booking_payments.c.booking_id)
-            .join(bookings, bookings.c.id == booking_payments.c.booking_id)
-            .where(
-                or_(
-                    booking_payments.c.status.in_([s.value for s in OPEN_STATUSES]),
-                    bookings.c.status == BookingStatus.PENDING_PAYMENT.value,
-                )
-            )
-            .order_by(booking_payments.c.booking_id)
-        )
-        return [UUID(r) for r in rows.scalars()]
+@dataclass(frozen=True)
+class Reconcile:
+    """The use case: each open payment asked about, and what the provider says recorded."""
+
+    app: SlotWise
+    provider: PaymentProvider | None
+    checkout: Checkout
+
+    def __call__(self, booking_ids: list[UUID], run_id: str) -> list[Reconciled]:
+        return [_reconcile_one(self, booking_id, run_id) for booking_id in booking_ids]
 
 
-def reconcile(
-    app: SlotWise, payments: Payments, booking_ids: list[UUID], run_id: str
-) -> list[Reconciled]:
-    return [_reconcile_one(app, payments, booking_id, run_id) for booking_id in booking_ids]
-
-
-def _reconcile_one(app: SlotWise, payments: Payments, booking_id: UUID, run_id: str) -> Reconciled:
+def _reconcile_one(payments: Reconcile, booking_id: UUID, run_id: str) -> Reconciled:
+    app = payments.app
     booking = app.load(Booking, booking_id, BookingNotFound)
     before = _state(booking)
     try:
@@ -73,7 +63,7 @@ def _reconcile_one(app: SlotWise, payments: Payments, booking_id: UUID, run_id: 
     return Reconciled(str(booking_id), before, after, note)
 
 
-def _ask(app: SlotWise, payments: Payments, booking: Booking, run_id: str) -> str:
+def _ask(app: SlotWise, payments: Reconcile, booking: Booking, run_id: str) -> str:
     payment = booking.payment
     provider = payments.provider
     if payment is None or provider is None:
@@ -95,7 +85,7 @@ def _ask(app: SlotWise, payments: Payments, booking: Booking, run_id: str) -> st
 
 
 def _record_refunds(
-    app: SlotWise, payments: Payments, booking: Booking, intent_id: str, run_id: str
+    app: SlotWise, payments: Reconcile, booking: Booking, intent_id: str, run_id: str
 ) -> str:
     """Record refunds SlotWise asked for that Stripe made but the saga did not record yet."""
     assert payments.provider is not None and booking.payment is not None

@@ -1,7 +1,8 @@
 """The payment provider as SlotWise needs it: a port, its values and its two kinds of failure.
 
-`StripeProvider` implements it against Stripe's API (or any server speaking it,
-such as the fake the tests run); unit tests may use an in-memory one.
+`infra.payments.stripe_provider.StripeProvider` implements it against Stripe's
+API (or any server speaking it, such as the fake the tests run); unit tests
+may use an in-memory one.
 """
 
 from __future__ import annotations
@@ -69,3 +70,15 @@ class PaymentProvider(Protocol):
     ) -> RefundReceipt: ...
 
     def refunds(self, intent_id: str) -> list[RefundReceipt]: ...
+
+
+def require(provider: PaymentProvider | None) -> PaymentProvider:
+    """The provider, or ProviderUnavailable when this deployment has none configured."""
+    if provider is None:
+        raise ProviderUnavailable("payments are not configured (SLOTWISE_STRIPE_API_KEY)")
+    return provider
+
+
+def cancel_key(intent_id: str) -> str:
+    """The idempotency key of cancelling an intent: one cancellation per intent."""
+    return f"slotwise-cancel-{intent_id}"

@@ -11,9 +11,9 @@ from commands.payment_messages import (
     RecordPaymentFailed,
     RecordPaymentSucceeded,
 )
+from commands.processes.payment.provider import Intent
 from domain.actor import Actor
 from domain.payable import from_minor
-from infra.payments.provider import Intent
 
 
 def command_for(

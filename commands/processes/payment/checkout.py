@@ -9,26 +9,27 @@ client and never recorded in an event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
 from commands.app import SlotWise
-from commands.messages import CommandContext, Done
+from commands.messages import Command, CommandContext, Done, PlaceBooking
 from commands.payment_messages import AttachPaymentIntent, NotePaymentDelay, RecordPaymentFailed
-from domain.actor import Actor, system_actor
-from domain.booking import Booking, BookingStatus
-from domain.errors import BookingNotFound, IllegalTransition, PaymentIntentConflict
-from domain.payable import to_minor
-from domain.payment import like
-from infra.payments.provider import (
+from commands.processes.payment.provider import (
     Intent,
     IntentRequest,
     PaymentProvider,
     ProviderRefused,
     ProviderUnavailable,
+    cancel_key,
+    require,
 )
+from domain.actor import Actor, system_actor
+from domain.booking import Booking, BookingStatus
+from domain.errors import BookingNotFound, IllegalTransition, PaymentIntentConflict
+from domain.payable import to_minor
+from domain.payment import like
 
 CHECKOUT = system_actor("payment-checkout")
 
@@ -101,7 +102,7 @@ class Checkout:
 
     def ensure_intent(self, booking: Booking, correlation_id: str) -> tuple[Intent, int]:
         """The booking's intent, created and recorded if it has none yet (and its position)."""
-        provider = self._provider()
+        provider = require(self.provider)
         payment = booking.paid_online()
         if payment.intent_id is not None:
             return provider.retrieve_intent(payment.intent_id), 0
@@ -120,7 +121,7 @@ class Checkout:
         except (PaymentIntentConflict, IllegalTransition):
             # Another path attached its own intent first, or the hold ended meanwhile:
             # this one was never handed out and must never take money.
-            provider.cancel_intent(intent.id, f"slotwise-cancel-{intent.id}")
+            provider.cancel_intent(intent.id, cancel_key(intent.id))
             attached = self._reload(booking).paid_online().intent_id
             if (
                 attached is None
@@ -129,11 +130,6 @@ class Checkout:
                 raise
             return provider.retrieve_intent(attached), 0
         return intent, done.position
-
-    def _provider(self) -> PaymentProvider:
-        if self.provider is None:
-            raise ProviderUnavailable("payments are not configured (SLOTWISE_STRIPE_API_KEY)")
-        return self.provider
 
     def _note_delay(self, booking: Booking, reason: str, correlation_id: str) -> int:
         if booking.paid_online().intent_id is not None:
@@ -166,17 +162,23 @@ def _context(booking_id: UUID, step: str, correlation_id: str) -> CommandContext
     return CommandContext.replayable_as(uuid5(booking_id, step), correlation_id)
 
 
-def booking_answer(
-    checkout: Checkout, correlation_id: str
-) -> Callable[[Done], tuple[Done, dict[str, Any]]]:
-    """What a placed booking's answer adds: status and times, and the payment to make."""
+class StartPayment:
+    """PlaceBooking's follow-up: the placed booking's payment, started while the client waits."""
 
-    def then(done: Done) -> tuple[Done, dict[str, Any]]:
-        placed = checkout.app.just_saved(Booking, done.id, done.version)
+    def __init__(self, checkout: Checkout) -> None:
+        self.checkout = checkout
+
+    def __call__(self, done: Done, correlation_id: str) -> tuple[Done, dict[str, Any]]:
+        """The Done covering what was written, and the booking's answer with its payment."""
+        app = self.checkout.app
+        placed = app.just_saved(Booking, done.id, done.version)
         if placed is not None and placed.status is not BookingStatus.PENDING_PAYMENT:
             return done, PaymentView(placed, None, 0).body()  # nothing to pay: no reload
-        view = checkout.open(done.id, correlation_id)
+        view = self.checkout.open(done.id, correlation_id)
         covered = Done(done.id, view.booking.version, max(done.position, view.position))
         return covered, view.body()
 
-    return then
+
+def follow_ups(checkout: Checkout) -> dict[type[Command], StartPayment]:
+    """What the write side does after a command succeeds, before it answers."""
+    return {PlaceBooking: StartPayment(checkout)}

@@ -25,19 +25,21 @@ from commands.payment_messages import (
     RecordPaymentSucceeded,
     RecordRefund,
 )
-from domain.actor import system_actor
-from domain.booking import Booking, BookingStatus
-from domain.errors import BookingNotFound
-from domain.payable import from_minor, to_minor
-from infra.payments import intent_state, saga
-from infra.payments.checkout import Checkout
-from infra.payments.provider import (
+from commands.processes.payment import intent_state, saga
+from commands.processes.payment.checkout import Checkout
+from commands.processes.payment.provider import (
     Intent,
     PaymentProvider,
     ProviderRefused,
     ProviderUnavailable,
     RefundReceipt,
+    cancel_key,
+    require,
 )
+from domain.actor import system_actor
+from domain.booking import Booking, BookingStatus
+from domain.errors import BookingNotFound
+from domain.payable import from_minor, to_minor
 
 SAGA = system_actor("payment-saga")
 
@@ -120,11 +122,9 @@ class PaymentActions:
             return "nothing to cancel"
         if payment.received > 0:
             return "nothing to cancel: the booking is paid"
-        provider = self._provider()
+        provider = require(self.provider)
         try:
-            intent = provider.cancel_intent(
-                payment.intent_id, f"slotwise-cancel-{payment.intent_id}"
-            )
+            intent = provider.cancel_intent(payment.intent_id, cancel_key(payment.intent_id))
         except ProviderRefused:  # already canceled, or paid in the meantime: ask what it is
             intent = provider.retrieve_intent(payment.intent_id)
         return self._record_outcome(task, intent)
@@ -158,7 +158,7 @@ class PaymentActions:
         self, task: Task, intent_id: str, amount: Decimal, currency: str
     ) -> RefundReceipt:
         """The refund this task asked for, made now unless an earlier try made it already."""
-        provider = self._provider()
+        provider = require(self.provider)
         # A server that ignores idempotency keys must not refund twice after a crash.
         for earlier in provider.refunds(intent_id):
             if earlier.metadata.get("refund_request") == task.causation_id:
@@ -189,8 +189,3 @@ class PaymentActions:
         if kind == "payment_intent.canceled":
             return self.send(RecordPaymentCanceled(SAGA, booking_id, intent_id, context=context))
         return f"nothing to do for {kind}"
-
-    def _provider(self) -> PaymentProvider:
-        if self.provider is None:
-            raise ProviderUnavailable("payments are not configured (SLOTWISE_STRIPE_API_KEY)")
-        return self.provider

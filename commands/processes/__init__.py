@@ -1,0 +1,1 @@
+"""Process managers: application code that reacts to events and sends commands."""
