@@ -211,19 +211,49 @@ def resource_slots(
     resources: Sequence[ResourceCalendar],
     tz: ZoneInfo,
     service: ServiceShape,
-    starts: Iterable[datetime],
+    starts: Sequence[datetime],
     holds: Mapping[UUID, Sequence[Span]],
     only: UUID | None = None,
 ) -> list[Slot]:
     """The starts where some combination of free resources exists, with how many bookings
-    could start there and which resources are free (the starts in their given order)."""
+    could start there and which resources are free (the starts in their given order).
+
+    The same rule as `free_groups`, with each resource's open intervals worked out once
+    for the whole range instead of once per start."""
+    if not starts:
+        return []
+    first = min(starts).astimezone(tz).date()
+    last = max(starts).astimezone(tz).date()
+    parts = requirement.groups(resources)
+    if only is not None:
+        parts[0] = [r for r in parts[0] if r.id == only]
+    opens = {
+        r.id: _intervals_between(r, tz, first, last) for part in parts for r in part if r.active
+    }
     slots = []
     for start in starts:
         lo = start - service.buffer_before
         hi = start + service.duration + service.buffer_after
-        groups = free_groups(requirement, resources, tz, lo, hi, holds, only)
+        groups = [
+            [
+                r
+                for r in part
+                if r.id in opens
+                and any(s <= lo and hi <= e for s, e in opens[r.id])
+                and not _overlaps(r.time_off, lo, hi)
+                and not _overlaps(holds.get(r.id, ()), lo, hi)
+            ]
+            for part in parts
+        ]
         left = seats_left(groups)
         if left > 0:
             free = tuple(r.view() for g in groups for r in g)
             slots.append(Slot(start, start + service.duration, left, free))
     return slots
+
+
+def _intervals_between(
+    resource: ResourceCalendar, tz: ZoneInfo, first: date, last: date
+) -> list[Span]:
+    own = Calendar(tz, resource.weekly, (), 1, BookingPolicy())
+    return open_intervals(own, first - timedelta(days=1), last + timedelta(days=2))
