@@ -146,6 +146,8 @@ def place(alloc: DayAllocation, business: Business, service: Service, start: dat
         personal_data=None,
         legacy_notes="",
         status=BookingStatus.CONFIRMED,
+        resources=[],
+        series_id=None,
     )
 
 

@@ -133,6 +133,8 @@ def book(business: Business, service: Service, rng: random.Random) -> Booking:
         personal_data=None,
         legacy_notes="",
         status=status,
+        resources=[],
+        series_id=None,
     )
     if status is BookingStatus.PENDING:
         booking.confirm(OWNER)

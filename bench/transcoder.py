@@ -74,6 +74,8 @@ def placed_state() -> dict[str, Any]:
         personal_data=Sealed("auth0|6543a1f09c2d4e0012ab34cd", 1, bytes(range(96))),
         legacy_notes="",
         status=BookingStatus.CONFIRMED,
+        resources=[],
+        series_id=None,
     )
     (placed,) = booking.collect_events()
     state = dict(vars(placed))

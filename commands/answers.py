@@ -13,7 +13,7 @@ from domain.service import Service
 def summary(aggregate: Any) -> dict[str, Any]:
     """A booking's status and times, a business's profile, a service's name and state."""
     if isinstance(aggregate, Booking):
-        return {"status": aggregate.status.value, "start": aggregate.start, "end": aggregate.end}
+        return booking_answer(aggregate)
     if isinstance(aggregate, Business):
         return {
             "name": aggregate.name,
@@ -30,6 +30,18 @@ def summary(aggregate: Any) -> dict[str, Any]:
     if isinstance(aggregate, PersonalData):
         return {"customer_id": aggregate.subject, "personal_data": ERASED}
     return {}
+
+
+def booking_answer(booking: Booking) -> dict[str, Any]:
+    """A booking's summary and the resources it holds (and its series, if any)."""
+    answer = {
+        "status": booking.status.value,
+        "start": booking.start,
+        "end": booking.end,
+        "resources": booking.held_resources(),
+    }
+    series_id = getattr(booking, "series_id", None)
+    return answer if series_id is None else {**answer, "series_id": str(series_id)}
 
 
 def closure_view(closure: dict[str, Any]) -> dict[str, Any]:

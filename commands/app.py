@@ -15,6 +15,8 @@ from eventsourcing.persistence import (
 from commands.business import BusinessHandlers
 from commands.notifications import NotificationHandlers
 from commands.payments import PaymentHandlers
+from commands.resources import ResourceHandlers
+from commands.series import SeriesHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
 from commands.webhooks import WebhookHandlers
@@ -25,7 +27,13 @@ class Registry(Protocol):
 
 
 class SlotWise(
-    BusinessHandlers, ServiceHandlers, PaymentHandlers, NotificationHandlers, WebhookHandlers
+    BusinessHandlers,
+    ServiceHandlers,
+    ResourceHandlers,
+    SeriesHandlers,
+    PaymentHandlers,
+    NotificationHandlers,
+    WebhookHandlers,
 ):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 

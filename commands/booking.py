@@ -7,12 +7,14 @@ fail on an aggregate version, and the whole attempt is re-run on fresh state.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
+from commands.answers import booking_answer
 from commands.base import deduplicate, handles, retry_on_conflict
 from commands.messages import (
     BookingCommand,
+    BookingRequest,
     CancelBooking,
     CheckInBooking,
     CompleteBooking,
@@ -25,7 +27,12 @@ from commands.messages import (
 from commands.personal import PersonalDataHandlers
 from domain.access import STAFF_ROLES, is_staff, require_role
 from domain.actor import Actor, Role
-from domain.allocation import DayAllocation, allocate, held_services_to_look_up
+from domain.allocation import (
+    DayAllocation,
+    allocate,
+    allocate_resources,
+    held_services_to_look_up,
+)
 from domain.booking import Booking, BookingStatus
 from domain.business import Business
 from domain.errors import (
@@ -41,10 +48,24 @@ from domain.errors import (
 from domain.payable import to_minor
 from domain.payment import PROVIDER
 from domain.personal import Sealed, personal_document
+from domain.resources import (
+    ResourceCalendar,
+    bookings_per_resource,
+    choose,
+    free_groups,
+    holds_of,
+)
 from domain.service import Service
-from domain.slots import ServiceShape, allocation_days, occupancy_for, require_offered
+from domain.slots import (
+    Occupancy,
+    ServiceShape,
+    allocation_days,
+    occupancy_for,
+    require_offered,
+)
 from domain.values import require_aware
 
+DAY = timedelta(days=1)
 BOOKERS = frozenset({Role.CUSTOMER, Role.OWNER, Role.ADMIN, Role.SYSTEM})
 
 
@@ -69,16 +90,31 @@ class BookingHandlers(PersonalDataHandlers):
     def place_booking(self, cmd: PlaceBooking) -> Done:
         require_role(cmd.actor, BOOKERS)
         start = require_aware(cmd.start, "start")
-        booking_id = cmd.target()
         service = self.load(Service, cmd.service_id, ServiceNotFound, read_only=True)
         service.require_active()
         business = self.load(Business, service.business_id, BusinessNotFound, read_only=True)
         customer_id = self.customer_for(cmd, business)
+        pool: dict[UUID, DayAllocation] = {}
+        booking = self.place_one(cmd, business, service, customer_id, start, cmd.target(), pool)
+        return self.commit(booking, *pool.values(), answer=booking_answer(booking))
+
+    def place_one(
+        self,
+        cmd: BookingRequest,
+        business: Business,
+        service: Service,
+        customer_id: str,
+        start: datetime,
+        booking_id: UUID,
+        pool: dict[UUID, DayAllocation],
+        series_id: UUID | None = None,
+    ) -> Booking:
+        """Check and hold one booking in the allocations of `pool` (filled as needed)."""
         calendar, shape = business.calendar(), service.shape()
         require_offered(calendar, shape, start, self.clock())
         wanted = occupancy_for(shape, booking_id, start)
-        days = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
-        allocate(days, business.capacity, shape, booking_id, start, self.seats_of(days, shape))
+        days = self.pooled(pool, business.id, wanted.occupied_start, wanted.occupied_end)
+        resources = self.hold(business, service, days, booking_id, start, cmd.resource_id)
         booking = Booking(
             id=booking_id,
             business_id=business.id,
@@ -96,6 +132,8 @@ class BookingHandlers(PersonalDataHandlers):
             personal_data=self.sealed(customer_id, cmd),
             legacy_notes="",
             status=self.first_status(business, service),
+            resources=resources,
+            series_id=series_id,
         )
         if booking.status is BookingStatus.PENDING_PAYMENT:
             if not self.takes_payments:  # no one here could take the money or end the hold
@@ -104,9 +142,59 @@ class BookingHandlers(PersonalDataHandlers):
                 )
             to_minor(service.price_amount, service.currency)  # refuse what Stripe cannot charge
             booking.request_payment(PROVIDER, self.hold_until(business, wanted.start))
-        return self.commit(booking, *days)
+        return booking
 
-    def sealed(self, customer_id: str, cmd: PlaceBooking) -> Sealed | None:
+    def pooled(
+        self, pool: dict[UUID, DayAllocation], business_id: UUID, lo: datetime, hi: datetime
+    ) -> list[DayAllocation]:
+        """The allocations of [lo, hi), one aggregate per day however often it is asked for."""
+        days = []
+        for day in allocation_days(lo, hi):
+            allocation_id = DayAllocation.create_id(business_id, day)
+            if allocation_id not in pool:
+                midnight = datetime.combine(day, time(), UTC)
+                (pool[allocation_id],) = self.allocations(business_id, midnight, midnight + DAY)
+            days.append(pool[allocation_id])
+        return days
+
+    def hold(
+        self,
+        business: Business,
+        service: Service,
+        days: list[DayAllocation],
+        booking_id: UUID,
+        start: datetime,
+        asked: UUID | None,
+        keep: list[dict[str, str]] | None = None,
+    ) -> list[dict[str, str]]:
+        """Hold the booking in `days`: a place in the capacity pool, or the resources it needs
+        (the ones asked for or kept when free, else the least booked that day, then by id)."""
+        shape, requirement = service.shape(), service.requirement()
+        if requirement is None:
+            if asked is not None:
+                raise InvalidInput("this service books no resources", field="resource_id")
+            allocate(days, business.capacity, shape, booking_id, start, self.seats_of(days, shape))
+            return []
+        calendars = business.resource_calendars()
+        if asked is not None and asked not in {r.id for r in requirement.groups(calendars)[0]}:
+            raise InvalidInput(
+                "the service cannot be booked with that resource", field="resource_id"
+            )
+        tz, chosen = business.calendar().timezone, list[ResourceCalendar]()
+        wanted = occupancy_for(shape, booking_id, start)
+
+        def choose_from(held: list[Occupancy]) -> tuple[UUID, ...]:
+            lo, hi = wanted.occupied_start, wanted.occupied_end
+            groups = free_groups(requirement, calendars, tz, lo, hi, holds_of(held), asked)
+            counts = bookings_per_resource(held, tz, start.astimezone(tz).date())
+            counts.update((UUID(r["id"]), -1) for r in keep or ())  # keep what is free
+            chosen.extend(choose(groups, counts))
+            return tuple(r.id for r in chosen)
+
+        allocate_resources(days, shape, booking_id, start, choose_from)
+        return [r.view() for r in chosen]
+
+    def sealed(self, customer_id: str, cmd: BookingRequest) -> Sealed | None:
         """The contact and notes as ciphertext under the customer's key: no event holds them."""
         document = personal_document(cmd.contact, cmd.notes)
         return None if document is None else self.sealer.seal(customer_id, document)
@@ -125,7 +213,7 @@ class BookingHandlers(PersonalDataHandlers):
         hold = timedelta(minutes=business.payment_settings().hold_minutes)
         return min((self.clock() + hold).replace(microsecond=0), start)
 
-    def customer_for(self, cmd: PlaceBooking, business: Business) -> str:
+    def customer_for(self, cmd: BookingRequest, business: Business) -> str:
         if cmd.actor.role is Role.CUSTOMER:
             if cmd.customer_id not in (None, cmd.actor.id):
                 raise RoleNotAllowed("customers book only for themselves; omit customer_id")
@@ -169,7 +257,8 @@ class BookingHandlers(PersonalDataHandlers):
         fresh = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
         by_id = {a.id: a for a in old}
         days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
-        allocate(days, business.capacity, shape, booking.id, start, self.seats_of(days, shape))
+        kept = booking.held_resources()
+        resources = self.hold(business, service, days, booking.id, start, cmd.resource_id, kept)
         booking.reschedule(
             cmd.actor.id,
             wanted.start,
@@ -179,21 +268,24 @@ class BookingHandlers(PersonalDataHandlers):
             self.clock(),
             self.deadline(business),
             staff=staff,
+            resources=resources,
         )
-        return self.commit(booking, *deduplicate([*old, *days]))
+        return self.commit(booking, *deduplicate([*old, *days]), answer=booking_answer(booking))
 
     @handles(CancelBooking)
     @retry_on_conflict
     def cancel_booking(self, cmd: CancelBooking) -> Done:
         booking, business, staff = self.booking_for(cmd.actor, cmd.booking_id, staff_only=False)
-        reason = (
-            self.sealer.seal(booking.customer_id, {"reason": cmd.reason}) if cmd.reason else None
-        )
+        reason = self.sealed_reason(booking, cmd.reason)
         booking.cancel(cmd.actor.id, reason, self.clock(), self.deadline(business), staff=staff)
         days = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
         for allocation in days:
             allocation.release(booking.id)
         return self.commit(booking, *days)
+
+    def sealed_reason(self, booking: Booking, reason: str) -> Sealed | None:
+        """A cancellation's free-text reason is the customer's personal data: sealed."""
+        return self.sealer.seal(booking.customer_id, {"reason": reason}) if reason else None
 
     def staff_booking(self, cmd: BookingCommand) -> Booking:
         booking, _, _ = self.booking_for(cmd.actor, cmd.booking_id, staff_only=True)

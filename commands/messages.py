@@ -13,8 +13,10 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from domain.actor import Actor
+from domain.business import ResourceIndex
 from domain.cause import Cause
 from domain.personal import Contact, personal_data_id
+from domain.resource_profile import ResourceProfile
 from domain.service import ServiceTerms
 from domain.values import BookingPolicy
 
@@ -168,13 +170,69 @@ class ReactivateService(ServiceCommand):
 
 
 @dataclass(frozen=True)
-class PlaceBooking(Command):
+class AddResource(Command):
+    business_id: UUID
+    profile: ResourceProfile
+
+    def target(self) -> UUID:
+        return self.business_id
+
+
+@dataclass(frozen=True)
+class ResourceCommand(Command):
+    """A command on one existing resource (its business's events show the effect)."""
+
+    resource_id: UUID
+
+    def target(self) -> UUID:
+        return ResourceIndex.create_id(self.resource_id)
+
+
+@dataclass(frozen=True)
+class ChangeResource(ResourceCommand):
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeactivateResource(ResourceCommand):
+    """Take no new bookings with the resource; its bookings stand."""
+
+
+@dataclass(frozen=True)
+class ReactivateResource(ResourceCommand):
+    """Take bookings with the resource again."""
+
+
+@dataclass(frozen=True)
+class AddTimeOff(ResourceCommand):
+    start: datetime
+    end: datetime
+    reason: str = ""
+    keep_bookings: bool = False
+
+    def time_off_id(self) -> UUID:
+        return self.context.new_id("time-off")
+
+
+@dataclass(frozen=True)
+class RemoveTimeOff(ResourceCommand):
+    time_off_id: UUID
+
+
+@dataclass(frozen=True)
+class BookingRequest(Command):
+    """What a customer asks for when booking: one booking, or a series."""
+
     service_id: UUID
     start: datetime
     notes: str = ""
     customer_id: str | None = None
     contact: Contact | None = None
+    resource_id: UUID | None = None
 
+
+@dataclass(frozen=True)
+class PlaceBooking(BookingRequest):
     def target(self) -> UUID:
         return self.context.new_id("booking")
 
@@ -202,6 +260,7 @@ class BookingCommand(Command):
 @dataclass(frozen=True)
 class RescheduleBooking(BookingCommand):
     start: datetime
+    resource_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -238,3 +297,27 @@ class Done:
     version: int
     position: int
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlaceSeries(BookingRequest):
+    """Book `count` occurrences, `every` local days or weeks apart, at one wall-clock time."""
+
+    every: str = "P1W"
+    count: int = 1
+    mode: str = "all_or_nothing"
+
+    def target(self) -> UUID:
+        return self.context.new_id("series")
+
+
+@dataclass(frozen=True)
+class CancelSeries(Command):
+    """Cancel a series' occurrences from `start_from` on (None: every future one)."""
+
+    series_id: UUID
+    start_from: datetime | None = None
+    reason: str = ""
+
+    def target(self) -> UUID:
+        return self.series_id

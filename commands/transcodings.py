@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from datetime import date
 from typing import Any
 
@@ -26,16 +26,18 @@ class BookingStatusAsValue(Transcoding):
 
 
 class OccupancyAsList(Transcoding):
-    """A booking's hold in a DayAllocation: its six fields, in order."""
+    """A booking's hold in a DayAllocation: its six times and ids, then its resources if any."""
 
     type = Occupancy
     name = "occupancy"
 
     def encode(self, obj: Occupancy) -> list[Any]:
-        return list(astuple(obj))
+        fields = list(astuple(obj))[:6]
+        return [*fields, list(obj.resources)] if obj.resources else fields
 
     def decode(self, data: list[Any]) -> Occupancy:
-        return Occupancy(*data)
+        held = Occupancy(*data[:6])
+        return replace(held, resources=tuple(data[6])) if len(data) > 6 else held
 
 
 class DateAsISO(Transcoding):

@@ -42,7 +42,7 @@ def over_capacity(
     capacity: int, held: Iterable[Occupancy], seats_of: Mapping[UUID, int]
 ) -> list[Occupancy]:
     """Occupancies in an occurrence that runs at an instant with more than `capacity` running."""
-    held = list(held)
+    held = [o for o in held if not o.resources]  # resource bookings take no pooled place
     running = occurrences(held, seats_of)
     spans = [(o.occupied_start, o.occupied_end) for o in running.values()]
     crowded = {

@@ -8,8 +8,10 @@ optimistic concurrency refuses the second, which then retries and re-checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -34,7 +36,24 @@ class DayAllocation(Aggregate):
     def create_id(business_id: UUID, day: date) -> UUID:
         return uuid5(ALLOCATION_NAMESPACE, f"{business_id}/{day.isoformat()}")
 
-    @event("Held")
+    class Held(Aggregate.Event):
+        """v3 names the resources the booking holds (none before resources existed)."""
+
+        booking_id: UUID
+        service_id: UUID
+        start: datetime
+        end: datetime
+        occupied_start: datetime
+        occupied_end: datetime
+        resource_ids: list[UUID]
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["resource_ids"] = []
+
+    @event(Held)
     def hold(
         self,
         booking_id: UUID,
@@ -43,10 +62,21 @@ class DayAllocation(Aggregate):
         end: datetime,
         occupied_start: datetime,
         occupied_end: datetime,
+        resource_ids: list[UUID],
     ) -> None:
         self.held[booking_id] = Occupancy(
-            booking_id, service_id, start, end, occupied_start, occupied_end
+            booking_id,
+            service_id,
+            start,
+            end,
+            occupied_start,
+            occupied_end,
+            tuple(resource_ids),
         )
+
+    @event("TimeOffMarked")
+    def mark_time_off(self, resource_id: UUID, time_off_id: UUID) -> None:
+        """Time off of a resource touches this day: a booking racing it must conflict here."""
 
     def release(self, booking_id: UUID) -> None:
         if booking_id in self.held:
@@ -70,7 +100,7 @@ def allocate(
     `seats_of` gives the seats of the other services held there (see
     `held_services_to_look_up`); without it their bookings count one-to-one.
     """
-    held = {o.booking_id: o for a in allocations for o in a.held.values()}
+    held = {o.booking_id: o for a in allocations for o in a.held.values() if not o.resources}
     held.pop(booking_id, None)  # a reschedule does not compete with itself
     require_allocation(capacity, service, start, held.values(), seats_of)
     occupancy = occupancy_for(service, booking_id, start)
@@ -82,6 +112,33 @@ def allocate(
             occupancy.end,
             occupancy.occupied_start,
             occupancy.occupied_end,
+            [],
+        )
+    return occupancy
+
+
+def allocate_resources(
+    allocations: list[DayAllocation],
+    service: ServiceShape,
+    booking_id: UUID,
+    start: datetime,
+    choose_from: Callable[[list[Occupancy]], tuple[UUID, ...]],
+) -> Occupancy:
+    """Hold the booking with the resources `choose_from` picks given what the days hold
+    (resource bookings take no place in the capacity pool)."""
+    held = {o.booking_id: o for a in allocations for o in a.held.values()}
+    held.pop(booking_id, None)
+    chosen = choose_from(list(held.values()))
+    occupancy = replace(occupancy_for(service, booking_id, start), resources=chosen)
+    for allocation in allocations:
+        allocation.hold(
+            booking_id,
+            service.service_id,
+            occupancy.start,
+            occupancy.end,
+            occupancy.occupied_start,
+            occupancy.occupied_end,
+            list(chosen),
         )
     return occupancy
 
@@ -93,5 +150,5 @@ def held_services_to_look_up(allocations: list[DayAllocation], service: ServiceS
     at one start is either a group session (one occurrence) or one-to-one
     (one occurrence each), and only its seats tell which.
     """
-    held = [o for a in allocations for o in a.held.values()]
+    held = [o for a in allocations for o in a.held.values() if not o.resources]
     return services_sharing_a_start(held) - {service.service_id}

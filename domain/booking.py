@@ -72,13 +72,21 @@ class Booking(Aggregate):
         personal_data: Sealed | None
         legacy_notes: str
         status: BookingStatus
+        resources: list[dict[str, str]]
+        series_id: UUID | None
 
-        class_version = 3
+        class_version = 4
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state["legacy_notes"] = state.pop("notes", "")
             state["personal_data"] = None
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Bookings before resources and series held neither."""
+            state["resources"] = []
+            state["series_id"] = None
 
     @event(Placed)
     def __init__(
@@ -99,6 +107,8 @@ class Booking(Aggregate):
         personal_data: Sealed | None,
         legacy_notes: str,
         status: BookingStatus,
+        resources: list[dict[str, str]],
+        series_id: UUID | None,
     ) -> None:
         self.business_id = business_id
         self.service_id = service_id
@@ -115,6 +125,8 @@ class Booking(Aggregate):
         self.personal_data = personal_data
         self.legacy_notes = legacy_notes
         self.status = BookingStatus(status)
+        self.resources = resources  # {id, name, category} as they were when placed
+        self.series_id = series_id
         self.cancel_reason: Sealed | None = None
         self.expire_reason: str | None = None
         self.payment: BookingPayment | None = None
@@ -189,15 +201,39 @@ class Booking(Aggregate):
         deadline: timedelta,
         *,
         staff: bool,
+        resources: list[dict[str, str]] | None = None,
     ) -> None:
         self._require("reschedule")
         if not staff and now > self.start - deadline:
             raise CancellationDeadlinePassed(
                 f"customers may reschedule until {deadline} before the start; ask the business"
             )
-        self._reschedule(by, self.start, start, end, occupied_start, occupied_end)
+        held = self.held_resources() if resources is None else resources
+        self._reschedule(by, self.start, start, end, occupied_start, occupied_end, held)
 
-    @event("Rescheduled")
+    def held_resources(self) -> list[dict[str, str]]:
+        # Snapshots and states from before resources existed carry none.
+        found: list[dict[str, str]] = getattr(self, "resources", [])
+        return found
+
+    class Rescheduled(Aggregate.Event):
+        """v3 names the resources held after the move (none before resources existed)."""
+
+        by: str
+        previous_start: datetime
+        start: datetime
+        end: datetime
+        occupied_start: datetime
+        occupied_end: datetime
+        resources: list[dict[str, str]]
+
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["resources"] = []
+
+    @event(Rescheduled)
     def _reschedule(
         self,
         by: str,
@@ -206,11 +242,13 @@ class Booking(Aggregate):
         end: datetime,
         occupied_start: datetime,
         occupied_end: datetime,
+        resources: list[dict[str, str]],
     ) -> None:
         self.start = start
         self.end = end
         self.occupied_start = occupied_start
         self.occupied_end = occupied_end
+        self.resources = resources
 
     def check_in(self, by: str) -> None:
         self._require("check_in")

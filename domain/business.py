@@ -11,9 +11,17 @@ from eventsourcing.domain import event
 
 from domain.base import Aggregate
 from domain.closures import closure_id_of, legacy_closure_id
-from domain.errors import ClosureNotFound, InvalidInput
+from domain.errors import (
+    ClosureNotFound,
+    InvalidInput,
+    ResourceNotFound,
+    ResourceStateConflict,
+    TimeOffNotFound,
+)
 from domain.notify import NotificationSettings
 from domain.payment import PaymentSettings
+from domain.resource_profile import ResourceProfile
+from domain.resources import ResourceCalendar, resource_calendar
 from domain.slots import Calendar
 from domain.text import require_visible
 from domain.values import POLICY_LIMITS, BookingPolicy, Closure, parse_weekly, zone
@@ -21,6 +29,7 @@ from domain.values import POLICY_LIMITS, BookingPolicy, Closure, parse_weekly, z
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_CAPACITY = 1000
 SLUG_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/slug")
+RESOURCE_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/resource")
 
 
 def require_capacity(capacity: int) -> int:
@@ -230,6 +239,118 @@ class Business(Aggregate):
         recorded: dict[str, Any] | None = getattr(self, "payments", None)
         return PaymentSettings(**recorded) if recorded else PaymentSettings()
 
+    # -- bookable resources: part of the business's calendar, like hours and closures ----
+
+    def resource_list(self) -> list[dict[str, Any]]:
+        """The business's resources, in the order they were added."""
+        # Snapshots taken before resources existed carry no `resources`.
+        found: dict[str, dict[str, Any]] = getattr(self, "resources", {})
+        return list(found.values())
+
+    def resource(self, resource_id: UUID) -> dict[str, Any]:
+        found: dict[str, dict[str, Any]] = getattr(self, "resources", {})
+        if str(resource_id) not in found:
+            raise ResourceNotFound(f"business {self.id} has no resource {resource_id}")
+        return found[str(resource_id)]
+
+    def resource_calendars(self) -> list[ResourceCalendar]:
+        return [resource_calendar(r, self.weekly) for r in self.resource_list()]
+
+    def add_resource(self, resource_id: UUID, profile: ResourceProfile) -> None:
+        self._add_resource(resource_id, **profile.as_event_fields())
+
+    @event("ResourceAdded")
+    def _add_resource(
+        self,
+        resource_id: UUID,
+        name: str,
+        kind: str,
+        category: str,
+        metadata: dict[str, Any],
+        weekly: list[dict[str, str]] | None,
+    ) -> None:
+        resources = dict(getattr(self, "resources", {}))
+        resources[str(resource_id)] = {
+            "id": resource_id,
+            "name": name,
+            "kind": kind,
+            "category": category,
+            "metadata": metadata,
+            "weekly": weekly,
+            "time_off": [],
+            "active": True,
+        }
+        self.resources = resources
+
+    def change_resource(self, resource_id: UUID, profile: ResourceProfile) -> None:
+        self.resource(resource_id)
+        self._change_resource(resource_id, **profile.as_event_fields())
+
+    @event("ResourceChanged")
+    def _change_resource(
+        self,
+        resource_id: UUID,
+        name: str,
+        kind: str,
+        category: str,
+        metadata: dict[str, Any],
+        weekly: list[dict[str, str]] | None,
+    ) -> None:
+        fields = {"name": name, "kind": kind, "category": category, "metadata": metadata}
+        self._put_resource(resource_id, weekly=weekly, **fields)
+
+    def set_resource_active(self, resource_id: UUID, active: bool) -> None:
+        if self.resource(resource_id)["active"] == active:
+            state = "active" if active else "deactivated"
+            raise ResourceStateConflict(f"the resource is {state} already")
+        if active:
+            self._reactivate_resource(resource_id)
+        else:
+            self._deactivate_resource(resource_id)
+
+    @event("ResourceDeactivated")
+    def _deactivate_resource(self, resource_id: UUID) -> None:
+        self._put_resource(resource_id, active=False)
+
+    @event("ResourceReactivated")
+    def _reactivate_resource(self, resource_id: UUID) -> None:
+        self._put_resource(resource_id, active=True)
+
+    def add_time_off(
+        self, resource_id: UUID, time_off_id: UUID, start: datetime, end: datetime, reason: str
+    ) -> None:
+        self.resource(resource_id)
+        span = Closure.of(start, end, reason)
+        self._add_time_off(resource_id, time_off_id, span.start, span.end, span.reason)
+
+    @event("ResourceTimeOffAdded")
+    def _add_time_off(
+        self, resource_id: UUID, time_off_id: UUID, start: datetime, end: datetime, reason: str
+    ) -> None:
+        entry = {"id": time_off_id, "start": start, "end": end, "reason": reason}
+        time_off = [*self.resource(resource_id)["time_off"], entry]
+        self._put_resource(resource_id, time_off=time_off)
+
+    def time_off(self, resource_id: UUID, time_off_id: UUID) -> dict[str, Any]:
+        for entry in self.resource(resource_id)["time_off"]:
+            if entry["id"] == time_off_id:
+                return dict(entry)
+        raise TimeOffNotFound(f"resource {resource_id} has no time off {time_off_id}")
+
+    def remove_time_off(self, resource_id: UUID, time_off_id: UUID) -> None:
+        self.time_off(resource_id, time_off_id)
+        self._remove_time_off(resource_id, time_off_id)
+
+    @event("ResourceTimeOffRemoved")
+    def _remove_time_off(self, resource_id: UUID, time_off_id: UUID) -> None:
+        kept = [t for t in self.resource(resource_id)["time_off"] if t["id"] != time_off_id]
+        self._put_resource(resource_id, time_off=kept)
+
+    def _put_resource(self, resource_id: UUID, **changes: Any) -> None:
+        resources = dict(self.resources)
+        resources[str(resource_id)] = {**resources[str(resource_id)], **changes}
+        self.resources = resources
+
     def set_notifications(self, settings: NotificationSettings) -> None:
         self._set_notifications(**settings.as_event())
 
@@ -280,6 +401,19 @@ def calendar_of(
 
 def _instant(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+class ResourceIndex(Aggregate):
+    """Which business a resource belongs to, so `/v1/resources/{id}` finds it."""
+
+    @event("Indexed")
+    def __init__(self, resource_id: UUID, business_id: UUID) -> None:
+        self.resource_id = resource_id
+        self.business_id = business_id
+
+    @staticmethod
+    def create_id(resource_id: UUID) -> UUID:
+        return uuid5(RESOURCE_NAMESPACE, str(resource_id))
 
 
 class SlugIndex(Aggregate):

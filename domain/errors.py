@@ -98,6 +98,21 @@ class ClosureNotFound(NotFound):
     title = "Closure not found"
 
 
+class ResourceNotFound(NotFound):
+    code = "resource-not-found"
+    title = "Resource not found"
+
+
+class TimeOffNotFound(NotFound):
+    code = "time-off-not-found"
+    title = "Time off not found"
+
+
+class SeriesNotFound(NotFound):
+    code = "series-not-found"
+    title = "Series not found"
+
+
 class BookingNotFound(NotFound):
     code = "booking-not-found"
     title = "Booking not found"
@@ -155,6 +170,11 @@ class BookingsAffected(Conflict):
 
     def members(self) -> dict[str, Any]:
         return {"affected_bookings": self.affected}
+
+
+class ResourceStateConflict(Conflict):
+    code = "resource-state"
+    title = "Resource already in that state"
 
 
 class CancellationDeadlinePassed(Conflict):

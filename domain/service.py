@@ -12,6 +12,7 @@ from eventsourcing.domain import event
 
 from domain.base import Aggregate
 from domain.errors import InvalidInput, InvalidService, ServiceActive, ServiceInactive
+from domain.resources import Requirement, require_requirement
 from domain.slots import ServiceShape
 from domain.text import require_visible
 from domain.values import Money
@@ -31,6 +32,8 @@ class ServiceTerms:
     buffer_before_minutes: int = 0
     buffer_after_minutes: int = 0
     slot_interval_minutes: int | None = None
+    requires: dict[str, Any] | None = None
+    also_requires: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -52,6 +55,14 @@ class ServiceTerms:
                 f"slot_interval_minutes must be between 1 and {MAX_MINUTES}",
                 field="slot_interval_minutes",
             )
+        require_requirement(self.requires, self.also_requires)
+        if self.requires is not None and self.seats != 1:
+            raise InvalidService(
+                "a service that needs resources books one-to-one (seats 1)", field="seats"
+            )
+
+    def requirement(self) -> Requirement | None:
+        return Requirement.of(self.requires, self.also_requires)
 
     def as_event_fields(self) -> dict[str, Any]:
         return {
@@ -63,13 +74,55 @@ class ServiceTerms:
             "buffer_before_minutes": self.buffer_before_minutes,
             "buffer_after_minutes": self.buffer_after_minutes,
             "slot_interval_minutes": self.slot_interval_minutes or self.duration_minutes,
+            "requires": self.requires,
+            "also_requires": list(self.also_requires),
         }
+
+
+def _no_requirement(state: dict[str, Any]) -> None:
+    state["requires"] = None
+    state["also_requires"] = []
 
 
 class Service(Aggregate):
     """A bookable offering of one business."""
 
-    @event("Created")
+    class Created(Aggregate.Created):
+        """v3 records the resources the service needs (none before resources existed)."""
+
+        business_id: UUID
+        name: str
+        duration_minutes: int
+        price_amount: Decimal
+        currency: str
+        seats: int
+        buffer_before_minutes: int
+        buffer_after_minutes: int
+        slot_interval_minutes: int
+        requires: dict[str, Any] | None
+        also_requires: list[str]
+
+        class_version = 3
+        upcast_v2_v3 = staticmethod(_no_requirement)
+
+    class Updated(Aggregate.Event):
+        """v3 records the resources the service needs (none before resources existed)."""
+
+        name: str
+        duration_minutes: int
+        price_amount: Decimal
+        currency: str
+        seats: int
+        buffer_before_minutes: int
+        buffer_after_minutes: int
+        slot_interval_minutes: int
+        requires: dict[str, Any] | None
+        also_requires: list[str]
+
+        class_version = 3
+        upcast_v2_v3 = staticmethod(_no_requirement)
+
+    @event(Created)
     def __init__(
         self,
         business_id: UUID,
@@ -81,6 +134,8 @@ class Service(Aggregate):
         buffer_before_minutes: int,
         buffer_after_minutes: int,
         slot_interval_minutes: int,
+        requires: dict[str, Any] | None,
+        also_requires: list[str],
     ) -> None:
         self.business_id = business_id
         self.active = True
@@ -93,6 +148,8 @@ class Service(Aggregate):
             buffer_before_minutes=buffer_before_minutes,
             buffer_after_minutes=buffer_after_minutes,
             slot_interval_minutes=slot_interval_minutes,
+            requires=requires,
+            also_requires=also_requires,
         )
 
     @classmethod
@@ -109,6 +166,8 @@ class Service(Aggregate):
         buffer_before_minutes: int,
         buffer_after_minutes: int,
         slot_interval_minutes: int,
+        requires: dict[str, Any] | None,
+        also_requires: list[str],
     ) -> None:
         self.name = name
         self.duration_minutes = duration_minutes
@@ -118,6 +177,13 @@ class Service(Aggregate):
         self.buffer_before_minutes = buffer_before_minutes
         self.buffer_after_minutes = buffer_after_minutes
         self.slot_interval_minutes = slot_interval_minutes
+        self.requires = requires
+        self.also_requires = list(also_requires)
+
+    def requirement(self) -> Requirement | None:
+        """The resources a booking needs; None: it takes a place in the capacity pool."""
+        # Snapshots taken before resources existed carry no `requires`.
+        return Requirement.of(getattr(self, "requires", None), getattr(self, "also_requires", ()))
 
     def terms(self) -> ServiceTerms:
         return ServiceTerms(
@@ -128,6 +194,8 @@ class Service(Aggregate):
             buffer_before_minutes=self.buffer_before_minutes,
             buffer_after_minutes=self.buffer_after_minutes,
             slot_interval_minutes=self.slot_interval_minutes,
+            requires=getattr(self, "requires", None),
+            also_requires=tuple(getattr(self, "also_requires", ())),
         )
 
     def update(self, terms: ServiceTerms) -> None:
@@ -139,9 +207,15 @@ class Service(Aggregate):
                 "publish a new service instead",
                 field="seats",
             )
+        if (terms.requires is None) != (self.requirement() is None):
+            raise InvalidService(
+                "requires cannot turn a service using the capacity pool into one needing "
+                "resources or back; publish a new service instead",
+                field="requires",
+            )
         self._update(**terms.as_event_fields())
 
-    @event("Updated")
+    @event(Updated)
     def _update(
         self,
         name: str,
@@ -152,6 +226,8 @@ class Service(Aggregate):
         buffer_before_minutes: int,
         buffer_after_minutes: int,
         slot_interval_minutes: int,
+        requires: dict[str, Any] | None,
+        also_requires: list[str],
     ) -> None:
         self._apply_terms(
             name=name,
@@ -162,6 +238,8 @@ class Service(Aggregate):
             buffer_before_minutes=buffer_before_minutes,
             buffer_after_minutes=buffer_after_minutes,
             slot_interval_minutes=slot_interval_minutes,
+            requires=requires,
+            also_requires=also_requires,
         )
 
     def deactivate(self) -> None:

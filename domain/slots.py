@@ -51,6 +51,7 @@ class Occupancy:
     end: datetime
     occupied_start: datetime
     occupied_end: datetime
+    resources: tuple[UUID, ...] = ()  # a booking of a service needing resources holds these
 
     @property
     def occurrence(self) -> tuple[UUID, datetime]:
@@ -62,6 +63,7 @@ class Slot:
     start: datetime
     end: datetime
     seats_left: int
+    resources: tuple[dict[str, str], ...] = ()  # free then, for a service needing resources
 
 
 def local_instant(tz: ZoneInfo, day: date, minutes: int) -> datetime:

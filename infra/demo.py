@@ -1,4 +1,4 @@
-"""Sample data for `slotwise dev --demo`: two businesses, their services and some bookings."""
+"""Sample data for `slotwise dev --demo`: businesses, their services and some bookings."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from domain.errors import BusinessNotFound, ServiceNotFound
 from domain.service import Service, ServiceTerms
 from domain.slots import candidate_starts
 from domain.values import BookingPolicy, Money
+from infra.demo_resources import load_resource_demo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
@@ -90,4 +91,5 @@ def load_demo(app: SlotWise) -> bool:
         app.place_booking(
             PlaceBooking(Actor(f"customer-{n}", Role.CUSTOMER), cut.id, start, notes="demo booking")
         )
+    load_resource_demo(app, owner)
     return True

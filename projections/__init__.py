@@ -7,6 +7,7 @@ from projections.base import DispatchingProjector
 from projections.bookings import BookingsProjector
 from projections.catalogue import ServiceCatalogueProjector
 from projections.directory import BusinessDirectoryProjector
+from projections.resources import ResourcesProjector
 from projections.stats import BusinessStatsProjector
 
 
@@ -18,4 +19,5 @@ def all_projectors() -> list[DispatchingProjector]:
         AvailabilityProjector(),
         BookingsProjector(),
         BusinessStatsProjector(),
+        ResourcesProjector(),
     ]

@@ -6,7 +6,7 @@ import uuid
 
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler
-from projections.tables import allocations, availability_stamps
+from projections.tables import allocations, availability_stamps, resource_holds
 from projections.workspace import Workspace
 
 
@@ -14,8 +14,8 @@ class AvailabilityProjector(DispatchingProjector):
     name = "availability"
     # Events of many bookings meet in a stamp per business: one batch at a time, across workers.
     serial = True
-    tables = (allocations, availability_stamps)
-    by_subject = (allocations,)
+    tables = (allocations, availability_stamps, resource_holds)
+    by_subject = (allocations, resource_holds)
 
     def fold(self, ws: Workspace, handler: Handler, envelope: Envelope) -> None:
         business_id = business_of(ws, envelope)  # before a cancellation deletes the row
@@ -39,13 +39,39 @@ class AvailabilityProjector(DispatchingProjector):
             service_id=envelope.text("service_id"),
             **held_time(envelope),
         )
+        self.hold_resources(ws, envelope, envelope.text("business_id"))
 
     def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
         ws.change(allocations, (envelope.subject,), **held_time(envelope))
+        found = ws.get(allocations, envelope.subject)
+        if found is not None:
+            self.release_resources(ws, envelope)
+            self.hold_resources(ws, envelope, str(found["business_id"]))
 
     def released(self, ws: Workspace, envelope: Envelope) -> None:
         if ws.get(allocations, envelope.subject) is not None:
             ws.delete(allocations, envelope.subject)
+        self.release_resources(ws, envelope)
+
+    @staticmethod
+    def hold_resources(ws: Workspace, envelope: Envelope, business_id: str) -> None:
+        held = [r["id"] for r in envelope.data.get("resources") or ()]
+        if held:
+            times = held_time(envelope)
+            ws.put(
+                resource_holds,
+                booking_id=envelope.subject,
+                resource_ids=held,
+                business_id=business_id,
+                start=times["start"],
+                occupied_start=times["occupied_start"],
+                occupied_end=times["occupied_end"],
+            )
+
+    @staticmethod
+    def release_resources(ws: Workspace, envelope: Envelope) -> None:
+        if ws.get(resource_holds, envelope.subject) is not None:
+            ws.delete(resource_holds, envelope.subject)
 
 
 def business_of(ws: Workspace, envelope: Envelope) -> str:

@@ -10,7 +10,12 @@ from sqlalchemy import Table
 from domain.envelope import Envelope
 from projections import booking_payments
 from projections.base import DispatchingProjector, Handler, change_row
-from projections.tables import booking_cancel_reasons, booking_personal_data, bookings
+from projections.tables import (
+    booking_cancel_reasons,
+    booking_personal_data,
+    booking_resources,
+    bookings,
+)
 from projections.tables import booking_payments as booking_payments_table
 from projections.workspace import Workspace
 
@@ -29,8 +34,8 @@ STATUS_OF = {
 
 class BookingsProjector(DispatchingProjector):
     name = "bookings"
-    tables = (bookings, booking_payments_table, booking_personal_data, booking_cancel_reasons)
-    by_subject = tables
+    by_subject = (bookings, booking_payments_table, booking_personal_data, booking_cancel_reasons)
+    tables = (*by_subject, booking_resources)
 
     def handlers(self) -> dict[str, Handler]:
         moves: dict[str, Handler] = {name: self.status_changed for name in STATUS_OF}
@@ -65,6 +70,13 @@ class BookingsProjector(DispatchingProjector):
             created_at=envelope.occurred_at,
             updated_at=envelope.occurred_at,
         )
+        if envelope.data.get("resources") or envelope.data.get("series_id"):
+            ws.insert(
+                booking_resources,
+                booking_id=envelope.subject,
+                resources=envelope.data.get("resources") or [],
+                series_id=envelope.data.get("series_id"),
+            )
         keep_sealed(ws, booking_personal_data, envelope)
 
     def rescheduled(self, ws: Workspace, envelope: Envelope) -> None:
@@ -78,6 +90,9 @@ class BookingsProjector(DispatchingProjector):
             end=envelope.instant("end"),
             local_date=local_date(start, timezone),
         )
+        moved = envelope.data.get("resources") or []
+        if moved:
+            ws.change(booking_resources, (envelope.subject,), resources=moved)
 
     def cancelled(self, ws: Workspace, envelope: Envelope) -> None:
         # Plain only in events of earlier releases (v1); new reasons are sealed.

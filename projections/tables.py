@@ -91,6 +91,53 @@ allocations = Table(
     Index("ix_allocations_business_time", "business_id", "occupied_start"),
 )
 
+# Resources held by each live booking of a service that needs them.
+resource_holds = Table(
+    "resource_holds",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("resource_ids", JSON, nullable=False),
+    Column("business_id", String(36), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("occupied_start", UTCDateTime(), nullable=False),
+    Column("occupied_end", UTCDateTime(), nullable=False),
+    Index("ix_resource_holds_business_time", "business_id", "occupied_start"),
+)
+
+# A business's bookable resources with their own hours (null: the business's) and time off.
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("weekly", JSON),
+    Column("time_off", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+# What a service needs of the business's resources (no row: the capacity pool).
+service_requirements = Table(
+    "service_requirements",
+    metadata,
+    Column("service_id", String(36), primary_key=True),
+    Column("requires", JSON, nullable=False),
+    Column("also_requires", JSON, nullable=False),
+)
+
+# The resources a booking holds (as they were named when placed) and its series.
+booking_resources = Table(
+    "booking_resources",
+    metadata,
+    Column("booking_id", String(36), primary_key=True),
+    Column("resources", JSON, nullable=False),
+    Column("series_id", String(36), index=True),
+)
+
 # A fresh random stamp for each change of a business's allocations, committed
 # with them: part of the read cache's key, so no cached answer can outlive the
 # state it was computed from (read_api/cache.py). Random, not a counter, so it

@@ -24,6 +24,7 @@ from read_api.routes import (
     catalogue,
     directory,
     events,
+    resources,
     webhooks,
 )
 from read_api.routes.pages import mount_pages
@@ -113,6 +114,7 @@ def create_app(container: Container | None = None, *, follow: bool = True) -> Fa
         catalogue.router,
         directory.router,
         bookings.router,
+        resources.router,
         audit.router,
         audit_log.router,
         webhooks.router,

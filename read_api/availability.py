@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from domain.business import calendar_of
 from domain.errors import InvalidInput
 from domain.occurrences import occurrences
+from domain.resources import Requirement, resource_calendar, resource_slots
 from domain.service import MAX_MINUTES, shape_of
 from domain.slots import (
     Calendar,
@@ -24,6 +25,12 @@ from domain.slots import (
 )
 from domain.sweep import swept_slots
 from read_api.queries import Row, list_held, require_dates, service_seats
+from read_api.resource_queries import (
+    list_resources,
+    resource_booking_ids,
+    resource_holds_between,
+    service_requirement,
+)
 
 MAX_AVAILABILITY_DAYS = 62
 MAX_SLOTS = 3000  # ~270 KB of JSON; a 15-minute grid open around the clock fills 31 days
@@ -97,20 +104,31 @@ def offered_until(
 
 
 def offer_for(
-    conn: Connection, business: Row, service: Row, first: date, last: date, now: datetime
+    conn: Connection,
+    business: Row,
+    service: Row,
+    first: date,
+    last: date,
+    now: datetime,
+    only: UUID | None = None,
 ) -> Offer:
     """Bookable slots with their seats left: one sweep over the held bookings they meet."""
     calendar, shape = calendar_from(business), shape_from(service)
     starts, until = offered_until(calendar, shape, first, last, now)
     if not starts:
         return Offer([], until)
+    requirement = service_requirement(conn, service["id"])
+    if requirement is not None:
+        return Offer(resource_offer(conn, business, requirement, shape, starts, only), until)
     # Only bookings whose held time meets an offered start's can change its seats.
     lo = min(starts) - shape.buffer_before
     hi = max(starts) + shape.duration + shape.buffer_after
     ids: dict[str, UUID] = {}  # a business has few services: parse each id once
-    held = [
-        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), *times)
-        for b, s, *times in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
+    held_by_resources = resource_booking_ids(conn, business["id"], lo, hi, LONGEST_HOLD)
+    held = [  # resource bookings take no place in the capacity pool
+        Occupancy(UUID(b), ids.get(s) or ids.setdefault(s, UUID(s)), t0, t1, t2, t3)
+        for b, s, t0, t1, t2, t3 in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
+        if b not in held_by_resources
     ]
     seats = service_seats(conn, business["id"]) if held else {}
     return _swept(calendar, shape, starts, until, held, seats)
@@ -140,6 +158,25 @@ def _swept(
 ) -> Offer:
     running = occurrences(held, {**seats_of, shape.service_id: shape.seats})
     return Offer(swept_slots(calendar.capacity, shape, starts, running), until)
+
+
+def resource_offer(
+    conn: Connection,
+    business: Row,
+    requirement: Requirement,
+    shape: ServiceShape,
+    starts: list[datetime],
+    only: UUID | None,
+) -> list[Slot]:
+    """Starts where some combination of the resources the service needs is free."""
+    lo = min(starts) - shape.buffer_before
+    hi = max(starts) + shape.duration + shape.buffer_after
+    calendars = [
+        resource_calendar(r, business["weekly"]) for r in list_resources(conn, business["id"])
+    ]
+    holds = resource_holds_between(conn, business["id"], lo, hi, LONGEST_HOLD)
+    tz = calendar_from(business).timezone
+    return resource_slots(requirement, calendars, tz, shape, starts, holds, only)
 
 
 def slots_for(

@@ -23,8 +23,9 @@ from infra.web.problems import StaleRead
 TOKEN = "X-Consistency-Token"
 DIRECTORY = ("business_directory",)
 CATALOGUE = ("business_directory", "service_catalogue")
-AVAILABILITY = ("business_directory", "service_catalogue", "availability")
+AVAILABILITY = ("business_directory", "service_catalogue", "availability", "resources")
 BOOKINGS = ("business_directory", "bookings")
+RESOURCES = ("business_directory", "resources")
 STATS = ("business_directory", "business_stats")
 
 
@@ -66,4 +67,5 @@ DirectoryRead = Annotated[None, Depends(consistent_with(*DIRECTORY))]
 CatalogueRead = Annotated[None, Depends(consistent_with(*CATALOGUE))]
 AvailabilityRead = Annotated[None, Depends(consistent_with(*AVAILABILITY))]
 BookingsRead = Annotated[None, Depends(consistent_with(*BOOKINGS))]
+ResourcesRead = Annotated[None, Depends(consistent_with(*RESOURCES))]
 StatsRead = Annotated[None, Depends(consistent_with(*STATS))]

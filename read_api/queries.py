@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, String, and_, bindparam, cast, select
 
 from domain.errors import InvalidInput
 from projections.tables import (
     UTCDateTime,
     allocations,
     booking_payments,
+    booking_resources,
     bookings,
     business_daily_payments,
     business_daily_revenue,
@@ -140,9 +141,18 @@ def list_bookings(
     status: str | None = None,
     limit: int = 50,
     after: tuple[datetime, str] | None = None,
+    resource_id: UUID | None = None,
+    series_id: UUID | None = None,
 ) -> list[Row]:
     """Bookings by start, then id: the first `limit` after the key `after`."""
     query = select(bookings).order_by(bookings.c.start, bookings.c.id).limit(limit)
+    if resource_id is not None or series_id is not None:
+        extra = booking_resources.c
+        query = query.join(booking_resources, extra.booking_id == bookings.c.id)
+        if resource_id is not None:  # a uuid in the JSON list's text: portable, and exact
+            query = query.where(cast(extra.resources, String).like(f'%"{resource_id}"%'))
+        if series_id is not None:
+            query = query.where(extra.series_id == str(series_id))
     if after is not None:
         start, booking_id = after
         query = query.where(
@@ -194,7 +204,25 @@ def with_payments(conn: Connection, rows: list[Row]) -> list[Row]:
         if ids
         else {}
     )
-    return [{**row, "payment": found.get(row["id"])} for row in rows]
+    held = (
+        {
+            r["booking_id"]: r
+            for r in _all(
+                conn, select(booking_resources).where(booking_resources.c.booking_id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    return [
+        {
+            **row,
+            "payment": found.get(row["id"]),
+            "resources": (held.get(row["id"]) or {}).get("resources") or [],
+            "series_id": (held.get(row["id"]) or {}).get("series_id"),
+        }
+        for row in rows
+    ]
 
 
 def blank_day() -> Row:

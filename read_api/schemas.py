@@ -64,10 +64,19 @@ class ServicePublic(BaseModel):
     version: int
 
 
+class ResourceRef(BaseModel):
+    id: str
+    name: str
+    category: str
+
+
 class SlotPublic(BaseModel):
     start: datetime
     end: datetime
     seats_left: int
+    resources: list[ResourceRef] | None = Field(
+        default=None, description="the free resources, for a service that needs them"
+    )
 
 
 class Availability(BaseModel):
@@ -116,6 +125,10 @@ class BookingPublic(BaseModel):
     cancel_reason: str | None
     hold_expires_at: datetime | None = None  # while a paid booking waits for its payment
     payment: PaymentPublic | None = None  # None: paid at the venue (or free)
+    resources: list[ResourceRef] = Field(
+        default_factory=list, description="held, named as they were when placed"
+    )
+    series_id: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime

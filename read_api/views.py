@@ -81,6 +81,7 @@ def availability_json(service_id: UUID, timezone: str, slots: list[Slot]) -> byt
                     "start": s.start.astimezone(zone),
                     "end": s.end.astimezone(zone),
                     "seats_left": s.seats_left,
+                    **({"resources": list(s.resources)} if s.resources else {}),
                 }
                 for s in slots
             ],

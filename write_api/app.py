@@ -13,6 +13,7 @@ from write_api.routes import (
     customers,
     notifications,
     payments,
+    resources,
     services,
     webhooks,
 )
@@ -27,7 +28,16 @@ def create_app(container: Container | None = None) -> FastAPI:
         api="write",
         models=[BookingsAffectedProblem],
     )
-    routers = (businesses, services, bookings, payments, customers, notifications, webhooks)
+    routers = (
+        businesses,
+        services,
+        resources,
+        bookings,
+        payments,
+        customers,
+        notifications,
+        webhooks,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

@@ -240,6 +240,14 @@ class ServiceCreate(Strict):
     slot_interval_minutes: StrictInt | None = Field(
         default=None, description="defaults to duration"
     )
+    requires: dict[str, Any] | None = Field(
+        default=None,
+        description='{"category": NAME} or {"resource_ids": [ID, ...]}: one free resource of it',
+        examples=[{"category": "barber"}],
+    )
+    also_requires: list[StrictStr] = Field(
+        default_factory=list, max_length=10, description="one resource of each further category"
+    )
 
 
 class ServicePatch(Strict):
@@ -260,6 +268,8 @@ class ServicePatch(Strict):
     buffer_before_minutes: StrictInt | None = None
     buffer_after_minutes: StrictInt | None = None
     slot_interval_minutes: StrictInt | None = None
+    requires: dict[str, Any] | None = None
+    also_requires: list[StrictStr] | None = Field(default=None, max_length=10)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ServicePatch:
@@ -315,6 +325,58 @@ class BookingCreate(Strict):
     customer_id: StrictStr | None = Field(
         default=None, max_length=200, description="only when staff books for a customer"
     )
+    resource_id: UUID | None = Field(
+        default=None, description="the resource asked for; omitted: any free one"
+    )
+
+
+class Repeat(Strict):
+    every: StrictStr = Field(pattern=r"^P[0-9]{1,3}[DW]$", examples=["P1W"])
+    count: StrictInt = Field(ge=1, le=52)
+
+
+class SeriesCreate(BookingCreate):
+    """A booking repeated every N days or weeks at the same local time."""
+
+    repeat: Repeat
+    mode: Literal["all_or_nothing", "skip_conflicts"] = "all_or_nothing"
+
+
+class SeriesCancel(Strict):
+    from_: Instant | None = Field(default=None, alias="from")
+    reason: StrictStr = Field(default="", max_length=500)
+
+
+class ResourceCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Joe", "kind": "staff", "category": "barber"}]}
+    )
+
+    name: StrictStr = Field(min_length=1, max_length=200)
+    kind: Literal["staff", "room", "equipment"]
+    category: StrictStr = Field(min_length=1, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    weekly: list[dict[str, Any]] | None = Field(
+        default=None, description="own weekly hours; default: the business's"
+    )
+
+
+class ResourcePatch(Strict):
+    """Only the fields sent change."""
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    kind: Literal["staff", "room", "equipment"] | None = None
+    category: StrictStr | None = Field(default=None, min_length=1, max_length=100)
+    metadata: dict[str, Any] | None = None
+    weekly: list[dict[str, Any]] | None = None
+    keep_bookings: StrictBool = False
+
+
+class TimeOffCreate(Strict):
+    start: Instant
+    end: Instant
+    reason: StrictStr = Field(default="", max_length=500)
+    keep_bookings: StrictBool = False
 
 
 class BookingCancel(Strict):
@@ -329,6 +391,7 @@ class BookingReschedule(Strict):
     )
 
     start: Instant
+    resource_id: UUID | None = None
 
 
 class PaymentsUpdate(Strict):

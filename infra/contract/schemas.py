@@ -91,6 +91,8 @@ def value_schema(hint: Any) -> dict[str, Any]:
         return {"type": "string", "enum": [str(member.value) for member in hint]}
     if hint is Sealed:
         return SEALED_SCHEMA
+    if hint is Any:  # free-form JSON (a resource's metadata)
+        return {}
     raise TypeError(f"no JSON Schema for {hint!r}")
 
 

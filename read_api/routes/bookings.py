@@ -105,12 +105,20 @@ FilterDep = Annotated[BookingFilter, Depends(booking_filter)]
     openapi_extra=problems(403, 404),
 )
 def list_business_bookings(
-    business_id: UUID, actor: ActorDep, container: ContainerDep, _: BookingsRead, wanted: FilterDep
+    business_id: UUID,
+    actor: ActorDep,
+    container: ContainerDep,
+    _: BookingsRead,
+    wanted: FilterDep,
+    resource_id: UUID | None = None,
 ) -> dict[str, Any]:
-    """The business's bookings by local date range and status, by start (owner or admin)."""
+    """The business's bookings by local date range and status, by start (owner or admin);
+    `resource_id`: only those holding that resource (a day view per resource)."""
     with container.read_db.reader.connect() as conn:
         staff_business(conn, actor, business_id)
-        return _list(conn, container, actor, wanted, business_id=business_id)
+        return _list(
+            conn, container, actor, wanted, business_id=business_id, resource_id=resource_id
+        )
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)

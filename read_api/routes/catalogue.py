@@ -25,6 +25,7 @@ from read_api.paging import (
     uuid_text,
 )
 from read_api.raw import single_statements
+from read_api.resource_queries import service_requirement
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import availability_json, business_view, service_view
 
@@ -97,24 +98,30 @@ def get_availability(
     _: AvailabilityRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
+    resource_id: UUID | None = None,
 ) -> Response:
     """Bookable slots with their local dates in from..to (inclusive), with seats left.
 
     At most 62 days and 3,000 start times per request (422 naming `to` beyond).
     `seats_left`: for a one-to-one service, how many more appointments can start
-    then in parallel; for a group service, the seats left in that session.
+    then in parallel; for a group service, the seats left in that session; for a
+    service that needs resources, how many bookings could start (each slot lists the
+    free resources; `resource_id` keeps the starts where that one is free).
     """
     require_bounded(first, last)
     now = container.clock().replace(microsecond=0)
     with single_statements(container.read_db.reader.connect()) as conn:
         key = availability_key(conn, service_id, first, last)
-        body = cached(container.cache, key, now)
+        # Resources change with their business's events, which the key does not follow yet.
+        by_resources = service_requirement(conn, str(service_id)) is not None
+        body = None if by_resources else cached(container.cache, key, now)
         if body is None:
             service = queries.get_service(conn, service_id)
             business = queries.get_business(conn, UUID(service["business_id"])) if service else None
             if service is None or business is None:  # gone since the key was read
                 raise ServiceNotFound(f"no active service with id {service_id}")
-            offer = offer_for(conn, business, service, first, last, now)
+            offer = offer_for(conn, business, service, first, last, now, resource_id)
             body = availability_json(service_id, business["timezone"], offer.slots)
-            container.cache.put(key, entry(body, now, offer.until))
+            if not by_resources:
+                container.cache.put(key, entry(body, now, offer.until))
     return Response(body, media_type="application/json")

@@ -68,6 +68,8 @@ def place(business: Business, service: Service, k: int, status: BookingStatus) -
         personal_data=None,
         legacy_notes=f"note {k}",
         status=status,
+        resources=[],
+        series_id=None,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -216,9 +218,15 @@ def test_marks_a_no_show_only_once_the_appointment_has_started(
 
 
 def test_every_command_has_exactly_one_handler() -> None:
+    import commands as package
+
+    modules = [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+    ]
     commands = {
         c
-        for module in (messages, payment_messages)
+        for module in (messages, payment_messages, *modules)
         for c in vars(module).values()
         if isinstance(c, type) and c.__module__ == module.__name__
     }

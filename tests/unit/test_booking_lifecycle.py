@@ -69,6 +69,8 @@ def placed(status: BookingStatus = S.PENDING, start: datetime = START) -> Bookin
         personal_data=None,
         legacy_notes="",
         status=status,
+        resources=[],
+        series_id=None,
     )
 
 

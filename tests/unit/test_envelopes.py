@@ -14,16 +14,26 @@ from cloudevents.core.formats.json import JSONFormat
 from commands.app import SlotWise
 from commands.messages import (
     AddClosure,
+    AddResource,
+    AddTimeOff,
     CancelBooking,
     ChangeProfile,
+    ChangeResource,
     CheckInBooking,
     CompleteBooking,
     ConfirmBooking,
+    CreateService,
+    DeactivateResource,
     DeactivateService,
     MarkNoShow,
+    PlaceSeries,
+    ReactivateResource,
     ReactivateService,
+    RegisterBusiness,
     RemoveClosure,
+    RemoveTimeOff,
     RescheduleBooking,
+    SetHours,
     SetPolicy,
     UpdateService,
 )
@@ -43,16 +53,18 @@ from domain.actor import system_actor
 from domain.allocation import DayAllocation
 from domain.base import Aggregate
 from domain.booking import Booking
-from domain.business import Business, SlugIndex
+from domain.business import Business, ResourceIndex, SlugIndex
 from domain.envelope import Envelope, event_type, snake
 from domain.notify import NotificationSettings
 from domain.payment import PaymentSettings
-from domain.service import Service
+from domain.resource_profile import ResourceProfile
+from domain.series import Series
+from domain.service import Service, ServiceTerms
 from domain.stripe_event import StripeEvent, StripeNotice
-from domain.values import BookingPolicy
+from domain.values import BookingPolicy, Money
 from infra.envelopes import envelope_from_record, envelope_to_json
 
-from .builders import ALICE, BOB, OWNER, Clock, book, new_york, open_salon
+from .builders import ALICE, BOB, OWNER, Clock, book, every_day, new_york, open_salon
 
 EXTENSIONS = {
     "position": int,
@@ -92,6 +104,23 @@ def journey(app: SlotWise, clock: Clock) -> None:
     app.handle(DeactivateService(OWNER, service_id))
     app.handle(ReactivateService(OWNER, service_id))
     payment_journey(app, clock)
+    resource_journey(app)
+
+
+def resource_journey(app: SlotWise) -> None:
+    """Resources, their time off and a series."""
+    business_id = app.handle(RegisterBusiness(OWNER, "Cuts", "cuts", "America/New_York")).id
+    app.handle(SetHours(OWNER, business_id, every_day("09:00", "17:00")))
+    joe = app.handle(AddResource(OWNER, business_id, ResourceProfile("Joe", "staff", "barber"))).id
+    app.handle(ChangeResource(OWNER, joe, {"name": "Joe B."}))
+    app.handle(DeactivateResource(OWNER, joe))
+    app.handle(ReactivateResource(OWNER, joe))
+    off = AddTimeOff(OWNER, joe, new_york(16, 0), new_york(17, 0), "course")
+    app.handle(off)
+    app.handle(RemoveTimeOff(OWNER, joe, off.time_off_id()))
+    terms = ServiceTerms("Fade", 60, Money.of("20", "USD"), requires={"category": "barber"})
+    service_id = app.handle(CreateService(OWNER, business_id, terms)).id
+    app.handle(PlaceSeries(ALICE, service_id, new_york(22, 9), every="P1W", count=2))
 
 
 def payment_journey(app: SlotWise, clock: Clock) -> None:
@@ -160,13 +189,32 @@ EVENT_TYPES = {
     "slotwise.day_allocation.opened",
     "slotwise.day_allocation.held",
     "slotwise.day_allocation.released",
+    "slotwise.day_allocation.time_off_marked",
+    "slotwise.business.resource_added",
+    "slotwise.business.resource_changed",
+    "slotwise.business.resource_deactivated",
+    "slotwise.business.resource_reactivated",
+    "slotwise.business.resource_time_off_added",
+    "slotwise.business.resource_time_off_removed",
+    "slotwise.resource_index.indexed",
+    "slotwise.series.placed",
 }
 
 
 def defined_event_names() -> set[str]:
     """Names of the event classes the aggregates define, bar the library's base classes."""
     found = set()
-    for aggregate in (Business, SlugIndex, Service, Booking, DayAllocation, StripeEvent):
+    aggregates = (
+        Business,
+        SlugIndex,
+        ResourceIndex,
+        Service,
+        Booking,
+        DayAllocation,
+        StripeEvent,
+        Series,
+    )
+    for aggregate in aggregates:
         for value in vars(aggregate).values():
             if isinstance(value, type) and issubclass(value, Aggregate.Event):
                 found.add(event_type(snake(aggregate.__name__), value.__name__))
@@ -209,7 +257,7 @@ def test_envelope_data_carries_decimals_as_text_and_instants_with_an_offset(
     assert ISO_INSTANT.match(placed.data["start"])
     assert placed.data["status"] in ("pending", "confirmed")
     assert "originator_id" not in placed.data and "actor_id" not in placed.data
-    assert placed.schemaversion == 3  # v3: personal data sealed
+    assert placed.schemaversion == 4  # v3: personal data sealed; v4: resources and series
 
 
 def test_positions_follow_the_log_and_versions_the_aggregate(app: SlotWise, clock: Clock) -> None:

@@ -42,7 +42,7 @@ def place_booking(body: BookingCreate, actor: ActorDep, gateway: GatewayDep) -> 
     pending_payment with a Stripe PaymentIntent to pay when the service is paid online."""
     contact = Contact(**body.contact.model_dump()) if body.contact else None
     command = PlaceBooking(
-        actor, body.service_id, body.start, body.notes, body.customer_id, contact
+        actor, body.service_id, body.start, body.notes, body.customer_id, contact, body.resource_id
     )
     return gateway.send(command, status=201, location=booking_location)
 
@@ -60,7 +60,7 @@ def reschedule_booking(
     booking_id: UUID, body: BookingReschedule, actor: ActorDep, gateway: GatewayDep
 ) -> Response:
     """Move the booking to another start; the old slot frees and the new one is held atomically."""
-    return gateway.send(RescheduleBooking(actor, booking_id, body.start))
+    return gateway.send(RescheduleBooking(actor, booking_id, body.start, body.resource_id))
 
 
 def _transition_route(path: str, command_type: type[BookingCommand], summary: str) -> None:

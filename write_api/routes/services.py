@@ -53,6 +53,8 @@ def create_service(
         buffer_before_minutes=body.buffer_before_minutes,
         buffer_after_minutes=body.buffer_after_minutes,
         slot_interval_minutes=body.slot_interval_minutes,
+        requires=body.requires,
+        also_requires=tuple(body.also_requires),
     )
     command = CreateService(actor, business_id, terms)
     return gateway.send(command, status=201, location=service_location)
@@ -68,6 +70,8 @@ def update_service(
     """Change any of the service's terms; bookings keep the price they were made at."""
 
     changes = body.model_dump(exclude_unset=True, exclude={"price"})
+    if "also_requires" in changes:
+        changes["also_requires"] = tuple(changes["also_requires"] or ())
     if body.price is not None:
         changes["price"] = Money.of(body.price.amount, body.price.currency)
     return gateway.send(UpdateService(actor, service_id, changes))

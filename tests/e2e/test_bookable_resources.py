@@ -1,0 +1,124 @@
+"""Bookable resources over HTTP: barbers, "any" and named bookings, time off, series, reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import ANN, MONDAY, OWNER, TUESDAY, Api, Salon, assert_problem, local
+
+BOB = "bob"
+
+
+def barbers(api: Api, salon: Salon) -> tuple[str, list[str]]:
+    """Two barbers and a service that needs one; the service's id and the barbers' ids."""
+    path = f"/v1/businesses/{salon.business_id}/resources"
+    ids = [
+        api.command(
+            "POST", path, OWNER, "owner", {"name": n, "kind": "staff", "category": "barber"}, 201
+        ).json()["id"]
+        for n in ("Joe", "Kim")
+    ]
+    body = {
+        "name": "Fade",
+        "duration_minutes": 60,
+        "price": {"amount": "25.00", "currency": "EUR"},
+        "requires": {"category": "barber"},
+    }
+    service = api.command(
+        "POST", f"/v1/businesses/{salon.business_id}/services", OWNER, "owner", body, 201
+    ).json()
+    return service["id"], ids
+
+
+def booking(api: Api, body: dict[str, Any], customer: str = ANN, expect: int = 201) -> Any:
+    return api.command("POST", "/v1/bookings", customer, "customer", body, expect).json()
+
+
+def test_books_any_barber_then_a_named_one_and_shows_who(api: Api, salon: Salon) -> None:
+    service_id, (joe, kim) = barbers(api, salon)
+    start = local(MONDAY, 10).isoformat()
+    params = {"from": MONDAY.isoformat(), "to": MONDAY.isoformat()}
+
+    names = {joe: "Joe", kim: "Kim"}
+    lower, higher = sorted(names)  # both free with no bookings: "any" takes the lower id
+    first = booking(api, {"service_id": service_id, "start": start})
+    second = booking(api, {"service_id": service_id, "start": start, "resource_id": higher}, BOB)
+    assert [r["id"] for r in first["resources"]] == [lower]
+    assert second["resources"] == [{"id": higher, "name": names[higher], "category": "barber"}]
+    refused = api.command(
+        "POST", "/v1/bookings", "carl", "customer", {"service_id": service_id, "start": start}
+    )
+    assert_problem(refused, 409, "slot-unavailable")
+
+    api.settle()
+    slots = api.query(f"/v1/services/{service_id}/availability", params=params).json()["slots"]
+    by_start = {s["start"]: s for s in slots}
+    assert local(MONDAY, 10).isoformat() not in by_start
+    eleven = by_start[local(MONDAY, 11).isoformat()]
+    assert eleven["seats_left"] == 2
+    assert sorted(r["name"] for r in eleven["resources"]) == ["Joe", "Kim"]
+    only_kim = api.query(
+        f"/v1/services/{service_id}/availability", params={**params, "resource_id": kim}
+    ).json()["slots"]
+    assert only_kim and {r["id"] for s in only_kim for r in s["resources"]} == {kim}
+
+    read = api.query(f"/v1/bookings/{second['id']}", BOB).json()
+    assert read["resources"] == [{"id": higher, "name": names[higher], "category": "barber"}]
+    day = api.query(
+        f"/v1/businesses/{salon.business_id}/bookings",
+        OWNER,
+        "owner",
+        params={"resource_id": higher},
+    ).json()["items"]
+    assert [b["id"] for b in day] == [second["id"]]
+
+
+def test_time_off_lists_affected_bookings_and_shows_on_the_resource(api: Api, salon: Salon) -> None:
+    service_id, (joe, kim) = barbers(api, salon)
+    held = booking(
+        api, {"service_id": service_id, "start": local(TUESDAY, 9).isoformat(), "resource_id": joe}
+    )
+    off = {
+        "start": local(TUESDAY, 0).isoformat(),
+        "end": local(TUESDAY, 23).isoformat(),
+        "reason": "course",
+    }
+
+    refused = api.command("POST", f"/v1/resources/{joe}/time-off", OWNER, "owner", off)
+    problem = assert_problem(refused, 409, "bookings-affected")
+    assert [b["id"] for b in problem["affected_bookings"]] == [held["id"]]
+    kept = api.command(
+        "POST", f"/v1/resources/{joe}/time-off", OWNER, "owner", {**off, "keep_bookings": True}, 201
+    ).json()
+
+    resource = api.query(f"/v1/resources/{joe}", consistency=kept["consistency_token"]).json()
+    assert [t["reason"] for t in resource["time_off"]] == ["course"]
+    listed = api.query(f"/v1/businesses/{salon.business_id}/resources").json()["items"]
+    assert sorted(r["name"] for r in listed) == ["Joe", "Kim"]
+    later = booking(api, {"service_id": service_id, "start": local(TUESDAY, 11).isoformat()}, BOB)
+    assert [r["id"] for r in later["resources"]] == [kim]
+
+
+def test_a_weekly_series_is_placed_read_and_cancelled(api: Api, salon: Salon) -> None:
+    service_id, _ = barbers(api, salon)
+    body = {
+        "service_id": service_id,
+        "start": local(MONDAY, 9).isoformat(),
+        "repeat": {"every": "P1W", "count": 4},
+    }
+    placed = api.command("POST", "/v1/bookings/series", ANN, "customer", body, 201).json()
+    assert len(placed["bookings"]) == 4 and placed["skipped"] == []
+    # Europe/Berlin moves to summer time on 2027-03-28: 09:00 stays 09:00 local.
+    assert [b["start"][11:16] for b in placed["bookings"]] == ["08:00", "08:00", "08:00", "07:00"]
+
+    series = api.query(
+        f"/v1/series/{placed['series_id']}", ANN, consistency=placed["consistency_token"]
+    ).json()
+    assert len(series["bookings"]) == 4
+    cancel = {"from": local(MONDAY.replace(day=20), 0).isoformat(), "reason": "moving"}
+    done = api.command(
+        "POST", f"/v1/series/{placed['series_id']}/cancel", ANN, "customer", cancel, 200
+    ).json()
+    assert len(done["cancelled"]) == 2
+    bad = {**body, "repeat": {"every": "P1M", "count": 2}}
+    assert_problem(api.command("POST", "/v1/bookings/series", ANN, "customer", bad), 422)
