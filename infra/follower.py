@@ -77,11 +77,14 @@ def catch_up(
     cursor = max(0, min((c.offset for c in reached), default=0))
     delivered = 0
     while batch := read_log(recorder, mapper, cursor, batch_size):
-        runtime.deliver(LOG_SOURCE, LOG_PARTITION, batch)
+        # One commit per batch for all consumers: a read waits for the last of them.
+        runtime.deliver(LOG_SOURCE, LOG_PARTITION, batch, one_transaction=True)
         cursor = batch[-1].offset
         delivered += len(batch)
         if progress is not None:
             progress(len(batch))
+        if len(batch) < batch_size:  # the end of the log: no need to ask again
+            break
     return delivered
 
 
@@ -139,6 +142,8 @@ class Follower:
         self._thread: threading.Thread | None = None
         # Called (in the follower's thread) after a pass that was woken or delivered something.
         self.listeners: list[Callable[[], None]] = []
+        self._after_pass: list[Callable[[], None]] = []
+        self._after_pass_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="slotwise-follower", daemon=True)
@@ -149,6 +154,21 @@ class Follower:
     def nudge(self) -> None:
         """Something was just written: look now rather than at the next poll."""
         self._wake.set()
+
+    def after_next_pass(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, in the follower's thread, when its next pass ends
+        (a read waiting for its write is woken then, rather than polling)."""
+        with self._after_pass_lock:
+            self._after_pass.append(callback)
+
+    def _passed(self) -> None:
+        with self._after_pass_lock:
+            waiting, self._after_pass = self._after_pass, []
+        for callback in waiting:
+            try:
+                callback()
+            except Exception:  # one waiter's trouble must not stop the follower
+                log.exception("a follower pass callback failed")
 
     def stop(self) -> None:
         if self.wakeups is not None:
@@ -168,6 +188,7 @@ class Follower:
                 self._stop.wait(1.0)
                 delivered = 0
             # Woken means something was written, perhaps projected by another process.
+            self._passed()
             if delivered or woken:
                 for listener in self.listeners:
                     listener()

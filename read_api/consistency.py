@@ -9,6 +9,7 @@ refused at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -17,6 +18,7 @@ from fastapi import Depends, Header
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidInput
+from infra.follower import Follower
 from infra.web.deps import ContainerDep
 from infra.web.problems import StaleRead
 
@@ -51,14 +53,39 @@ def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
         deadline = time.monotonic() + container.settings.consistency_wait_seconds
         pause = 0.005
         while await run_in_threadpool(container.reached, consumers) < wanted:
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise StaleRead("the read models have not caught up with that write yet")
-            if container.follower is not None:
-                container.follower.nudge()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            follower = container.follower
+            if follower is None:  # projected elsewhere (Kafka workers): poll
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, 0.05)
+                continue
+            # Woken as soon as this process's follower ends a pass (polling with a growing
+            # pause used to answer up to a pause late: p50 34 ms instead of a few).
+            passed = next_pass(follower)
+            follower.nudge()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(passed, timeout=min(0.05, left))
 
     return wait
+
+
+def next_pass(follower: Follower) -> asyncio.Future[None]:
+    """A future of this event loop settled when the follower's next pass ends."""
+    loop = asyncio.get_running_loop()
+    passed: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not passed.done():
+            passed.set_result(None)
+
+    def wake() -> None:  # in the follower's thread
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+            loop.call_soon_threadsafe(settle)
+
+    follower.after_next_pass(wake)
+    return passed
 
 
 # What each family of reads waits for.
