@@ -34,7 +34,7 @@ def test_a_retried_booking_with_the_same_key_is_answered_again_and_booked_once(
 
     retry = api.book(salon.service_id, local(MONDAY, 10), **key)
 
-    assert retry.status_code == first.status_code
+    assert retry.status_code == first.status_code, retry.text
     assert retry.content == first.content
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.headers["X-Consistency-Token"] == first.headers["X-Consistency-Token"]
