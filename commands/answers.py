@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.booking import Booking
 from domain.business import Business
@@ -13,7 +14,9 @@ from domain.service import Service
 def summary(aggregate: Any) -> dict[str, Any]:
     """A booking's status and times, a business's profile, a service's name and state."""
     if isinstance(aggregate, Booking):
-        return {"status": aggregate.status.value, "start": aggregate.start, "end": aggregate.end}
+        zone = ZoneInfo(aggregate.timezone)  # the business's offset, as availability shows
+        start, end = aggregate.start.astimezone(zone), aggregate.end.astimezone(zone)
+        return {"status": aggregate.status.value, "start": start, "end": end}
     if isinstance(aggregate, Business):
         return {
             "name": aggregate.name,
