@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.booking import Booking
 from domain.business import Business
@@ -34,10 +35,11 @@ def summary(aggregate: Any) -> dict[str, Any]:
 
 def booking_answer(booking: Booking) -> dict[str, Any]:
     """A booking's summary and the resources it holds (and its series, if any)."""
+    zone = ZoneInfo(booking.timezone)  # the business's offset, as availability shows
     answer = {
         "status": booking.status.value,
-        "start": booking.start,
-        "end": booking.end,
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
         "resources": booking.held_resources(),
     }
     series_id = getattr(booking, "series_id", None)

@@ -88,12 +88,19 @@ class Container:
     def __post_init__(self) -> None:
         # One port for read-your-writes and lag; the stack feeding the read side picks it.
         self.progress: CheckpointProgress | KafkaProgress = (
-            self.kafka_progress or CheckpointProgress(self.runtime, self.nudge)
+            self.kafka_progress or CheckpointProgress(self.runtime, self.nudge, self.after_pass)
         )
 
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
         return self.progress.reached(consumers)
+
+    def after_pass(self, callback: Callable[[], None]) -> bool:
+        """`callback` once this process's follower ends its next pass (False: none runs)."""
+        if self.follower is None:
+            return False
+        self.follower.after_next_pass(callback)
+        return True
 
     def nudge(self) -> None:
         """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""

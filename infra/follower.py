@@ -8,6 +8,7 @@ does, see infra/wakeups.py) and at least every poll interval.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -67,7 +68,9 @@ def catch_up(
     """Deliver everything recorded so far; returns how many records were read."""
     reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
     cursor = max(0, min((c.offset for c in reached), default=0))
-    return replay(recorder, mapper, runtime.deliver, cursor, batch_size, progress)
+    # One commit per batch for all consumers: a read waits for the last of them.
+    deliver = functools.partial(runtime.deliver, one_transaction=True)
+    return replay(recorder, mapper, deliver, cursor, batch_size, progress)
 
 
 def replay(
@@ -90,7 +93,7 @@ def replay(
             delivered += len(kept)
             if progress is not None:
                 progress(len(kept))
-        if len(kept) < len(batch):
+        if len(kept) < len(batch) or len(batch) < batch_size:  # a stop, or the log's end
             break
         cursor = batch[-1].offset
     return delivered
@@ -143,8 +146,13 @@ def refetch_from_log(recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> Ref
 class CheckpointProgress:
     """Read progress on the embedded stack: the consumers' own checkpoints on the log."""
 
-    def __init__(self, runtime: ConsumerRuntime, wake: Callable[[], None]) -> None:
-        self.runtime, self.wake = runtime, wake
+    def __init__(
+        self,
+        runtime: ConsumerRuntime,
+        wake: Callable[[], None],
+        passes: Callable[[Callable[[], None]], bool] = lambda _: False,
+    ) -> None:
+        self.runtime, self.wake, self.passes = runtime, wake, passes
 
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
@@ -154,6 +162,11 @@ class CheckpointProgress:
     def hurry(self) -> None:
         """A reader is waiting: the follower looks now rather than at its next poll."""
         self.wake()
+
+    def after_next_pass(self, callback: Callable[[], None]) -> bool:
+        """Call `callback` (in the follower's thread) when its next pass ends; False when no
+        follower runs in this process, and the reader polls."""
+        return self.passes(callback)
 
 
 class Follower:
@@ -175,6 +188,8 @@ class Follower:
         self._thread: threading.Thread | None = None
         # Called (in the follower's thread) after a pass that was woken or delivered something.
         self.listeners: list[Callable[[], None]] = []
+        self._after_pass: list[Callable[[], None]] = []
+        self._after_pass_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="slotwise-follower", daemon=True)
@@ -185,6 +200,21 @@ class Follower:
     def nudge(self) -> None:
         """Something was just written: look now rather than at the next poll."""
         self._wake.set()
+
+    def after_next_pass(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once, in the follower's thread, when its next pass ends
+        (a read waiting for its write is woken then, rather than polling)."""
+        with self._after_pass_lock:
+            self._after_pass.append(callback)
+
+    def _passed(self) -> None:
+        with self._after_pass_lock:
+            waiting, self._after_pass = self._after_pass, []
+        for callback in waiting:
+            try:
+                callback()
+            except Exception:  # one waiter's trouble must not stop the follower
+                log.exception("a follower pass callback failed")
 
     def stop(self) -> None:
         if self.wakeups is not None:
@@ -204,6 +234,7 @@ class Follower:
                 self._stop.wait(1.0)
                 delivered = 0
             # Woken means something was written, perhaps projected by another process.
+            self._passed()
             if delivered or woken:
                 for listener in self.listeners:
                     listener()

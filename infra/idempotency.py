@@ -1,13 +1,15 @@
-"""Idempotency keys with leases, kept in a table of the event-store database.
+"""Idempotency keys, kept in a table of the event-store database.
 
-A key is scoped to the caller. The first request with a key claims it for a
-lease; a retry with the same body gets the stored answer and appends nothing;
-the same key with a different body is refused, and so is a retry while the
-first request still holds its lease. A request that crashed (kill -9, a lost
-database connection) leaves a claim whose lease runs out; the next retry
-takes it over and runs the command as a replay: ids the command creates derive
-from (caller, key), so its earlier effect, if any, is found and answered
-instead of being made twice. Completed keys expire after a TTL and are pruned.
+A key is scoped to the caller. A request reads the key's row first: a retry
+with the same body gets the stored answer and appends nothing; the same key
+with a different body is refused. An unknown key is not claimed (no write
+before the command): the command runs as a replay, whose ids derive from
+(caller, key) and which first looks for its own earlier effect in the event
+store, so a crash between the events and the answer's row leaves nothing to
+redo twice; the answer is then kept in one upsert, the first answer kept
+winning. See docs/architecture.md for the reasoning. Rows with a lease are an
+older release's claims and are honoured. Completed keys expire after a TTL
+and are pruned.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    insert,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.errors import Conflict, InvalidInput
 from domain.text import require_clean_text
@@ -96,7 +98,9 @@ class KeyStore(Protocol):
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None: ...
+    def complete(
+        self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""
+    ) -> StoredResponse | None: ...
 
     def abandon(self, scope: str, key: str) -> None: ...
 
@@ -135,34 +139,16 @@ class IdempotencyStore:
         """The engine is the container's (event-store tables); it disposes of it."""
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse:
-        """Claim the key for this request, or return the answer already given for it."""
+        """The answer already given for the key, or leave to run the command as a replay.
+
+        No row is written here (see the module docstring): an unknown key is run
+        as a replay, whose created ids derive from (caller, key) and whose handler
+        first looks for its own earlier effect in the event store.
+        """
         check_key(key)
         self._prune_now_and_then()
-        for _ in range(3):  # a concurrent claim may change the row under us
-            now = utc_now()
-            if self._insert(scope, key, fingerprint, now):
-                return Claim(command_id_for(scope, key), replay=False)
-            outcome = self._existing(scope, key, fingerprint, now)
-            if outcome is not None:
-                return outcome
-        raise IdempotencyKeyInFlight("another request is claiming this key; retry", 1)
-
-    def _insert(self, scope: str, key: str, fingerprint: str, now: datetime) -> bool:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(command_keys).values(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fingerprint,
-                        lease_until=now + self.lease,
-                        expires_at=now + self.ttl,
-                        takeovers=0,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        outcome = self._existing(scope, key, fingerprint, utc_now())
+        return Claim(command_id_for(scope, key), replay=True) if outcome is None else outcome
 
     def _existing(
         self, scope: str, key: str, fingerprint: str, now: datetime
@@ -171,7 +157,7 @@ class IdempotencyStore:
         with self.engine.begin() as conn:
             row = conn.execute(select(command_keys).where(where)).one_or_none()
             if row is None:
-                return None  # pruned meanwhile: insert again
+                return None  # never answered (or pruned meanwhile)
             if row.expires_at <= now:  # an old answer nobody may rely on any more
                 conn.execute(delete(command_keys).where(where & (command_keys.c.expires_at <= now)))
                 return None
@@ -197,18 +183,42 @@ class IdempotencyStore:
                 return None
         return Claim(command_id_for(scope, key), replay=True)
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(command_keys)
-                .where((command_keys.c.scope == scope) & (command_keys.c.key == key))
-                .values(
-                    status=response.status,
-                    body=response.body,
-                    headers=orjson.dumps(response.headers),
-                    expires_at=utc_now() + self.ttl,
-                )
+    def complete(
+        self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""
+    ) -> StoredResponse | None:
+        """Keep the answer (the key's only write). If another request with the key answered
+        first, its answer is returned instead, so every caller of one key hears the same
+        bytes; one with a different body is refused."""
+        now = utc_now()
+        values = {
+            "status": response.status,
+            "body": response.body,
+            "headers": orjson.dumps(response.headers),
+            "expires_at": now + self.ttl,
+        }
+        dialect_insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        upsert = (
+            dialect_insert(command_keys)
+            .values(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                lease_until=now,
+                takeovers=0,
+                **values,
             )
+            .on_conflict_do_update(  # a lease row (an older release's claim): fill it in
+                index_elements=[command_keys.c.scope, command_keys.c.key],
+                set_=values,
+                where=command_keys.c.status.is_(None),
+            )
+            .returning(command_keys.c.key)
+        )
+        with self.engine.begin() as conn:
+            if conn.execute(upsert).first() is not None:  # ours is the answer kept
+                return None
+        found = self._existing(scope, key, fingerprint, now)
+        return found if isinstance(found, StoredResponse) else None
 
     def abandon(self, scope: str, key: str) -> None:
         """End the lease of a request that failed unexpectedly, so a retry may replay it."""

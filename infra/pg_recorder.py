@@ -13,9 +13,12 @@ follower never passes over an id that commits later.
 Group commit: the lock is held through the commit's WAL flush, so saves would
 queue one flush each. Saves that arrive while one is in flight wait and then go
 together in the next call, one transaction and one flush for all of them, each
-in its own subtransaction: a save that hits a unique violation (a concurrent
-writer took its version) fails alone, with the library's IntegrityError, and
-the others commit. A waiting save holds no connection.
+in its own subtransaction: a save that fails for any reason (a unique violation
+when a concurrent writer took its version, a value the column refuses, …) fails
+alone, with the library's exception for its SQLSTATE (IntegrityError,
+DataError, …, mapped as the library's own recorder maps psycopg's), and the
+others commit. A failed save has drawn notification ids that are never used:
+positions strictly rise, with gaps. A waiting save holds no connection.
 
 Each save extends the hash chain (infra/audit/pg_chain.py) in its own
 subtransaction, in notification-id order, so a failed save leaves no link.
@@ -28,10 +31,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+import psycopg.errors
 from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
     IntegrityError,
     InterfaceError,
+    InternalError,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
+    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresDatastore
@@ -44,7 +55,8 @@ MAX_GROUP = 64  # saves per call at most
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[], saves int[])
-RETURNS TABLE (save_index int, new_id bigint) LANGUAGE plpgsql AS $BODY$
+RETURNS TABLE (save_index int, new_id bigint, error_code text, error_message text)
+LANGUAGE plpgsql AS $BODY$
 DECLARE
     ids bigint[];
 BEGIN
@@ -68,10 +80,13 @@ BEGIN
             FOREACH new_id IN ARRAY ids LOOP
                 RETURN NEXT;
             END LOOP;
-        EXCEPTION WHEN unique_violation THEN
+        EXCEPTION WHEN OTHERS THEN  -- this save alone rolls back; the others go on
             new_id := NULL;
+            GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT;
             RETURN NEXT;
         END;
+        error_code := NULL;
+        error_message := NULL;
     END LOOP;
 END;
 $BODY$
@@ -96,7 +111,9 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        self.locked_insert_function = f"slotwise_group_insert_{self.events_table_name}"
+        # v2 returns each failed save's SQLSTATE; a new name, as CREATE OR REPLACE cannot
+        # change a function's result type (v1 stays in older stores, unused).
+        self.locked_insert_function = f"slotwise_group_insert_v2_{self.events_table_name}"
         self.check_identifier_length(self.locked_insert_function)
         names = {
             "schema": Identifier(self.datastore.schema),
@@ -167,6 +184,32 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             for row in curs.fetchall():
                 pending = group[row["save_index"]]
                 if row["new_id"] is None:
-                    pending.error = IntegrityError("a concurrent writer recorded these versions")
+                    pending.error = save_error(row["error_code"], row["error_message"])
                 else:
                     pending.ids.append(row["new_id"])
+
+
+# psycopg's exception classes (by SQLSTATE) -> the library's, as eventsourcing.postgres maps them.
+MAPPED: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.DataError, DataError),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.ProgrammingError, ProgrammingError),
+    (psycopg.NotSupportedError, NotSupportedError),
+    (psycopg.DatabaseError, DatabaseError),
+)
+
+
+def save_error(sqlstate: str | None, message: str | None) -> PersistenceError:
+    """The library's exception for one save that failed inside the group's call."""
+    detail = f"{message or 'the save failed'} (SQLSTATE {sqlstate})"
+    try:
+        found: type[psycopg.Error] = psycopg.errors.lookup(sqlstate or "")
+    except KeyError:
+        return DatabaseError(detail)
+    for psycopg_class, library_class in MAPPED:
+        if issubclass(found, psycopg_class):
+            return library_class(detail)
+    return PersistenceError(detail)

@@ -146,7 +146,10 @@ class RedisIdempotencyStore:
             return True
         return None
 
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+    def complete(
+        self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""
+    ) -> None:
+        """Keep the answer on the claim this request holds (Redis claims stay: one round trip)."""
         name = self.redis_key(scope, key)
         raw = cast(bytes | None, self.client.get(name))
         if raw is None:

@@ -9,9 +9,10 @@ refused at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Header
 from starlette.concurrency import run_in_threadpool
@@ -53,13 +54,44 @@ def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
         deadline = time.monotonic() + container.settings.consistency_wait_seconds
         pause = 0.005
         while await run_in_threadpool(progress.reached, consumers) < wanted:
-            if time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise StaleRead("the read models have not caught up with that write yet")
+            passed = next_pass(progress)
             progress.hurry()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            if passed is None:  # projected elsewhere (Kafka workers): poll
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, 0.05)
+                continue
+            # Woken as soon as this process's follower ends a pass (polling with a growing
+            # pause used to answer up to a pause late: p50 34 ms instead of a few).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(passed, timeout=min(0.05, left))
 
     return wait
+
+
+class Passes(Protocol):
+    """Progress that can say when this process's projectors end their next pass."""
+
+    def after_next_pass(self, callback: Callable[[], None]) -> bool: ...
+
+
+def next_pass(progress: Passes) -> asyncio.Future[None] | None:
+    """A future of this event loop settled when the follower's next pass ends; None when no
+    follower runs in this process (the projectors are elsewhere)."""
+    loop = asyncio.get_running_loop()
+    passed: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not passed.done():
+            passed.set_result(None)
+
+    def wake() -> None:  # in the follower's thread
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+            loop.call_soon_threadsafe(settle)
+
+    return passed if progress.after_next_pass(wake) else None
 
 
 # What each family of reads waits for.

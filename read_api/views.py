@@ -47,6 +47,8 @@ def service_view(row: Row) -> dict[str, Any]:
 def booking_view(row: Row) -> dict[str, Any]:
     view = {k: v for k, v in row.items() if k not in ("price_amount", "currency", "payment")}
     view["price"] = {"amount": row["price_amount"], "currency": row["currency"]}
+    zone = ZoneInfo(row["timezone"])  # the same instants in the business's offset
+    view["start"], view["end"] = row["start"].astimezone(zone), row["end"].astimezone(zone)
     payment = row.get("payment")
     view["hold_expires_at"] = payment["hold_expires_at"] if payment else None
     view["payment"] = payment_view(payment) if payment else None

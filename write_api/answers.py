@@ -114,10 +114,10 @@ class ServiceAnswer(CommandResult):
 
 
 class BookingAnswer(CommandResult):
-    """A booking command's answer: the booking's status and times (UTC)."""
+    """A booking command's answer: the booking's status and times (the business's offset)."""
 
     model_config = example(
-        status="confirmed", start="2027-03-08T09:00:00+00:00", end="2027-03-08T09:45:00+00:00"
+        status="confirmed", start="2027-03-08T10:00:00+01:00", end="2027-03-08T10:45:00+01:00"
     )
 
     status: str = Field(description="pending, confirmed, checked_in, completed, cancelled, ...")

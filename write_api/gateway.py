@@ -94,9 +94,15 @@ class CommandGateway:
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         try:
             answer = StoredResponse(response.status_code, bytes(response.body), headers)
-            store.complete(self.scope, self.key, answer)
-        except Exception:  # the answer stands; the lease lapses and a retry replays it
+            first = store.complete(self.scope, self.key, answer, self.fingerprint)
+        except DomainError as error:  # the same key with another body answered first
+            return domain_problem(error)
+        except Exception:  # the answer stands; a retry replays the command and finds its effect
             log.exception("could not store the answer for an Idempotency-Key")
+            return response
+        if first is not None:  # a concurrent request with this key answered first: say the same
+            replayed = {**first.headers, "Idempotent-Replayed": "true"}
+            return Response(first.body, status_code=first.status, headers=replayed)
         return response
 
     def _keyed_context(self, claim: Claim) -> CommandContext:

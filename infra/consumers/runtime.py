@@ -170,10 +170,32 @@ class ConsumerRuntime:
 
     # -- delivery ---------------------------------------------------------------------
 
-    def deliver(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> None:
-        for consumer in self.consumers:
-            if self.monotonic() >= self._paused_until.get(consumer.name, 0.0):
+    def deliver(
+        self,
+        source: str,
+        partition: int,
+        deliveries: Sequence[Delivery],
+        *,
+        one_transaction: bool = False,
+    ) -> None:
+        """Apply `deliveries` to every consumer not paused, each with its checkpoint.
+
+        `one_transaction`: all consumers in one transaction, each in its own
+        savepoint (a consumer's failure still rolls back only its own work), so a
+        pass costs one commit rather than one per consumer: what the log follower
+        does, as a read waiting for its write waits for the slowest consumer's commit.
+        """
+        ready = [
+            c for c in self.consumers if self.monotonic() >= self._paused_until.get(c.name, 0.0)
+        ]
+        if not one_transaction:
+            for consumer in ready:
                 self._deliver_to(consumer, source, partition, deliveries)
+            return
+        with self.engine.begin() as conn:
+            for consumer in ready:
+                with conn.begin_nested():
+                    self._deliver_in(conn, consumer, source, partition, deliveries)
 
     def deliver_through(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> None:
         """Deliver the whole batch to every consumer now, retrying without pauses (rebuilds).
@@ -194,22 +216,32 @@ class ConsumerRuntime:
         self, consumer: Consumer, source: str, partition: int, deliveries: Sequence[Delivery]
     ) -> Checkpoint:
         with self.engine.begin() as conn:
-            if getattr(consumer, "serial", False):
-                lock_consumer(conn, consumer.name)
-            start = lock_checkpoint(conn, consumer.name, source, partition)
-            parked = parked_aggregates(conn, consumer.name)
-            reached = self._apply_batch(conn, consumer, start, deliveries, parked)
-            if reached is None:
-                reached = self._apply_one_by_one(
-                    conn, consumer, source, partition, start, deliveries, parked
-                )
-            if reached != start:
-                save_checkpoint(conn, consumer.name, source, partition, reached)
-            before_commit: Callable[[Connection], None] | None = getattr(
-                consumer, "before_commit", None
+            return self._deliver_in(conn, consumer, source, partition, deliveries)
+
+    def _deliver_in(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        source: str,
+        partition: int,
+        deliveries: Sequence[Delivery],
+    ) -> Checkpoint:
+        if getattr(consumer, "serial", False):
+            lock_consumer(conn, consumer.name)
+        start = lock_checkpoint(conn, consumer.name, source, partition)
+        parked = parked_aggregates(conn, consumer.name)
+        reached = self._apply_batch(conn, consumer, start, deliveries, parked)
+        if reached is None:
+            reached = self._apply_one_by_one(
+                conn, consumer, source, partition, start, deliveries, parked
             )
-            if before_commit is not None:
-                before_commit(conn)
+        if reached != start:
+            save_checkpoint(conn, consumer.name, source, partition, reached)
+        before_commit: Callable[[Connection], None] | None = getattr(
+            consumer, "before_commit", None
+        )
+        if before_commit is not None:
+            before_commit(conn)
         return reached
 
     def _apply_batch(

@@ -24,7 +24,7 @@ the answer is never ahead of the truth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -101,6 +101,10 @@ class KafkaProgress:
 
     def hurry(self) -> None:
         """Nothing to wake: the projector workers poll Kafka on their own."""
+
+    def after_next_pass(self, callback: Callable[[], None]) -> bool:
+        """No pass to wait for here (the workers are other processes): the reader polls."""
+        return False
 
     def relay_parked(self) -> int:
         """Events Kafka refused (and those held behind them): the relay's dead letters."""

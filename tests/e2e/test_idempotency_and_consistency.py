@@ -34,7 +34,7 @@ def test_a_retried_booking_with_the_same_key_is_answered_again_and_booked_once(
 
     retry = api.book(salon.service_id, local(MONDAY, 10), **key)
 
-    assert retry.status_code == first.status_code
+    assert retry.status_code == first.status_code, retry.text
     assert retry.content == first.content
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert retry.headers["X-Consistency-Token"] == first.headers["X-Consistency-Token"]
@@ -191,3 +191,17 @@ def test_a_conflict_that_asks_for_a_retry_is_not_kept_as_the_keys_answer(
 
     assert again.status_code == 201, again.text
     assert "Idempotent-Replayed" not in again.headers
+
+
+def test_booking_answers_give_times_in_the_business_offset_as_availability_does(
+    api: Api, salon: Salon
+) -> None:
+    placed = api.book(salon.service_id, local(MONDAY, 10), expect=201)
+    token = placed.headers["X-Consistency-Token"]
+    params = {"from": MONDAY.isoformat(), "to": MONDAY.isoformat()}
+    path = f"/v1/services/{salon.service_id}/availability"
+    offered = api.query(path, params=params, consistency=token).json()["slots"][0]["start"]
+    assert offered.endswith("+01:00")  # availability speaks the Berlin salon's offset ...
+    assert placed.json()["start"] == "2027-03-08T10:00:00+01:00"  # ... and so does the booking
+    read = api.query(f"/v1/bookings/{placed.json()['id']}", ANN, consistency=token).json()
+    assert (read["start"], read["end"]) == (placed.json()["start"], placed.json()["end"])

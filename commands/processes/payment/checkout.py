@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from commands.app import SlotWise
 from commands.messages import Command, CommandContext, Done, PlaceBooking
@@ -47,8 +48,8 @@ class PaymentView:
         booking, payment = self.booking, self.booking.payment
         body: dict[str, Any] = {
             "status": booking.status.value,
-            "start": booking.start.isoformat(),
-            "end": booking.end.isoformat(),
+            "start": booking.start.astimezone(ZoneInfo(booking.timezone)).isoformat(),
+            "end": booking.end.astimezone(ZoneInfo(booking.timezone)).isoformat(),
         }
         if payment is None:
             return body
