@@ -1,8 +1,8 @@
 """Notifications against a real SMTP server (aiosmtpd) on loopback, with a frozen clock.
 
-Each test gets a SlotWise container on SQLite whose notifier sends to the
-mailbox; the test steps the notification worker itself, so when a reminder
-is due is the test's to choose.
+Each test gets a SlotWise container, on SQLite and on PostgreSQL (the
+`backend` fixture), whose notifier sends to the mailbox; the test steps the
+notification worker itself, so when a reminder is due is the test's to choose.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from infra.bootstrap import Container, bootstrap
 from infra.notify.service import NotifyWorker
 from infra.settings import Settings
 from read_api.app import create_app as create_read_app
-from tests.conftest import JWT_SECRET, FrozenClock
+from tests.conftest import JWT_SECRET, FrozenClock, settings_for
 from tests.e2e.conftest import OWNER, Api, Salon
 from tests.notify.mailbox import Mailbox, smtp_url, start_mailbox
 from write_api.app import create_app as create_write_app
@@ -44,6 +44,8 @@ class Post:
     mailbox: Mailbox
     worker: NotifyWorker
     clock: FrozenClock
+    config: Settings
+    restarted: list[Container]
 
     def deliver(self) -> int:
         """Projectors and notifier catch up; send whatever is due by the clock."""
@@ -52,6 +54,13 @@ class Post:
         while (done := self.worker.step()) > 0:
             sent += done
         return sent
+
+    def restart_worker(self) -> None:
+        """A new notifier process on the same store: nothing carried over but the database."""
+        container = bootstrap(self.config, clock=self.clock)
+        self.restarted.append(container)
+        assert container.notify is not None
+        self.worker = NotifyWorker(container.notify, container.app)
 
     def log(self, business_id: str) -> list[dict[str, Any]]:
         path = f"/v1/businesses/{business_id}/notifications"
@@ -74,17 +83,39 @@ def notify_settings(tmp_path: Path, smtp_address: str, **more: Any) -> Settings:
     )
 
 
+def post_settings(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, smtp_address: str
+) -> Settings:
+    """The store of `backend` (a fresh PostgreSQL schema), sending to `smtp_address`."""
+    if backend == "sqlite":
+        return notify_settings(tmp_path, smtp_address)
+    store = settings_for(backend, tmp_path, request)
+    return notify_settings(
+        tmp_path, smtp_address, event_store=store.event_store, read_db=store.read_db
+    )
+
+
 @pytest.fixture
 def post(
-    tmp_path: Path, clock: FrozenClock, token: Any, smtp: tuple[Controller, Mailbox]
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    clock: FrozenClock,
+    token: Any,
+    smtp: tuple[Controller, Mailbox],
 ) -> Iterator[Post]:
     controller, box = smtp
-    container = bootstrap(notify_settings(tmp_path, smtp_url(controller)), clock=clock)
+    config = post_settings(backend, tmp_path, request, smtp_url(controller))
+    container = bootstrap(config, clock=clock)
     container.start_follower()
     assert container.notify is not None
     worker = NotifyWorker(container.notify, container.app)
     write = TestClient(create_write_app(container), raise_server_exceptions=False)
     read = TestClient(create_read_app(container, follow=False), raise_server_exceptions=False)
     with write, read:
-        yield Post(Api(write, read, token, container), container, box, worker, clock)
+        api = Api(write, read, token, container)
+        restarted: list[Container] = []
+        yield Post(api, container, box, worker, clock, config, restarted)
+        for other in restarted:
+            other.close()
     container.close()

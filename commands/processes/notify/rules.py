@@ -38,7 +38,8 @@ def is_reminder(kind: str) -> bool:
 
 
 def too_late(kind: str, due_at: datetime, start: datetime, now: datetime) -> bool:
-    """A reminder sent after the start, or later than half its offset, helps no one."""
+    """A reminder found later than its whole offset (the appointment has begun) helps no one."""
     if not is_reminder(kind):
         return False
-    return now >= start or (now - due_at) * 2 > (start - due_at)
+    # The offset in elapsed time is start - due_at (a P1D across DST is 23 or 25 hours).
+    return now - due_at >= start - due_at
