@@ -152,3 +152,41 @@ def test_widget_without_a_token_says_why_it_cannot_book(stack: Stack, browser: B
     expect(page.locator("#outcome")).to_contain_text("did not give the widget a customer token")
     assert serious_violations(page) == []
     page.context.close()
+
+
+# Holds every availability answer after the first until the test calls window.release().
+HELD_RELOAD = """
+const realFetch = window.fetch;
+let reads = 0;
+let release;
+const released = new Promise((resolve) => { release = resolve; });
+window.release = () => release();
+window.fetch = async (...args) => {
+  const response = await realFetch(...args);
+  if (String(args[0]).includes("/availability") && ++reads > 1) await released;
+  return response;
+};
+"""
+
+
+def test_a_time_chosen_while_the_list_reloads_stays_chosen(stack: Stack, browser: Browser) -> None:
+    _, service_id = stack.open_salon()
+    page = frozen_page(browser, viewport={"width": 320, "height": 800})
+    page.add_init_script(HELD_RELOAD)
+    page.goto(f"{stack.read_url}/widget/?service={service_id}")
+    token = stack.token(CARA, "customer")
+    page.evaluate(f"window.postMessage({{type: 'slotwise-token', token: '{token}'}}, '*')")
+    booked = page.locator("#slot-0").input_value()
+    page.locator("label[for=slot-0]").click()
+    page.get_by_label("Name").fill("Cara")
+    page.get_by_label("Email").fill("cara@example.com")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#outcome")).to_contain_text("Booked:")
+
+    # The list reloads after the booking; the visitor picks the next time before it is back.
+    wanted = page.locator("#slot-3").input_value()
+    page.locator("label[for=slot-3]").click()
+    page.evaluate("window.release()")
+    expect(page.locator(f"input[value='{booked}']")).to_have_count(0)
+    expect(page.locator(f"input[value='{wanted}']")).to_be_checked()
+    page.context.close()
