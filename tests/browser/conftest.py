@@ -29,13 +29,19 @@ from infra.auth import issue_token
 from infra.bootstrap import Container, bootstrap
 from infra.serving import bind
 from read_api.app import create_app as create_read_app
+from read_api.consistency import BOOKINGS
 from tests.conftest import JWT_SECRET, FrozenClock, settings_for
 from write_api.app import create_app as create_write_app
 
+WAIT_MS = 30_000  # how long a page or expect() waits for a condition
+
 try:
-    from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 except ImportError:  # pragma: no cover - the message is the point
     sync_playwright = None
+else:
+    # Conditions, not speed: expect()'s 5 s default fails on a loaded shared machine.
+    expect.set_options(timeout=WAIT_MS)
 
 CHROMIUM = os.environ.get("SLOTWISE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -84,7 +90,7 @@ def frozen_page(browser: Browser, **context: Any) -> Page:
     """A page in a fresh context whose clock says NOW (timers keep running)."""
     page = browser.new_context(**context).new_page()
     page.clock.set_fixed_time(NOW)
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(WAIT_MS)
     return page
 
 
@@ -133,6 +139,11 @@ class Stack:
     write_url: str
     container: Container
     http: httpx.Client
+
+    def caught_up(self) -> bool:
+        """The bookings projection reflects the whole event log written so far."""
+        head = int(self.container.app.recorder.max_notification_id() or 0)
+        return self.container.reached(BOOKINGS) >= head
 
     def token(self, sub: str, role: str) -> str:
         return issue_token(JWT_SECRET, sub, Role(role))

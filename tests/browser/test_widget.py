@@ -58,12 +58,14 @@ def shop_page(stack: Stack, browser: Browser, service_id: str, token: str) -> Pa
 
 
 def my_bookings(stack: Stack, sub: str, at_least: int) -> list[dict[str, Any]]:
-    """The customer's bookings once the read side shows at least that many (then a beat more)."""
-    deadline = time.monotonic() + 5
+    """The customer's bookings once the read side shows at least that many and caught up.
+
+    Caught up with the whole log, so a duplicate written meanwhile would be in the list too.
+    """
+    deadline = time.monotonic() + 30
     while True:
         items: list[dict[str, Any]] = stack.query("/v1/me/bookings", sub, "customer")["items"]
-        if len(items) >= at_least:
-            time.sleep(0.2)  # a duplicate, if any, would be projected by now too
+        if len(items) >= at_least and stack.caught_up():
             again: list[dict[str, Any]] = stack.query("/v1/me/bookings", sub, "customer")["items"]
             return again
         assert time.monotonic() < deadline, f"{sub} has {len(items)} bookings, not {at_least}"
@@ -106,18 +108,24 @@ def test_widget_books_by_keyboard_once_per_double_click_and_refuses_a_taken_slot
     ]
     screenshot(page, "widget-booked.png", full_page=True)
 
-    # A double click books once.
+    # A double click books once. The list reloads after a booking: wait for it to drop the
+    # booked time, so the next click is on the list the visitor sees.
+    expect(widget.locator("input[value='2027-03-01T10:00:00+01:00']")).to_have_count(0)
     first_id = booked[0]["id"]
+    second_start = widget.locator("#slot-2").input_value()
     widget.locator("label[for=slot-2]").click()
+    expect(widget.locator("#slot-2")).to_be_checked()
     widget.get_by_role("button", name="Book", exact=True).dblclick()
     expect(outcome).not_to_contain_text(first_id)
     expect(outcome).to_contain_text("Booked:")
     assert len(my_bookings(stack, CARA, 2)) == 2
+    expect(widget.locator(f"input[value='{second_start}']")).to_have_count(0)
 
     # A slot someone else takes meanwhile is refused with a sentence, and the list refreshes.
     taken = widget.locator("input[name=slot]").nth(3)
     start = taken.input_value()
     widget.locator("label[for=slot-3]").click()
+    expect(taken).to_be_checked()
     stack.book(service_id, datetime.fromisoformat(start), sub=ANN)
     widget.get_by_role("button", name="Book", exact=True).click()
     expect(outcome).to_have_class("error")
@@ -143,4 +151,42 @@ def test_widget_without_a_token_says_why_it_cannot_book(stack: Stack, browser: B
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.locator("#outcome")).to_contain_text("did not give the widget a customer token")
     assert serious_violations(page) == []
+    page.context.close()
+
+
+# Holds every availability answer after the first until the test calls window.release().
+HELD_RELOAD = """
+const realFetch = window.fetch;
+let reads = 0;
+let release;
+const released = new Promise((resolve) => { release = resolve; });
+window.release = () => release();
+window.fetch = async (...args) => {
+  const response = await realFetch(...args);
+  if (String(args[0]).includes("/availability") && ++reads > 1) await released;
+  return response;
+};
+"""
+
+
+def test_a_time_chosen_while_the_list_reloads_stays_chosen(stack: Stack, browser: Browser) -> None:
+    _, service_id = stack.open_salon()
+    page = frozen_page(browser, viewport={"width": 320, "height": 800})
+    page.add_init_script(HELD_RELOAD)
+    page.goto(f"{stack.read_url}/widget/?service={service_id}")
+    token = stack.token(CARA, "customer")
+    page.evaluate(f"window.postMessage({{type: 'slotwise-token', token: '{token}'}}, '*')")
+    booked = page.locator("#slot-0").input_value()
+    page.locator("label[for=slot-0]").click()
+    page.get_by_label("Name").fill("Cara")
+    page.get_by_label("Email").fill("cara@example.com")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.locator("#outcome")).to_contain_text("Booked:")
+
+    # The list reloads after the booking; the visitor picks the next time before it is back.
+    wanted = page.locator("#slot-3").input_value()
+    page.locator("label[for=slot-3]").click()
+    page.evaluate("window.release()")
+    expect(page.locator(f"input[value='{booked}']")).to_have_count(0)
+    expect(page.locator(f"input[value='{wanted}']")).to_be_checked()
     page.context.close()

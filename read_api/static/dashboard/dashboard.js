@@ -18,6 +18,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   client: null, config: null, business: null, businesses: [], view: "day", anchor: null,
   seen: new Set(), stream: null, lastEventId: null, refreshTimer: null, statsTimer: null,
+  bookingsRead: 0, statsRead: 0,
 };
 
 function say(text, ok = false) {
@@ -136,6 +137,7 @@ async function loadBookings(consistency) {
   const business = state.business;
   const days = shownDays();
   const path = `/v1/businesses/${business.id}/bookings?from=${days[0]}&to=${days[days.length - 1]}&limit=200`;
+  const read = ++state.bookingsRead; // answers can arrive out of order: only the latest is drawn
   let items;
   try {
     items = await state.client.readAll(path, { consistency });
@@ -143,7 +145,7 @@ async function loadBookings(consistency) {
     say(error.message);
     return;
   }
-  if (business !== state.business) return;
+  if (business !== state.business || read !== state.bookingsRead) return;
   const first = state.seen.size === 0;
   renderBookings(days, items, first);
   for (const item of items) state.seen.add(item.id);
@@ -238,6 +240,7 @@ async function loadStats() {
   const business = state.business;
   const group = $("group").value;
   const path = `/v1/businesses/${business.id}/stats?from=${$("from").value}&to=${$("to").value}&group=${group}&by=service`;
+  const read = ++state.statsRead;
   let stats;
   try {
     stats = await state.client.read(path);
@@ -245,7 +248,7 @@ async function loadStats() {
     say(error.message);
     return;
   }
-  if (business !== state.business) return;
+  if (business !== state.business || read !== state.statsRead) return;
   renderCharts(stats);
 }
 

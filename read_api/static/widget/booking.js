@@ -4,7 +4,7 @@ import { addDays, ApiError, Client, loadConfig, todayIn } from "../dashboard/api
 const DAYS = 7;
 const $ = (id) => document.getElementById(id);
 const visitorZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-const state = { client: null, service: null, business: null, first: null, attemptKey: null, busy: false, taken: new Set() };
+const state = { client: null, service: null, business: null, first: null, attemptKey: null, busy: false, taken: new Set(), slotsRead: 0 };
 
 // The embedding page hands over the customer's token (widget.js, or its own postMessage).
 window.addEventListener("message", (event) => {
@@ -79,6 +79,7 @@ async function loadSlots(consistency) {
   const { service, business } = state;
   $("earlier").disabled = state.first <= todayIn(business.timezone);
   const last = addDays(state.first, DAYS - 1);
+  const read = ++state.slotsRead; // answers can arrive out of order: only the latest is drawn
   let availability;
   try {
     availability = await state.client.read(
@@ -89,6 +90,8 @@ async function loadSlots(consistency) {
     tell(error.message, "error");
     return;
   }
+  if (read !== state.slotsRead) return;
+  const picked = chosen(); // a time chosen while this list loaded stays chosen
   const groups = new Map();
   for (const slot of availability.slots) {
     if (new Date(slot.start) <= new Date() || state.taken.has(slot.start)) continue;
@@ -125,6 +128,7 @@ async function loadSlots(consistency) {
       input.id = id;
       input.value = slot.start;
       input.required = true;
+      input.checked = slot.start === picked;
       const label = document.createElement("label");
       label.htmlFor = id;
       label.textContent = mine;
