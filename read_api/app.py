@@ -8,21 +8,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from infra.bootstrap import Container
+from infra.bootstrap import Container, read_api_process
 from infra.follower import read_log
 from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
 from read_api.routes import audit, audit_log, bookings, catalogue, directory, events
-
-
-def _start_delivery(container: Container) -> None:
-    # Without Kafka the read side follows the event store itself, and runs the payment saga.
-    if not container.settings.kafka:
-        container.start_follower()
-        if container.payments.configured:
-            container.start_payment_worker()
 
 
 def live_sources(container: Container) -> Sources:
@@ -76,13 +68,13 @@ def _with_live_events(inner: Callable[[FastAPI], Any]) -> Callable[[FastAPI], An
     return lifespan
 
 
-def create_app(container: Container | None = None, *, follow: bool = True) -> FastAPI:
-    """Build the read API; `follow` runs the in-process projector follower (embedded)."""
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the read API; it delivers nothing itself (the role or `dev` runs the follower)."""
     app = new_app(
         "SlotWise read API",
         "Catalogue, availability, bookings, stats, audit reads and live events. Send "
         "X-Consistency-Token to read your own writes.",
-        _with_live_events(lifespan_for(container, _start_delivery if follow else None)),
+        _with_live_events(lifespan_for(container, read_api_process)),
         api="read",
     )
     for router in (
