@@ -23,6 +23,7 @@ dev: $(STAMP)  ## the embedded stack with sample data: write API :8000, read API
 test: $(STAMP)  ## every test, against real SQLite files, the local PostgreSQL and Redis, and a Kafka-protocol broker it starts
 	scripts/ensure-postgres
 	scripts/ensure-redis
+	scripts/ensure-chromium
 	$(PYTEST)
 
 test-fast: $(STAMP)  ## while working: unit and end-to-end tests on embedded SQLite, no servers (< 90 s)

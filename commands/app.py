@@ -13,6 +13,7 @@ from eventsourcing.persistence import (
 )
 
 from commands.business import BusinessHandlers
+from commands.notifications import NotificationHandlers
 from commands.payments import PaymentHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
@@ -22,7 +23,7 @@ class Registry(Protocol):
     def register(self, transcoding: Transcoding) -> None: ...
 
 
-class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers):
+class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers, NotificationHandlers):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 
     name = "SlotWise"

@@ -12,6 +12,7 @@ from eventsourcing.domain import event
 from domain.base import Aggregate
 from domain.closures import closure_id_of, legacy_closure_id
 from domain.errors import ClosureNotFound, InvalidInput
+from domain.notify import NotificationSettings
 from domain.payment import PaymentSettings
 from domain.slots import Calendar
 from domain.text import require_visible
@@ -228,6 +229,31 @@ class Business(Aggregate):
         # Snapshots taken before payments existed carry no `payments` attribute.
         recorded: dict[str, Any] | None = getattr(self, "payments", None)
         return PaymentSettings(**recorded) if recorded else PaymentSettings()
+
+    def set_notifications(self, settings: NotificationSettings) -> None:
+        self._set_notifications(**settings.as_event())
+
+    @event("NotificationsSet")
+    def _set_notifications(
+        self,
+        notify_email: str | None,
+        reminders: list[str],
+        locale: str,
+        sms: bool,
+        waitlist_offer_minutes: int,
+    ) -> None:
+        self.notifications = {
+            "notify_email": notify_email,
+            "reminders": reminders,
+            "locale": locale,
+            "sms": sms,
+            "waitlist_offer_minutes": waitlist_offer_minutes,
+        }
+
+    def notification_settings(self) -> NotificationSettings:
+        """Nothing is sent to the business and no reminder planned until it says so."""
+        recorded: dict[str, Any] | None = getattr(self, "notifications", None)
+        return NotificationSettings.from_event(recorded) if recorded else NotificationSettings()
 
     def calendar(self) -> Calendar:
         return calendar_of(self.timezone, self.weekly, self.closures, self.capacity, self.policy)

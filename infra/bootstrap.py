@@ -32,6 +32,7 @@ from infra.jwks import JwksFile, JwksUrl, SigningKeys
 from infra.kafka.progress import KafkaProgress
 from infra.kafka.relay_tables import metadata as relay_metadata
 from infra.metrics import Metrics
+from infra.notify.service import Notify, NotifyWorker, build_notify
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
 from infra.personal_data import PersonalDataKeys
@@ -79,6 +80,9 @@ class Container:
     redis: RedisLink | None = None  # the shared Redis client, when SLOTWISE_REDIS is set
     # Per-customer keys of the personal data (in the event-store database).
     personal_data: PersonalDataKeys | None = None
+    # The notifier: its checkpoint, outbox and calendar feeds (in the event-store database).
+    notify: Notify | None = None
+    notify_worker: NotifyWorker | None = None
 
     @property
     def read_db(self) -> ReadDatabase:
@@ -143,6 +147,16 @@ class Container:
             self.payment_worker.start()
         return self.payment_worker
 
+    def start_notify_worker(self) -> NotifyWorker:
+        """Emails, SMS and reminders in a thread (as `slotwise notify` does)."""
+        if self.notify_worker is None and self.notify is not None:
+            self.notify_worker = NotifyWorker(
+                self.notify, self.app, self.settings.notify_poll_seconds
+            )
+            self.notify_worker.start()
+        assert self.notify_worker is not None
+        return self.notify_worker
+
     def start_embedded_delivery(self) -> None:
         """Without Kafka: the projector follower, and the payment worker when Stripe is set."""
         if self.settings.kafka:
@@ -150,8 +164,13 @@ class Container:
         self.start_follower()
         if self.built_payments is not None and self.built_payments.configured:
             self.start_payment_worker()
+        if self.notify is not None and (self.settings.smtp_url or self.settings.sms_url):
+            self.start_notify_worker()
 
     def close(self) -> None:
+        if self.notify_worker is not None:
+            self.notify_worker.stop()
+            self.notify_worker = None
         if self.payment_worker is not None:
             self.payment_worker.stop()
             self.payment_worker = None
@@ -390,6 +409,17 @@ def _add_payments(container: Container, payments: Payments | None = None) -> Non
     )
 
 
+def _add_notify(container: Container) -> None:
+    assert container.event_store_tables is not None and container.personal_data is not None
+    container.notify = build_notify(
+        container.settings,
+        container.app,
+        container.event_store_tables,
+        container.personal_data,
+        container.clock,
+    )
+
+
 def build_write_api(
     settings: Settings | None = None,
     *,
@@ -404,6 +434,7 @@ def build_write_api(
         container = _core(settings, clock, app, web=True, redis=True)
         _add_idempotency(container, idempotency)
         _add_payments(container, payments)
+        _add_notify(container)  # notification settings and calendar feed keys
     return container
 
 
@@ -418,13 +449,14 @@ def build_read_api(
 ) -> Container:
     """The read-api role: read models, cache, progress; no idempotency store.
 
-    Without Kafka the role also delivers (follower, and the payment worker when Stripe
-    is set): only then does it build the payment adapters.
+    Without Kafka the role also delivers (follower; payment worker when Stripe is set;
+    notifier when SMTP or SMS is): only then does it build the payment adapters.
     """
     settings = settings or Settings()
     with setup_lock(settings):
         container = _core(settings, clock, app, web=True, redis=True)
         _add_read_side(container, read_db, cache)
+        _add_notify(container)  # calendar feeds
         if not settings.kafka:
             _add_payments(container, payments)
     return container
@@ -488,6 +520,7 @@ def bootstrap(
         _add_read_side(container, read_db, cache)
         _add_idempotency(container, idempotency)
         _add_payments(container, payments)
+        _add_notify(container)
     return container
 
 

@@ -366,6 +366,18 @@ def payments_worker(
     role.run(data_dir, metrics_host, metrics_port)
 
 
+@app.command()
+def notify(
+    data_dir: DataDir = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
+    """Run the notification worker: emails, SMS and reminders (until SIGTERM)."""
+    from infra.entrypoints import notify as role
+
+    role.run(data_dir, metrics_host, metrics_port)
+
+
 @payments_app.command("reconcile")
 def payments_reconcile(data_dir: DataDir = None) -> None:
     """Ask Stripe about every booking whose payment is still open, and record the answers."""

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     stripe_request_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Notifications (slotwise notify): SMTP server (unset: no email), sender, SMS API
+    # (a Twilio-compatible Messages API base; unset: no SMS) and its account.
+    smtp_url: str = ""
+    mail_from: str = "SlotWise <bookings@slotwise.invalid>"
+    sms_url: str = ""
+    sms_account_sid: str = ""
+    sms_auth_token: str = ""
+    sms_from: str = "SlotWise"
+    # How often the notifier looks for due messages (a reminder is never later than this),
+    # and how long a claimed message is its worker's before another may take it.
+    notify_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    notify_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Where the read API is reached from outside (calendar feed URLs point there).
+    read_api_url: str = "http://127.0.0.1:8001"
     # Aggregates the command side keeps in memory per process (0: none; commands/cache.py).
     aggregate_cache_size: int = Field(default=10_000, ge=0, le=1_000_000)
     # How long a Business or Service read from the event store is trusted without reading
@@ -77,6 +91,9 @@ class Settings(BaseSettings):
     # Browser origins allowed to call both APIs (comma-separated, e.g. https://app.example);
     # none by default: a browser on another origin is refused.
     cors_origins: str = ""
+    # The write API's public address, for the dashboard and widget pages the read API
+    # serves (e.g. https://api.example); empty: the same origin as the read API.
+    write_api_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     # Live events (GET /v1/businesses/{id}/events): a comment this often keeps idle
     # streams open through proxies; a client this many events behind is disconnected;
     # the read side's progress is also checked this often when nothing wakes the stream.
@@ -313,3 +330,14 @@ def sqlalchemy_url(url: str) -> str:
     if "schema" in query:
         kept["options"] = f"-csearch_path={query['schema']}"
     return parts._replace(scheme="postgresql+psycopg", query=urlencode(kept)).geturl()
+
+
+def with_local_pages(settings: Settings, host: str, write_port: int, read_port: int) -> Settings:
+    """The read API's pages call the write API on its port (unless already configured)."""
+    hosts = [host, "localhost"] if host == "127.0.0.1" else [host]
+    update: dict[str, str] = {}
+    if not settings.write_api_url:
+        update["write_api_url"] = f"http://{host}:{write_port}"
+    if not settings.cors_origins:
+        update["cors_origins"] = ",".join(f"http://{name}:{read_port}" for name in hosts)
+    return settings.model_copy(update=update)

@@ -14,7 +14,8 @@ from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
-from read_api.routes import audit, audit_log, bookings, catalogue, directory, events
+from read_api.routes import audit, audit_log, bookings, calendar, catalogue, directory, events
+from read_api.routes.pages import mount_pages
 
 
 def live_sources(container: Container) -> Sources:
@@ -78,6 +79,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         api="read",
     )
     for router in (
+        calendar.router,  # before bookings: /v1/bookings/{id}.ics is not a booking id
         catalogue.router,
         directory.router,
         bookings.router,
@@ -86,4 +88,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.include_router(events.router)
+    mount_pages(app)
     return app

@@ -338,6 +338,24 @@ class PaymentsUpdate(Strict):
     hold_minutes: int = Field(default=15, ge=1, le=1440, strict=True)
 
 
+class NotificationsUpdate(Strict):
+    """Who hears about bookings and when reminders go out (offsets before the start)."""
+
+    notify_email: EmailStr | None = Field(default=None, max_length=254)
+    reminders: list[StrictStr] = Field(
+        default_factory=list, max_length=5, examples=[["P1D", "PT2H"]]
+    )
+    locale: Literal["en", "de"] = "en"
+    sms: bool = Field(default=False, strict=True)
+    waitlist_offer_minutes: int = Field(default=15, ge=1, le=1440, strict=True)
+
+
+class CalendarFeedAnswer(BaseModel):
+    """The secret address of a business's calendar feed (a rotation ends the old one)."""
+
+    url: str
+
+
 class CommandResult(BaseModel):
     """What every successful command answers."""
 

@@ -17,6 +17,7 @@ from infra.entrypoints.shared import (
 )
 from infra.logs import configure_logging
 from infra.serving import Listener, bind, say
+from infra.settings import with_local_pages
 
 
 def run(data_dir: Path | None, write_port: int, read_port: int, host: str, demo: bool) -> None:
@@ -25,7 +26,9 @@ def run(data_dir: Path | None, write_port: int, read_port: int, host: str, demo:
 
     configure_logging()
     with sentences():
-        settings = load_settings(data_dir)
+        settings = with_local_pages(load_settings(data_dir), host, write_port, read_port)
+        # Calendar feed URLs point at this read API.
+        settings = settings.model_copy(update={"read_api_url": f"http://{host}:{read_port}"})
         say(f"slotwise dev: {describe(settings)}")
         warn_if_exposed(settings, host)
         sockets = [bind(host, write_port), bind(host, read_port)]

@@ -27,6 +27,7 @@ from commands.messages import (
     SetPolicy,
     UpdateService,
 )
+from commands.notifications import SetNotifications
 from commands.payment_messages import (
     AttachPaymentIntent,
     ConfigurePayments,
@@ -44,6 +45,7 @@ from domain.base import Aggregate
 from domain.booking import Booking
 from domain.business import Business, SlugIndex
 from domain.envelope import Envelope, event_type, snake
+from domain.notify import NotificationSettings
 from domain.payment import PaymentSettings
 from domain.service import Service
 from domain.stripe_event import StripeEvent, StripeNotice
@@ -96,6 +98,8 @@ def payment_journey(app: SlotWise, clock: Clock) -> None:
     """Paid bookings: every payment event, and a webhook's record."""
     business_id, service_id = open_salon(app, OWNER, slug="paid")
     app.handle(ConfigurePayments(OWNER, business_id, PaymentSettings(enabled=True)))
+    settings = NotificationSettings("desk@example.com", ("P1D",))
+    app.handle(SetNotifications(OWNER, business_id, settings))
     paid = book(app, ALICE, service_id, new_york(9, 9))
     app.handle(AttachPaymentIntent(SAGA, paid, "pi_paid"))
     app.handle(RecordPaymentSucceeded(SAGA, paid, "pi_paid", Decimal("30.00"), "USD"))
@@ -142,6 +146,7 @@ EVENT_TYPES = {
     "slotwise.booking.completed",
     "slotwise.booking.marked_no_show",
     "slotwise.business.payments_configured",
+    "slotwise.business.notifications_set",
     "slotwise.booking.payment_requested",
     "slotwise.booking.payment_intent_created",
     "slotwise.booking.payment_intent_delayed",

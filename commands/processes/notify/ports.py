@@ -1,0 +1,102 @@
+"""What the notification process manager needs from the outside, as small Protocols.
+
+Adapters: infra/notify/ (the outbox table, the directory of bookings and
+businesses, SMTP and the SMS API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.notify import NotificationSettings
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One message to send once: to `audience` over `channel`, about a booking at `version`."""
+
+    booking_id: str
+    business_id: str
+    kind: str  # placed, confirmed, ..., or "reminder:P1D"
+    version: int
+    channel: str  # email or sms
+    audience: str  # customer or business
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """The booking as it stood at one version, its contact opened (None: none or erased)."""
+
+    id: str
+    business_id: str
+    version: int
+    status: str
+    start: datetime
+    end: datetime
+    service_name: str
+    contact: dict[str, Any] | None
+    current_status: str  # the booking's status now (a reminder of a cancelled one is moot)
+
+
+@dataclass(frozen=True)
+class BusinessFacts:
+    id: str
+    name: str
+    timezone: str
+    settings: NotificationSettings = field(default_factory=NotificationSettings)
+
+
+class Outbox(Protocol):
+    """The durable intents and timers, written in the same transaction as the checkpoint."""
+
+    def plan(self, intent: Intent, cause: str) -> None:
+        """Record the intent (once: a redelivery adds nothing)."""
+
+    def drop_reminders(self, booking_id: str, why: str) -> None:
+        """Skip the booking's reminders not sent yet, noting why."""
+
+
+class Directory(Protocol):
+    """Reads the facts a message is made of (the event store, the personal-data keys)."""
+
+    def business(self, business_id: str) -> BusinessFacts | None: ...
+
+    def booking(self, booking_id: str, version: int) -> BookingFacts | None: ...
+
+    def business_of(self, booking_id: str) -> str | None:
+        """The booking's business (without opening any personal data)."""
+
+
+@dataclass(frozen=True)
+class Email:
+    message_id: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    ics: bytes
+    ics_method: str
+
+
+class Mailer(Protocol):
+    """Sends one email; calls `committing` right before the server can accept it."""
+
+    def send(self, email: Email, committing: Callable[[], None]) -> None: ...
+
+
+class Texter(Protocol):
+    """Sends one SMS; calls `committing` right before the provider can accept it."""
+
+    def send(self, to: str, body: str, committing: Callable[[], None]) -> None: ...
+
+
+class Transient(Exception):
+    """The message was not accepted, and asking again later may work."""
+
+
+class Refused(Exception):
+    """The message was not accepted, and asking again gets the same answer."""

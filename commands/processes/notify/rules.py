@@ -1,0 +1,44 @@
+"""Which booking events become which messages, and when reminders are due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from domain.notify import reminder_moment
+
+# Booking event type -> message kind; each goes to the customer and the business.
+KINDS = {
+    "slotwise.booking.placed": "placed",
+    "slotwise.booking.confirmed": "confirmed",
+    "slotwise.booking.rescheduled": "rescheduled",
+    "slotwise.booking.cancelled": "cancelled",
+    "slotwise.booking.expired": "expired",
+    "slotwise.booking.refunded": "refunded",
+}
+# Kinds that also go out by SMS (when the business turned SMS on).
+SMS_KINDS = frozenset({"cancelled"})
+# Events after which planned reminders are moot (or planned anew).
+ENDS_REMINDERS = frozenset({"cancelled", "expired", "rescheduled"})
+PLANS_REMINDERS = frozenset({"placed", "rescheduled"})
+REMINDER = "reminder:"
+ACTIVE_STATUSES = frozenset({"pending_payment", "pending", "confirmed"})
+
+
+def reminder_times(
+    start: datetime, offsets: tuple[str, ...], zone: ZoneInfo, now: datetime
+) -> list[tuple[str, datetime]]:
+    """Each offset's moment, leaving out those already past when the booking was made."""
+    moments = [(offset, reminder_moment(start, offset, zone)) for offset in offsets]
+    return [(offset, due) for offset, due in moments if due > now]
+
+
+def is_reminder(kind: str) -> bool:
+    return kind.startswith(REMINDER)
+
+
+def too_late(kind: str, due_at: datetime, start: datetime, now: datetime) -> bool:
+    """A reminder sent after the start, or later than half its offset, helps no one."""
+    if not is_reminder(kind):
+        return False
+    return now >= start or (now - due_at) * 2 > (start - due_at)

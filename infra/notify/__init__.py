@@ -1,0 +1,1 @@
+"""Adapters of the notification process manager: outbox table, SMTP, SMS, directory."""

@@ -1,0 +1,198 @@
+"""Sends due intents at most once: claim under a lease, mark `sending`, send, mark `sent`.
+
+A failure the server states (SMTP 4xx, a 5xx from the SMS API) is retried
+with doubling backoff up to `max_attempts`, then the intent is parked as
+`failed`; a refusal (SMTP 5xx, SMS 4xx) fails at once. An intent found
+`sending` after its lease ran out was interrupted at the commit point: the
+server may have taken it, so it is never sent again (`unconfirmed`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, or_, select, update
+
+from commands.processes.notify.deliver import Skip, Sms, prepare
+from commands.processes.notify.ports import Directory, Intent, Mailer, Refused, Texter, Transient
+from infra.notify.consumer import FAILED, PLANNED, SENDING, SENT, SKIPPED, UNCONFIRMED
+from infra.notify.tables import notify_outbox as outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    lease_seconds: float = 30.0
+    first_backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 300.0
+    max_attempts: int = 8
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.first_backoff_seconds * 2 ** max(attempts - 1, 0)
+        return timedelta(seconds=min(seconds, self.max_backoff_seconds))
+
+
+class Deliveries:
+    """The outbox worked through by one or more notification workers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Directory,
+        mailer: Mailer | None,
+        texter: Texter | None,
+        clock: Callable[[], datetime],
+        mail_domain: str = "slotwise.invalid",
+        policy: DeliveryPolicy | None = None,
+    ) -> None:
+        self.engine, self.directory, self.clock = engine, directory, clock
+        self.mailer, self.texter, self.mail_domain = mailer, texter, mail_domain
+        self.policy = policy or DeliveryPolicy()
+
+    def run_due(self, limit: int = 50) -> int:
+        """Send what is due now; returns how many intents were handled."""
+        self._give_up_interrupted()
+        claimed = self._claim(limit)
+        for row in claimed:
+            self._deliver(row)
+        return len(claimed)
+
+    def _deliver(self, row: Any) -> None:
+        intent = _intent(row)
+        try:
+            message = prepare(
+                intent,
+                row.id,
+                self.directory,
+                self.clock(),
+                self.mail_domain,
+                self.texter is not None,
+            )
+        except Exception as error:  # a bug or a database hiccup: counted, retried, parked
+            log.exception("notification %s could not be prepared", row.id)
+            self._retry(row, f"{type(error).__name__}: {error}")
+            return
+        if isinstance(message, Skip):
+            log.info("notification %s skipped: %s", row.id, message.why)
+            self._finish(row.id, SKIPPED, message.why)
+            return
+        if isinstance(message, Sms):
+            if self.texter is None:
+                self._finish(row.id, SKIPPED, "SMS is not configured")
+                return
+            texter = self.texter
+            self._send(row, None, lambda mark: texter.send(message.to, message.body, mark))
+            return
+        if self.mailer is None:
+            self._finish(row.id, SKIPPED, "email is not configured (SLOTWISE_SMTP_URL)")
+            return
+        mailer = self.mailer
+        self._send(row, message.message_id, lambda mark: mailer.send(message, mark))
+
+    def _send(
+        self, row: Any, message_id: str | None, send: Callable[[Callable[[], None]], None]
+    ) -> None:
+        marked: list[bool] = []
+
+        def mark_sending() -> None:
+            self._mark_sending(row.id, message_id)
+            marked.append(True)
+
+        try:
+            send(mark_sending)
+        except Refused as error:
+            log.error("notification %s refused: %s", row.id, error)
+            self._finish(row.id, FAILED, f"refused: {error}")
+        except Transient as error:
+            self._retry(row, str(error))
+        except Exception as error:
+            if marked:  # lost at the commit point: the server may have it; never resend
+                log.error("notification %s unconfirmed: %s", row.id, error)
+                self._finish(row.id, UNCONFIRMED, f"interrupted at the commit point: {error}")
+            else:
+                self._retry(row, f"{type(error).__name__}: {error}")
+        else:
+            self._finish(row.id, SENT, "")
+
+    def _retry(self, row: Any, note: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            log.error("notification %s parked after %d attempts: %s", row.id, attempts, note)
+            self._finish(row.id, FAILED, note, attempts=attempts)
+            return
+        due = self.clock() + self.policy.backoff(attempts)
+        log.warning("notification %s will retry at %s: %s", row.id, due.isoformat(), note)
+        self._finish(row.id, PLANNED, note, attempts=attempts, due_at=due)
+
+    def _claim(self, limit: int) -> list[Any]:
+        now = self.clock()
+        free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
+        due = (outbox.c.status == PLANNED) & (outbox.c.due_at <= now) & free
+        lease = now + timedelta(seconds=self.policy.lease_seconds)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox).where(due).order_by(outbox.c.due_at, outbox.c.seq).limit(limit)
+            ).all()
+        claimed = []
+        for row in rows:
+            with self.engine.begin() as conn:
+                taken = conn.execute(
+                    update(outbox).where((outbox.c.id == row.id) & due).values(lease_until=lease)
+                )
+            if taken.rowcount == 1:  # another worker may have taken it in between
+                claimed.append(row)
+        return claimed
+
+    def _mark_sending(self, intent_id: str, message_id: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == intent_id)
+                .values(status=SENDING, message_id=message_id, updated_at=self.clock())
+            )
+
+    def _finish(self, intent_id: str, status: str, note: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id == intent_id)
+                .values(
+                    status=status,
+                    last_error=note[:2000] or None,
+                    lease_until=None,
+                    updated_at=self.clock(),
+                    **values,
+                )
+            )
+
+    def _give_up_interrupted(self) -> None:
+        """`sending` rows whose worker died: the server may have taken them; never resend."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(outbox)
+                .where((outbox.c.status == SENDING) & (outbox.c.lease_until < now))
+                .values(
+                    status=UNCONFIRMED,
+                    lease_until=None,
+                    updated_at=now,
+                    last_error="the worker stopped at the commit point; not sent again",
+                )
+            )
+
+
+def _intent(row: Any) -> Intent:
+    return Intent(
+        row.booking_id,
+        row.business_id,
+        row.kind,
+        row.version,
+        row.channel,
+        row.audience,
+        row.due_at,
+    )
