@@ -17,13 +17,16 @@ from commands.notifications import NotificationHandlers
 from commands.payments import PaymentHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
+from commands.webhooks import WebhookHandlers
 
 
 class Registry(Protocol):
     def register(self, transcoding: Transcoding) -> None: ...
 
 
-class SlotWise(BusinessHandlers, ServiceHandlers, PaymentHandlers, NotificationHandlers):
+class SlotWise(
+    BusinessHandlers, ServiceHandlers, PaymentHandlers, NotificationHandlers, WebhookHandlers
+):
     """All aggregates share one notification log, so multi-aggregate saves are atomic."""
 
     name = "SlotWise"

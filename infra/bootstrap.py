@@ -42,6 +42,9 @@ from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.versions import versions_checker
 from infra.wakeups import PostgresWakeups
 from infra.web.ratelimit import RateLimiter, WindowRateLimiter, rate_limiter_for
+from infra.webhooks.secrets import SqlWebhookSecrets
+from infra.webhooks.sender import AddressGuard
+from infra.webhooks.worker import WebhookWorker, build_webhooks
 from projections import all_projectors
 
 
@@ -72,6 +75,7 @@ class Container:
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     metrics: Metrics = field(default_factory=Metrics)
     payment_worker: PaymentWorker | None = field(default=None)
+    webhook_worker: WebhookWorker | None = field(default=None)
     # Our own tables in the event-store database (idempotency keys, the relay's progress).
     event_store_tables: Engine | None = None
     # Set when Kafka feeds the read side: read-your-writes and lag come from it.
@@ -147,6 +151,16 @@ class Container:
             self.payment_worker.start()
         return self.payment_worker
 
+    def start_webhook_worker(self) -> WebhookWorker:
+        """Webhook deliveries in a thread (as `slotwise webhooks worker` does)."""
+        if self.webhook_worker is None:
+            assert self.event_store_tables is not None
+            hooks = build_webhooks(self.settings, self.app, self.event_store_tables, self.clock)
+            poll = self.settings.webhooks_poll_seconds
+            self.webhook_worker = WebhookWorker(hooks, self.app, poll)
+            self.webhook_worker.start()
+        return self.webhook_worker
+
     def start_notify_worker(self) -> NotifyWorker:
         """Emails, SMS and reminders in a thread (as `slotwise notify` does)."""
         if self.notify_worker is None and self.notify is not None:
@@ -168,6 +182,9 @@ class Container:
             self.start_notify_worker()
 
     def close(self) -> None:
+        if self.webhook_worker is not None:
+            self.webhook_worker.stop()
+            self.webhook_worker = None
         if self.notify_worker is not None:
             self.notify_worker.stop()
             self.notify_worker = None
@@ -317,6 +334,9 @@ def _core(
     keys = PersonalDataKeys(tables)
     keys.setup()
     store.sealer = keys
+    store.webhook_secrets = SqlWebhookSecrets(tables)
+    store.webhook_secrets.setup()
+    store.webhook_urls = AddressGuard(settings.webhooks_allow_private)
     metrics = Metrics()
     store.on_conflict_retry = metrics.conflict_retries.inc
     store.versions_checker = versions_checker(store.recorder)

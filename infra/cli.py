@@ -378,6 +378,18 @@ def notify(
     role.run(data_dir, metrics_host, metrics_port)
 
 
+webhooks_app = typer.Typer(help="Signed webhook deliveries.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("worker")
+def webhooks_worker(data_dir: DataDir = None) -> None:
+    """Deliver webhooks alone (`slotwise notify` also does): signed, in order, retried."""
+    from infra.entrypoints import webhooks as role
+
+    role.run(data_dir)
+
+
 @payments_app.command("reconcile")
 def payments_reconcile(data_dir: DataDir = None) -> None:
     """Ask Stripe about every booking whose payment is still open, and record the answers."""

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     stripe_request_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # Webhooks: loopback/private addresses and plain http allowed (tests, development only).
+    webhooks_allow_private: bool = False
+    webhooks_poll_seconds: float = Field(default=0.1, gt=0, le=60)
+    webhooks_concurrency: int = Field(default=16, ge=1, le=256)
     # Notifications (slotwise notify): SMTP server (unset: no email), sender, SMS API
     # (a Twilio-compatible Messages API base; unset: no SMS) and its account.
     smtp_url: str = ""

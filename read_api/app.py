@@ -14,7 +14,16 @@ from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
-from read_api.routes import audit, audit_log, bookings, calendar, catalogue, directory, events
+from read_api.routes import (
+    audit,
+    audit_log,
+    bookings,
+    calendar,
+    catalogue,
+    directory,
+    events,
+    webhooks,
+)
 from read_api.routes.pages import mount_pages
 
 
@@ -85,6 +94,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         bookings.router,
         audit.router,
         audit_log.router,
+        webhooks.router,
     ):
         app.include_router(router)
     app.include_router(events.router)

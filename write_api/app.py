@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from infra.bootstrap import Container, build_write_api
 from infra.web.lifecycle import lifespan_for, new_app
 from write_api.answers import BookingsAffectedProblem
-from write_api.routes import bookings, businesses, customers, notifications, payments, services
+from write_api.routes import (
+    bookings,
+    businesses,
+    customers,
+    notifications,
+    payments,
+    services,
+    webhooks,
+)
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -19,7 +27,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         api="write",
         models=[BookingsAffectedProblem],
     )
-    routers = (businesses, services, bookings, payments, customers, notifications)
+    routers = (businesses, services, bookings, payments, customers, notifications, webhooks)
     for module in routers:
         app.include_router(module.router)
     return app

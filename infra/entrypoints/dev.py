@@ -38,6 +38,7 @@ def run(data_dir: Path | None, write_port: int, read_port: int, host: str, demo:
         container.start_embedded_delivery()
         if demo and load_demo(container.app):
             say("slotwise dev: demo data loaded (businesses studio-nord and kolkata-courts)")
+        container.start_webhook_worker()  # production: `slotwise notify` runs it
         apps = [import_from_string(role.FACTORY)(container) for role in (write_api, read_api)]
         listeners = [
             Listener("write", config(apps[0], host), sockets[0]),

@@ -1,4 +1,4 @@
-"""The notify role: the notification worker (emails, SMS, reminders)."""
+"""The notify role: the notification worker (emails, SMS, reminders) and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def run(data_dir: Path | None, metrics_host: str, metrics_port: int | None) -> N
     container = open_container(data_dir)
     assert container.notify is not None  # the composition root always builds it
     worker = NotifyWorker(container.notify, container.app, container.settings.notify_poll_seconds)
+    container.start_webhook_worker()  # webhook deliveries in a thread of this process
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     say(f"slotwise notify: running; {describe(container.settings)}")
     try:
