@@ -15,7 +15,7 @@ from domain.actor import Actor, Role
 from domain.personal import Contact
 from infra.bootstrap import bootstrap
 from infra.settings import Settings
-from read_api.routes.bookings import personal_export
+from read_api.personal import personal_export
 from tests.unit.builders import every_day, open_salon, owner
 
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)
@@ -38,7 +38,7 @@ def main() -> None:
         erased = time.perf_counter() - began
         began = time.perf_counter()
         with container.read_db.reader.connect() as conn:
-            shown = personal_export(conn, container, "ann")["bookings"]
+            shown = personal_export(conn, container.personal_data, "ann")["bookings"]
         read = time.perf_counter() - began
         assert len(shown) == 1000 and {b["personal_data"] for b in shown} == {"erased"}
         print(

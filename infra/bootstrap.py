@@ -1,7 +1,8 @@
-"""The composition root: builds every adapter from settings; tests override any of them."""
+"""The composition roots, one per process role; each takes its adapters as overridable keywords."""
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,17 +49,31 @@ from infra.webhooks.worker import WebhookWorker, build_webhooks
 from projections import all_projectors
 
 
+class MissingAdapter(LookupError):
+    """A role asked for an adapter its composition root did not build."""
+
+
+def _built(adapter: Any, name: str) -> Any:
+    if adapter is None:
+        raise MissingAdapter(f"this process role did not build the {name}")
+    return adapter
+
+
+log = logging.getLogger(__name__)
+
+
 @dataclass
 class Container:
-    """Everything a process needs, built once and closed once."""
+    """What one process role built, closed once; asking for what it did not build is an error."""
 
     settings: Settings
     app: SlotWise
-    read_db: ReadDatabase
-    runtime: ConsumerRuntime
-    idempotency: KeyStore
-    payments: Payments
     clock: Callable[[], datetime] = utc_now
+    # Built only by the roles that use them (see build_write_api, build_read_api, ...).
+    built_read_db: ReadDatabase | None = None
+    built_runtime: ConsumerRuntime | None = None
+    built_idempotency: KeyStore | None = None
+    built_payments: Payments | None = None
     follower: Follower | None = field(default=None)
     verifier: TokenVerifier = field(default_factory=lambda: TokenVerifier(DEV_JWT_SECRET))
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
@@ -78,6 +93,22 @@ class Container:
     notify_worker: NotifyWorker | None = None
 
     @property
+    def read_db(self) -> ReadDatabase:
+        return _built(self.built_read_db, "read database")  # type: ignore[no-any-return]
+
+    @property
+    def runtime(self) -> ConsumerRuntime:
+        return _built(self.built_runtime, "projector runtime")  # type: ignore[no-any-return]
+
+    @property
+    def idempotency(self) -> KeyStore:
+        return _built(self.built_idempotency, "idempotency store")  # type: ignore[no-any-return]
+
+    @property
+    def payments(self) -> Payments:
+        return _built(self.built_payments, "payment adapters")  # type: ignore[no-any-return]
+
+    @property
     def dead_letters(self) -> DeadLetters:
         return DeadLetters(self.runtime, refetch_from_log(self.app.recorder, self.app.mapper))
 
@@ -85,11 +116,10 @@ class Container:
         """Deliver everything recorded so far to every consumer (embedded delivery)."""
         return catch_up(self.app.recorder, self.app.mapper, self.runtime)
 
-    def __post_init__(self) -> None:
-        # One port for read-your-writes and lag; the stack feeding the read side picks it.
-        self.progress: CheckpointProgress | KafkaProgress = (
-            self.kafka_progress or CheckpointProgress(self.runtime, self.nudge, self.after_pass)
-        )
+    @property
+    def progress(self) -> CheckpointProgress | KafkaProgress:
+        """One port for read-your-writes and lag; the stack feeding the read side picks it."""
+        return self.kafka_progress or CheckpointProgress(self.runtime, self.nudge, self.after_pass)
 
     def reached(self, consumers: tuple[str, ...]) -> int:
         """The log position that all of `consumers` reflect."""
@@ -152,6 +182,26 @@ class Container:
         assert self.notify_worker is not None
         return self.notify_worker
 
+    def start_embedded_delivery(self) -> None:
+        """Without Kafka: the projector follower, and the payment worker when Stripe is set.
+        Not over read models rebuilt as of the past (`projections rebuild --until`): they stay
+        as they stood."""
+        if self.settings.kafka:
+            return
+        from infra.past import past_position
+
+        stands_at = past_position(self.read_db.writer)
+        if stands_at is not None:
+            log.warning(
+                "read models as of position %d (a past rebuild): not following the log", stands_at
+            )
+            return
+        self.start_follower()
+        if self.built_payments is not None and self.built_payments.configured:
+            self.start_payment_worker()
+        if self.notify is not None and (self.settings.smtp_url or self.settings.sms_url):
+            self.start_notify_worker()
+
     def close(self) -> None:
         if self.webhook_worker is not None:
             self.webhook_worker.stop()
@@ -165,13 +215,14 @@ class Container:
         if self.follower is not None:
             self.follower.stop()
             self.follower = None
-        self.read_db.dispose()
-        self.idempotency.close()
+        for owned in (self.built_read_db, self.event_store_tables):
+            if owned is not None:
+                owned.dispose()
+        if self.built_idempotency is not None:
+            self.built_idempotency.close()
         self.cache.close()
         if self.redis is not None:
             self.redis.close()
-        if self.event_store_tables is not None:
-            self.event_store_tables.dispose()
         self.app.close()
 
 
@@ -273,12 +324,59 @@ def ensure_schemas(settings: Settings) -> None:
             engine.dispose()
 
 
-def bootstrap(
-    settings: Settings | None = None, clock: Callable[[], datetime] = utc_now
+Clock = Callable[[], datetime]
+
+
+def _event_store(settings: Settings, clock: Clock, app: SlotWise | None) -> SlotWise:
+    return app or SlotWise(
+        env=settings.eventsourcing_env(),
+        clock=clock,
+        snapshot_interval=settings.snapshot_interval,
+        aggregate_cache_size=settings.aggregate_cache_size,
+        aggregate_cache_max_age=settings.aggregate_cache_max_age_seconds,
+    )
+
+
+def _core(
+    settings: Settings, clock: Clock, app: SlotWise | None, *, web: bool, redis: bool
 ) -> Container:
-    settings = settings or Settings()
-    verifier = token_verifier(settings)  # a broken JWKS file fails here, before any database
-    redis = RedisLink.open(settings)
+    """The event store, our tables beside it and the metrics: what every role uses.
+
+    `web` adds the token verifier and rate limiter (the APIs), `redis` the shared client.
+    Call inside `setup_lock(settings)`.
+    """
+    verifier = token_verifier(settings) if web else TokenVerifier(DEV_JWT_SECRET)
+    link = RedisLink.open(settings) if redis else None
+    ensure_schemas(settings)
+    store = _event_store(settings, clock, app)
+    tables = event_store_engine(
+        settings, settings.event_store_tables_pool_size, settings.event_store_tables_max_overflow
+    )
+    keys = PersonalDataKeys(tables)
+    keys.setup()
+    store.sealer = keys
+    store.webhook_secrets = SqlWebhookSecrets(tables)
+    store.webhook_secrets.setup()
+    store.webhook_urls = AddressGuard(settings.webhooks_allow_private)
+    metrics = Metrics()
+    store.on_conflict_retry = metrics.conflict_retries.inc
+    store.versions_checker = versions_checker(store.recorder)
+    container = Container(
+        settings,
+        store,
+        clock,
+        verifier=verifier,
+        metrics=metrics,
+        event_store_tables=tables,
+        redis=link,
+        personal_data=keys,
+    )
+    if web:
+        container.rate_limiter = _rate_limiter(settings, link, metrics)
+    return container
+
+
+def _rate_limiter(settings: Settings, redis: RedisLink | None, metrics: Metrics) -> RateLimiter:
     limiter = rate_limiter_for(
         settings.redis,
         settings.rate_limit_per_token,
@@ -287,48 +385,46 @@ def bootstrap(
         redis.pool if redis else None,
         redis.breaker if redis else None,
     )
-    with setup_lock(settings):
-        ensure_schemas(settings)
-        app = SlotWise(
-            env=settings.eventsourcing_env(),
-            clock=clock,
-            snapshot_interval=settings.snapshot_interval,
-            aggregate_cache_size=settings.aggregate_cache_size,
-            aggregate_cache_max_age=settings.aggregate_cache_max_age_seconds,
-        )
-        read_db = open_read_database(
-            settings.read_db_url,
-            settings.read_db_pool_size,
-            settings.read_db_max_overflow,
-            settings.db_pool_timeout_seconds,
-            settings.db_connect_timeout_seconds,
-        )
-        retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
-        runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
-        runtime.setup()
-        adopt_legacy_tracking(runtime)
-        read_db.create_tables()
-        tables = event_store_engine(
-            settings,
-            settings.event_store_tables_pool_size,
-            settings.event_store_tables_max_overflow,
-        )
-        idempotency = idempotency_store(settings, tables, redis)
-        idempotency.setup()
-        keys = PersonalDataKeys(tables)
-        keys.setup()
-        app.sealer = keys
-        app.webhook_secrets = SqlWebhookSecrets(tables)
-        app.webhook_secrets.setup()
-        app.webhook_urls = AddressGuard(settings.webhooks_allow_private)
-        payments = build_payments(settings, app, tables, clock)
-        notify = build_notify(settings, app, tables, keys, clock)
-        progress = None
-        if settings.kafka:
-            relay_metadata.create_all(tables)
-            consumers_metadata.create_all(tables)
-            progress = KafkaProgress(tables, runtime)
-    metrics = Metrics()
+    if isinstance(limiter, WindowRateLimiter):
+        limiter.on_unavailable = metrics.rate_limiter_unavailable.inc
+    return limiter
+
+
+def _add_read_side(
+    container: Container, read_db: ReadDatabase | None = None, cache: ReadCache | None = None
+) -> None:
+    """The read models, the projector runtime over them, and the progress port's adapter."""
+    settings = container.settings
+    read_db = read_db or open_read_database(
+        settings.read_db_url,
+        settings.read_db_pool_size,
+        settings.read_db_max_overflow,
+        settings.db_pool_timeout_seconds,
+        settings.db_connect_timeout_seconds,
+    )
+    retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
+    runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
+    runtime.setup()
+    adopt_legacy_tracking(runtime)
+    read_db.create_tables()
+    container.built_read_db, container.built_runtime = read_db, runtime
+    container.cache = cache or read_cache(settings, container.redis)
+    if settings.kafka:
+        assert container.event_store_tables is not None
+        _add_kafka_tables(container)
+        container.kafka_progress = KafkaProgress(container.event_store_tables, runtime)
+    _watch_read_side(container)
+
+
+def _add_kafka_tables(container: Container) -> None:
+    assert container.event_store_tables is not None
+    relay_metadata.create_all(container.event_store_tables)
+    consumers_metadata.create_all(container.event_store_tables)
+
+
+def _watch_read_side(container: Container) -> None:
+    app, runtime, metrics = container.app, container.runtime, container.metrics
+    progress = container.kafka_progress
     metrics.watch_projections(
         projection_positions(runtime, progress), app.recorder.max_notification_id
     )
@@ -336,28 +432,137 @@ def bootstrap(
     if progress is not None:
         kafka = progress
         metrics.watch_kafka_lag(lambda: kafka.lag(app.recorder.max_notification_id() or 0))
-    app.on_conflict_retry = metrics.conflict_retries.inc
-    app.versions_checker = versions_checker(app.recorder)
-    if isinstance(limiter, WindowRateLimiter):
-        limiter.on_unavailable = metrics.rate_limiter_unavailable.inc
-    return Container(
-        settings,
-        app,
-        read_db,
-        runtime,
-        idempotency,
-        payments,
-        clock,
-        verifier=verifier,
-        rate_limiter=limiter,
-        metrics=metrics,
-        event_store_tables=tables,
-        kafka_progress=progress,
-        cache=read_cache(settings, redis),
-        redis=redis,
-        personal_data=keys,
-        notify=notify,
+
+
+def _add_idempotency(container: Container, idempotency: KeyStore | None = None) -> None:
+    assert container.event_store_tables is not None
+    store = idempotency or idempotency_store(
+        container.settings, container.event_store_tables, container.redis
     )
+    store.setup()
+    container.built_idempotency = store
+
+
+def _add_payments(container: Container, payments: Payments | None = None) -> None:
+    assert container.event_store_tables is not None
+    container.built_payments = payments or build_payments(
+        container.settings, container.app, container.event_store_tables, container.clock
+    )
+
+
+def _add_notify(container: Container) -> None:
+    assert container.event_store_tables is not None and container.personal_data is not None
+    container.notify = build_notify(
+        container.settings,
+        container.app,
+        container.event_store_tables,
+        container.personal_data,
+        container.clock,
+    )
+
+
+def build_write_api(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    app: SlotWise | None = None,
+    idempotency: KeyStore | None = None,
+    payments: Payments | None = None,
+) -> Container:
+    """The write-api role: event store, idempotency keys, payment provider; no read models."""
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, clock, app, web=True, redis=True)
+        _add_idempotency(container, idempotency)
+        _add_payments(container, payments)
+        _add_notify(container)  # notification settings and calendar feed keys
+    return container
+
+
+def build_read_api(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    app: SlotWise | None = None,
+    read_db: ReadDatabase | None = None,
+    cache: ReadCache | None = None,
+    payments: Payments | None = None,
+) -> Container:
+    """The read-api role: read models, cache, progress; no idempotency store.
+
+    Without Kafka the role also delivers (follower; payment worker when Stripe is set;
+    notifier when SMTP or SMS is): only then does it build the payment adapters.
+    """
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, clock, app, web=True, redis=True)
+        _add_read_side(container, read_db, cache)
+        _add_notify(container)  # calendar feeds
+        if not settings.kafka:
+            _add_payments(container, payments)
+    return container
+
+
+def build_relay(settings: Settings | None = None, *, app: SlotWise | None = None) -> Container:
+    """The relay role: the event store and the relay's tables; no read side, no web, no Stripe."""
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, utc_now, app, web=False, redis=False)
+        _add_kafka_tables(container)
+    return container
+
+
+def build_projectors(
+    settings: Settings | None = None,
+    *,
+    app: SlotWise | None = None,
+    read_db: ReadDatabase | None = None,
+) -> Container:
+    """The project role: the read models and their runtime (no cache, web or Stripe)."""
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, utc_now, app, web=False, redis=False)
+        _add_read_side(container, read_db, NoCache())
+    return container
+
+
+def build_payment_worker(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    app: SlotWise | None = None,
+    payments: Payments | None = None,
+) -> Container:
+    """The payments role: the event store and the payment adapters."""
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, clock, app, web=False, redis=False)
+        _add_payments(container, payments)
+    return container
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    clock: Clock = utc_now,
+    *,
+    app: SlotWise | None = None,
+    read_db: ReadDatabase | None = None,
+    cache: ReadCache | None = None,
+    idempotency: KeyStore | None = None,
+    payments: Payments | None = None,
+) -> Container:
+    """The dev (and test) composition: every role's adapters in one container, nothing started.
+
+    `slotwise dev` adds the follower and payment worker (`start_embedded_delivery`).
+    """
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, clock, app, web=True, redis=True)
+        _add_read_side(container, read_db, cache)
+        _add_idempotency(container, idempotency)
+        _add_payments(container, payments)
+        _add_notify(container)
+    return container
 
 
 @dataclass(frozen=True)
@@ -404,3 +609,14 @@ def idempotency_store(
         namespace = f"{settings.redis_prefix}:idem"
         return RedisIdempotencyStore(redis.client, lease, ttl, namespace, redis.breaker)
     return IdempotencyStore(tables, lease_seconds=lease, ttl_seconds=ttl)
+
+
+def read_api_process(settings: Settings | None = None) -> Container:
+    """A read-api process of its own: its adapters, plus embedded delivery without Kafka."""
+    container = build_read_api(settings)
+    try:
+        container.start_embedded_delivery()
+    except BaseException:
+        container.close()
+        raise
+    return container

@@ -9,9 +9,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from infra.bootstrap import Container
+from infra.bootstrap import Container, read_api_process
 from infra.follower import read_log
-from infra.past import past_position
 from infra.wakeups import PostgresWakeups
 from infra.web.lifecycle import lifespan_for, new_app
 from read_api.event_owners import EventOwners
@@ -30,23 +29,6 @@ from read_api.routes import (
 from read_api.routes.pages import mount_pages
 
 log = logging.getLogger(__name__)
-
-
-def _start_delivery(container: Container) -> None:
-    # Without Kafka the read side follows the event store itself, and runs the payment saga;
-    # not over read models rebuilt as of the past (`projections rebuild --until`): they stay put.
-    stands_at = past_position(container.read_db.writer)
-    if stands_at is not None:
-        log.warning(
-            "read models as of position %d (a past rebuild): not following the log", stands_at
-        )
-        return
-    if not container.settings.kafka:
-        container.start_follower()
-        if container.payments.configured:
-            container.start_payment_worker()
-        if container.settings.smtp_url or container.settings.sms_url:
-            container.start_notify_worker()
 
 
 def live_sources(container: Container) -> Sources:
@@ -100,13 +82,13 @@ def _with_live_events(inner: Callable[[FastAPI], Any]) -> Callable[[FastAPI], An
     return lifespan
 
 
-def create_app(container: Container | None = None, *, follow: bool = True) -> FastAPI:
-    """Build the read API; `follow` runs the in-process projector follower (embedded)."""
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the read API; it delivers nothing itself (the role or `dev` runs the follower)."""
     app = new_app(
         "SlotWise read API",
         "Catalogue, availability, bookings, stats, audit reads and live events. Send "
         "X-Consistency-Token to read your own writes.",
-        _with_live_events(lifespan_for(container, _start_delivery if follow else None)),
+        _with_live_events(lifespan_for(container, read_api_process)),
         api="read",
     )
     for router in (

@@ -24,8 +24,8 @@ from uuid import UUID
 from sqlalchemy import Connection, Select, bindparam, func, select
 
 from domain.errors import ServiceNotFound
-from infra.read_cache import ReadCache
 from projections.tables import availability_stamps, businesses, services
+from read_api.ports import AnswerCache
 
 
 def _state_query() -> Select[Any]:
@@ -106,5 +106,5 @@ def answer_at(found: bytes | None, now: datetime) -> bytes | None:
     return body if since <= _micros(now) < until else None
 
 
-def cached(cache: ReadCache, key: str, now: datetime) -> bytes | None:
+def cached(cache: AnswerCache, key: str, now: datetime) -> bytes | None:
     return answer_at(cache.get(key), now)

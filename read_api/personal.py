@@ -14,9 +14,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table, select
 
+from domain.actor import Actor, Role
 from domain.personal import ERASED, NONE, PRESENT, SEALED, Sealed
 from projections.tables import booking_cancel_reasons, booking_personal_data
+from read_api import queries
 from read_api.queries import Row
+from read_api.views import booking_view
 
 
 class PersonalDataReader(Protocol):
@@ -100,3 +103,22 @@ def _shown(row: Row, held: bool) -> Row:
         "cancel_reason": None if held else row.get("cancel_reason"),
         "personal_data": SEALED if held else NONE,
     }
+
+
+def complete(
+    conn: Connection, rows: list[Row], keys: PersonalDataReader | None, actor: Actor
+) -> list[Row]:
+    """The rows with their payments and, for whoever may see it, their personal data."""
+    rows = queries.with_payments(conn, rows)
+    may_open = actor.role is not Role.AUDITOR  # auditors see that it exists, not what it says
+    return with_personal_data(conn, rows, keys, may_open=may_open)
+
+
+def personal_export(
+    conn: Connection, keys: PersonalDataReader | None, subject: str
+) -> dict[str, Any]:
+    """The export document of `subject` (`GET /v1/me/export`, `slotwise customers export`)."""
+    rows = complete(
+        conn, queries.list_customer_bookings(conn, subject), keys, Actor(subject, Role.CUSTOMER)
+    )
+    return {"customer_id": subject, "bookings": [booking_view(r) for r in rows]}

@@ -166,6 +166,7 @@ def write_client(container: Container) -> Iterator[TestClient]:
 
 @pytest.fixture
 def read_client(container: Container) -> Iterator[TestClient]:
+    container.start_embedded_delivery()  # as `slotwise dev` composes it beside the APIs
     with TestClient(create_read_app(container), raise_server_exceptions=False) as client:
         yield client
 

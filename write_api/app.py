@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from infra.bootstrap import Container
+from infra.bootstrap import Container, build_write_api
 from infra.web.lifecycle import lifespan_for, new_app
 from write_api.answers import BookingsAffectedProblem
 from write_api.routes import (
@@ -20,11 +20,11 @@ from write_api.routes import (
 
 
 def create_app(container: Container | None = None) -> FastAPI:
-    """Build the write API; without a container it bootstraps one from the environment."""
+    """Build the write API; without a container it builds the write-api role's own."""
     app = new_app(
         "SlotWise write API",
         "Commands for businesses, services and bookings. Errors are application/problem+json.",
-        lifespan_for(container),
+        lifespan_for(container, build_write_api),
         api="write",
         models=[BookingsAffectedProblem],
     )

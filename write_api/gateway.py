@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,10 +15,19 @@ from fastapi.responses import Response
 
 from commands.messages import Command, CommandContext, Done
 from domain.errors import DomainError
-from infra.bootstrap import Container
 from infra.idempotency import Claim, StoredResponse
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.problems import domain_problem
+from write_api.ports import (
+    CommandBus,
+    CommandBusDep,
+    Delivery,
+    DeliveryDep,
+    FollowUp,
+    FollowUpsDep,
+    Idempotency,
+    IdempotencyDep,
+)
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
@@ -55,13 +64,17 @@ class CommandGateway:
 
     def __init__(
         self,
-        container: Container,
+        bus: CommandBus,
+        idempotency: Idempotency,
+        follow_ups: Mapping[type[Command], FollowUp],
+        delivery: Delivery,
         scope: str,
         key: str | None,
         fingerprint: str,
         correlation_id: str,
     ) -> None:
-        self.container = container
+        self.bus, self.idempotency, self.follow_ups = bus, idempotency, follow_ups
+        self.delivery = delivery
         self.scope, self.key, self.fingerprint = scope, key, fingerprint
         self.correlation_id = correlation_id
 
@@ -76,7 +89,7 @@ class CommandGateway:
             context = CommandContext.new(self.correlation_id)
             command = dataclasses.replace(command, context=context)
             return self._execute(command, status, location, then).response
-        store = self.container.idempotency
+        store = self.idempotency
         claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
             headers = {**claim.headers, "Idempotent-Replayed": "true"}
@@ -114,9 +127,9 @@ class CommandGateway:
         self, command: Command, status: int, location: Locate | None, then: Then | None
     ) -> Outcome:
         extra: dict[str, Any] = {}
-        follow_up = self.container.payments.follow_ups.get(type(command))
+        follow_up = self.follow_ups.get(type(command))
         try:
-            done = self.container.app.handle(command)
+            done = self.bus.handle(command)
             if follow_up is not None:  # e.g. StartPayment after PlaceBooking
                 done, extra = follow_up(done, self.correlation_id)
             if then is not None:
@@ -124,7 +137,7 @@ class CommandGateway:
                 extra = {**extra, **more}
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
-        self.container.nudge()
+        self.delivery.nudge()
         headers = {TOKEN_HEADER: consistency_token(done.position)}
         if location is not None:
             headers["Location"] = location(done)
@@ -146,11 +159,21 @@ def _fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def get_gateway(request: Request, container: ContainerDep, actor: ActorDep) -> CommandGateway:
+async def get_gateway(
+    request: Request,
+    actor: ActorDep,
+    bus: CommandBusDep,
+    idempotency: IdempotencyDep,
+    follow_ups: FollowUpsDep,
+    delivery: DeliveryDep,
+) -> CommandGateway:
     body = await request.body()
     key = request.headers.get("Idempotency-Key")
     correlation_id = getattr(request.state, "correlation_id", None) or "-"
-    return CommandGateway(container, actor.id, key, _fingerprint(request, body), correlation_id)
+    fingerprint = _fingerprint(request, body)
+    return CommandGateway(
+        bus, idempotency, follow_ups, delivery, actor.id, key, fingerprint, correlation_id
+    )
 
 
 GatewayDep = Annotated[CommandGateway, Depends(get_gateway)]

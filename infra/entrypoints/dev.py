@@ -34,6 +34,8 @@ def run(data_dir: Path | None, write_port: int, read_port: int, host: str, demo:
         sockets = [bind(host, write_port), bind(host, read_port)]
         container = bootstrap(settings)
     try:
+        # The dev composition: both APIs, the projector follower and the payment worker.
+        container.start_embedded_delivery()
         if demo and load_demo(container.app):
             say("slotwise dev: demo data loaded (businesses studio-nord and kolkata-courts)")
         container.start_webhook_worker()  # production: `slotwise notify` runs it

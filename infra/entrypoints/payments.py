@@ -16,7 +16,7 @@ def run(data_dir: Path | None, metrics_host: str, metrics_port: int | None) -> N
     from infra.payments.worker import PaymentWorker
 
     configure_logging()
-    container = open_container(data_dir)
+    container = open_container(data_dir, role="payments")
     if not container.payments.configured:  # a deployment without online payment
         container.close()
         say("slotwise payments worker: SLOTWISE_STRIPE_API_KEY is not set; nothing to do")

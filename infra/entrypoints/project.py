@@ -16,14 +16,14 @@ from infra.serving import say
 def run(
     names: list[str], log_level: str | None, metrics_host: str, metrics_port: int | None
 ) -> None:
-    from infra.bootstrap import bootstrap
+    from infra.bootstrap import build_projectors
     from infra.kafka.processes import build_worker, run_until_signalled
 
     configure_logging(log_level)
     with sentences():
         settings = production_settings()
         say(f"slotwise project: {describe(settings)}; Kafka {settings.kafka}")
-        container = bootstrap(settings)
+        container = build_projectors(settings)
     try:
         try:
             worker = build_worker(container, names)

@@ -8,14 +8,14 @@ from infra.serving import say
 
 
 def run(log_level: str | None, metrics_host: str, metrics_port: int | None) -> None:
-    from infra.bootstrap import bootstrap
+    from infra.bootstrap import build_relay as relay_role
     from infra.kafka.processes import build_relay, run_until_signalled
 
     configure_logging(log_level)
     with sentences():
         settings = production_settings()
         say(f"slotwise relay: {describe(settings)}; Kafka {settings.kafka}")
-        container = bootstrap(settings)
+        container = relay_role(settings)
     try:
         with metrics_endpoint(container, "relay", metrics_host, metrics_port):
             run_until_signalled(build_relay(container))

@@ -140,7 +140,7 @@ def serve_one(
     name: str, factory: str, host: str, port: int, workers: int, data_dir: Path | None
 ) -> None:
     """Serve one API: in this process (errors as sentences) or in `workers` processes."""
-    from infra.bootstrap import bootstrap, token_verifier
+    from infra.bootstrap import build_write_api, read_api_process, token_verifier
 
     configure_logging()
     with sentences():
@@ -157,7 +157,7 @@ def serve_one(
         if workers > 1:
             _serve_workers(name, factory, host, port, workers, sock)
             return
-        container = bootstrap(settings)
+        container = (build_write_api if name == "write" else read_api_process)(settings)
     try:
         # The API is named, not imported: infra's import graph never reaches the APIs.
         create_app = import_from_string(factory)
@@ -204,14 +204,14 @@ def rebuild_progress(total: int) -> Iterator[Callable[[int], None]]:
         progress.update(task, completed=total)
 
 
-def open_container(data_dir: Path | None) -> Container:
-    """The container of an existing store, or one clear line and exit code 2."""
-    from infra.bootstrap import bootstrap
+def open_container(data_dir: Path | None, role: str = "dev") -> Container:
+    """The container of an existing store (`payments`: that role's only), or exit code 2."""
+    from infra.bootstrap import bootstrap, build_payment_worker
 
     with sentences():
         settings = load_settings(data_dir)
         require_event_store(settings)
-        return bootstrap(settings)
+        return (build_payment_worker if role == "payments" else bootstrap)(settings)
     raise AssertionError("sentences() exits on every failure")
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.types import Scope
 
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container
 from infra.health import lag, production_probes
 from infra.web import openapi, problems
 from infra.web.bodylimit import BodyLimitMiddleware
@@ -29,16 +29,14 @@ from infra.web.throttle import RateLimitMiddleware
 
 
 def lifespan_for(
-    container: Container | None, on_start: Callable[[Container], None] | None = None
+    container: Container | None, build: Callable[[], Container]
 ) -> Callable[[FastAPI], Any]:
-    """Use `container` if given (tests, `slotwise dev`), else build one and close it at exit."""
+    """Use `container` if given (tests, `slotwise dev`), else `build` one and close it at exit."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or bootstrap()
-        if on_start is not None:
-            on_start(app.state.container)
+        app.state.container = container or build()
         try:
             yield
         finally:
@@ -98,11 +96,12 @@ def dependency_probes(container: Container) -> dict[str, Callable[[], object]]:
         with container.read_db.reader.connect() as conn:
             conn.execute(text("SELECT 1"))
 
-    return {
-        "event_store": container.app.recorder.max_notification_id,
-        "read_db": read_db,
-        **production_probes(container),
+    probes: dict[str, Callable[[], object]] = {
+        "event_store": container.app.recorder.max_notification_id
     }
+    if container.built_read_db is not None:  # the write-api role has no read models
+        probes["read_db"] = read_db
+    return {**probes, **production_probes(container)}
 
 
 async def probe_all(probes: dict[str, Callable[[], object]], timeout: float) -> dict[str, str]:
@@ -121,7 +120,9 @@ async def probe_all(probes: dict[str, Callable[[], object]], timeout: float) -> 
 
 
 def _details(container: Container) -> dict[str, Any]:
-    details: dict[str, Any] = {"dead_letters": container.dead_letters.count()}
+    details: dict[str, Any] = {}
+    if container.built_runtime is not None:
+        details["dead_letters"] = container.dead_letters.count()
     if container.kafka_progress is not None:
         details["lag"] = lag(container)  # events the relay and each projector have yet to apply
         details["relay_dead_letters"] = container.kafka_progress.relay_parked()

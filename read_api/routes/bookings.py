@@ -29,7 +29,8 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
-from read_api.personal import with_personal_data
+from read_api.personal import complete, personal_export
+from read_api.ports import PersonalDataDep, ReadDbDep
 from read_api.schemas import BookingList, BookingPublic, BusinessStats, PersonalExport
 from read_api.views import booking_view
 
@@ -149,23 +150,16 @@ def _complete(
     conn: Connection, container: ContainerDep, actor: Actor, rows: list[queries.Row]
 ) -> list[queries.Row]:
     """The rows with their payments and, for whoever may see it, their personal data."""
-    rows = queries.with_payments(conn, rows)
-    may_open = actor.role is not Role.AUDITOR  # auditors see that it exists, not what it says
-    return with_personal_data(conn, rows, container.personal_data, may_open=may_open)
+    return complete(conn, rows, container.personal_data, actor)
 
 
 @router.get("/v1/me/export", response_model=PersonalExport)
-def export_my_data(actor: ActorDep, container: ContainerDep, _: BookingsRead) -> dict[str, Any]:
+def export_my_data(
+    actor: ActorDep, read_db: ReadDbDep, keys: PersonalDataDep, _: BookingsRead
+) -> dict[str, Any]:
     """Everything SlotWise holds about the caller: their bookings with contact and notes."""
-    with container.read_db.reader.connect() as conn:
-        return personal_export(conn, container, actor.id)
-
-
-def personal_export(conn: Connection, container: ContainerDep, subject: str) -> dict[str, Any]:
-    """The export document of `subject` (also `slotwise customers export`)."""
-    rows = queries.list_customer_bookings(conn, subject)
-    rows = _complete(conn, container, Actor(subject, Role.CUSTOMER), rows)
-    return {"customer_id": subject, "bookings": [booking_view(r) for r in rows]}
+    with read_db.reader.connect() as conn:
+        return personal_export(conn, keys, actor.id)
 
 
 def _after(cursor: str | None) -> tuple[datetime, str] | None:

@@ -9,7 +9,6 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from domain.errors import BusinessNotFound, ServiceNotFound
-from infra.web.deps import ContainerDep
 from infra.web.openapi import problems
 from read_api import queries
 from read_api.availability import offer_for, require_bounded
@@ -24,6 +23,7 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
+from read_api.ports import CacheDep, ClockDep, ReadDbDep
 from read_api.raw import single_statements
 from read_api.resource_queries import service_requirement
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
@@ -35,14 +35,14 @@ BUSINESS_CURSOR = "business"
 
 @router.get("/v1/businesses", response_model=BusinessPage)
 def list_businesses(
-    container: ContainerDep,
+    read_db: ReadDbDep,
     _: DirectoryRead,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """Business directory, paged by an opaque cursor."""
     after = parse_key(cursor, BUSINESS_CURSOR, uuid_text)[0] if cursor is not None else None
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         rows = queries.list_businesses(conn, limit + 1, after)
     shown, next_cursor = page(rows, limit, lambda r: encode_cursor(BUSINESS_CURSOR, r["id"]))
     return {"items": [business_view(r) for r in shown], "next_cursor": next_cursor}
@@ -51,9 +51,9 @@ def list_businesses(
 @router.get(
     "/v1/businesses/by-slug/{slug}", response_model=BusinessPublic, openapi_extra=problems(404)
 )
-def get_business_by_slug(slug: str, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
+def get_business_by_slug(slug: str, read_db: ReadDbDep, _: DirectoryRead) -> dict[str, Any]:
     """One business by its unique slug."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = queries.get_business_by_slug(conn, slug)
     if row is None:
         raise BusinessNotFound(f"no business with slug {slug!r}")
@@ -63,9 +63,9 @@ def get_business_by_slug(slug: str, container: ContainerDep, _: DirectoryRead) -
 @router.get(
     "/v1/businesses/{business_id}", response_model=BusinessPublic, openapi_extra=problems(404)
 )
-def get_business(business_id: UUID, container: ContainerDep, _: DirectoryRead) -> dict[str, Any]:
+def get_business(business_id: UUID, read_db: ReadDbDep, _: DirectoryRead) -> dict[str, Any]:
     """One business profile."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = queries.get_business(conn, business_id)
     if row is None:
         raise BusinessNotFound(f"no business with id {business_id}")
@@ -77,11 +77,9 @@ def get_business(business_id: UUID, container: ContainerDep, _: DirectoryRead) -
     response_model=list[ServicePublic],
     openapi_extra=problems(404),
 )
-def list_services(
-    business_id: UUID, container: ContainerDep, _: CatalogueRead
-) -> list[dict[str, Any]]:
+def list_services(business_id: UUID, read_db: ReadDbDep, _: CatalogueRead) -> list[dict[str, Any]]:
     """The business's active services."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         if queries.get_business(conn, business_id) is None:
             raise BusinessNotFound(f"no business with id {business_id}")
         return [service_view(r) for r in queries.list_active_services(conn, business_id)]
@@ -94,7 +92,9 @@ def list_services(
 )
 def get_availability(
     service_id: UUID,
-    container: ContainerDep,
+    read_db: ReadDbDep,
+    cache: CacheDep,
+    clock: ClockDep,
     _: AvailabilityRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
@@ -109,12 +109,12 @@ def get_availability(
     free resources; `resource_id` keeps the starts where that one is free).
     """
     require_bounded(first, last)
-    now = container.clock().replace(microsecond=0)
-    with single_statements(container.read_db.reader.connect()) as conn:
+    now = clock().replace(microsecond=0)
+    with single_statements(read_db.reader.connect()) as conn:
         key = availability_key(conn, service_id, first, last)
         # Resources change with their business's events, which the key does not follow yet.
         by_resources = service_requirement(conn, str(service_id)) is not None
-        body = None if by_resources else cached(container.cache, key, now)
+        body = None if by_resources else cached(cache, key, now)
         if body is None:
             service = queries.get_service(conn, service_id)
             business = queries.get_business(conn, UUID(service["business_id"])) if service else None
@@ -123,5 +123,5 @@ def get_availability(
             offer = offer_for(conn, business, service, first, last, now, resource_id)
             body = availability_json(service_id, business["timezone"], offer.slots)
             if not by_resources:
-                container.cache.put(key, entry(body, now, offer.until))
+                cache.put(key, entry(body, now, offer.until))
     return Response(body, media_type="application/json")

@@ -202,6 +202,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         update={"write_api_url": write_url, "cors_origins": read_url}
     )
     container = bootstrap(settings, clock=FrozenClock(NOW))
+    container.start_embedded_delivery()  # as `slotwise dev` composes it
     write = Served(create_write_app(container), socks[0])
     read = Served(create_read_app(container), socks[1])
     try:

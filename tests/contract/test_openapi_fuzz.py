@@ -63,6 +63,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         rate_limit_per_address="off",
     )
     container = bootstrap(settings_, clock=FrozenClock(datetime(2027, 3, 1, 12, tzinfo=UTC)))
+    container.start_embedded_delivery()
     apps = {"write": create_write_app(container), "read": create_read_app(container)}
     with TestClient(apps["write"]) as write, TestClient(apps["read"]):
         ids = _salon(write)

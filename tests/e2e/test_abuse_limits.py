@@ -53,7 +53,7 @@ def limited(tmp_path: Path, store: str, prefix: str = "", **limits: Any) -> Iter
 
 
 def read_client(container: Container) -> TestClient:
-    return TestClient(create_read_app(container, follow=False), raise_server_exceptions=False)
+    return TestClient(create_read_app(container), raise_server_exceptions=False)
 
 
 def test_over_the_token_limit_is_a_429_with_retry_after_and_ratelimit_headers(

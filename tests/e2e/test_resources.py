@@ -289,8 +289,8 @@ def test_answers_carry_the_resources_fields_and_201s_their_location(api: Api) ->
 
     assert service["name"] == "Cut (EUR)" and service["active"] is True
     assert booking.json()["status"] == "confirmed"
-    assert booking.json()["start"] == "2027-03-08T09:00:00+00:00"
-    assert booking.json()["end"] == "2027-03-08T10:00:00+00:00"
+    assert booking.json()["start"] == "2027-03-08T10:00:00+01:00"  # the business's offset
+    assert booking.json()["end"] == "2027-03-08T11:00:00+01:00"
     assert replayed.json() == booking.json() and replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.headers["Location"] == f"/v1/bookings/{booking.json()['id']}"
     assert cancelled.json()["status"] == "cancelled"

@@ -47,7 +47,7 @@ def assert_unavailable(response: httpx.Response) -> None:
 
 
 def test_a_read_waiting_too_long_for_a_pooled_connection_is_a_503(tiny: Container) -> None:
-    with TestClient(create_read_app(tiny, follow=False), raise_server_exceptions=False) as client:
+    with TestClient(create_read_app(tiny), raise_server_exceptions=False) as client:
         held = tiny.read_db.reader.connect()
         try:
             assert_unavailable(client.get("/v1/businesses"))
@@ -104,5 +104,5 @@ def test_a_read_refused_with_too_many_connections_is_a_503(
     refused = server._replace(netloc=netloc).geturl()
     tiny.read_db.dispose()
     tiny.read_db = open_read_database(refused)
-    with TestClient(create_read_app(tiny, follow=False), raise_server_exceptions=False) as client:
+    with TestClient(create_read_app(tiny), raise_server_exceptions=False) as client:
         assert_unavailable(client.get("/v1/businesses"))

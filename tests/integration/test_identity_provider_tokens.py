@@ -281,7 +281,7 @@ def test_the_read_api_takes_provider_tokens_from_a_jwks_url_and_refuses_in_its_o
     )
     container = bootstrap(settings)
     try:
-        with TestClient(create_read_app(container, follow=False)) as client:
+        with TestClient(create_read_app(container)) as client:
             good = client.get(
                 "/v1/me/bookings", headers={"Authorization": f"Bearer {rsa_key.token()}"}
             )

@@ -116,6 +116,7 @@ class Live:
 
 @pytest.fixture
 def live(container: Container, token: Callable[[str, str], dict[str, str]]) -> Iterator[Live]:
+    container.start_embedded_delivery()  # the follower wakes the broadcaster, as in `dev`
     read, write = Served(create_read_app(container)), Served(create_write_app(container))
     timeout = httpx.Timeout(10.0)
     with (

@@ -13,7 +13,6 @@ import pytest
 from commands.messages import AddClosure, CancelBooking, RescheduleBooking, SetHours
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
-from read_api.app import _start_delivery
 from tests.conftest import JWT_SECRET, FrozenClock
 from tests.integration.test_backup_restore import rows
 from tests.integration.test_cli import assert_one_sentence, run
@@ -104,7 +103,7 @@ def test_a_rebuild_until_a_position_or_a_time_gives_the_tables_as_they_stood_the
     assert rows(at_position) == then
     past = bootstrap(settings.model_copy(update={"read_db": at_position}), clock=clock)
     try:
-        _start_delivery(past)  # what a read API pointed at it does first
+        past.start_embedded_delivery()  # what a read API pointed at it does first
         assert past.follower is None, "a read API over the past leaves it where it stood"
     finally:
         past.close()

@@ -20,7 +20,7 @@ from infra.bootstrap import Container
 from infra.envelopes import envelope_from_record, envelope_to_json
 from infra.rebuild import rebuild
 from projections.tables import availability_stamps, metadata
-from read_api.routes.bookings import personal_export
+from read_api.personal import personal_export
 from tests.unit.builders import every_day, open_salon, owner
 
 ANN = Actor("ann", Role.CUSTOMER)
@@ -78,7 +78,7 @@ def read_tables(container: Container) -> dict[str, list[tuple[Any, ...]]]:
 
 def export(container: Container, subject: str) -> dict[str, Any]:
     with container.read_db.reader.connect() as conn:
-        return personal_export(conn, container, subject)
+        return personal_export(conn, container.personal_data, subject)
 
 
 def test_contact_and_notes_never_reach_the_store_or_the_envelopes_in_plain_text(

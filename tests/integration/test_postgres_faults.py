@@ -84,7 +84,7 @@ def test_a_black_holed_postgresql_is_a_503_within_the_deadline(
     hung: Container, pg_proxy: FaultProxy, token: Headers
 ) -> None:
     write = TestClient(create_write_app(hung), raise_server_exceptions=False)
-    read = TestClient(create_read_app(hung, follow=False), raise_server_exceptions=False)
+    read = TestClient(create_read_app(hung), raise_server_exceptions=False)
     with write, read:
         service = open_salon(write, token)
         assert read.get("/ready").status_code == 200

@@ -57,6 +57,7 @@ def faulty(redis_proxy: FaultProxy, tmp_path: Path, clock: FrozenClock) -> Itera
 
 @pytest.fixture
 def clients(faulty: Container) -> Iterator[tuple[TestClient, TestClient]]:
+    faulty.start_embedded_delivery()
     write = TestClient(create_write_app(faulty), raise_server_exceptions=False)
     read = TestClient(create_read_app(faulty), raise_server_exceptions=False)
     with write, read:

@@ -158,7 +158,7 @@ def two_writers(settings_: Settings) -> Iterator[World]:
             # the same sequence then meets the same cached copies on every run and shrink.
             writer.app.aggregate_cache.clock = lambda: 0.0
     try:
-        with TestClient(create_read_app(reader, follow=False)) as read:
+        with TestClient(create_read_app(reader)) as read:
             yield World(clock, writers, reader, read)
     finally:
         for container in (*writers.values(), reader):
@@ -371,7 +371,7 @@ def test_a_slot_freed_through_another_write_process_is_bookable_again(
         )
         assert cancelled.json()["status"] == "cancelled", cancelled.text
         reader.catch_up()
-        with TestClient(create_read_app(reader, follow=False)) as read:
+        with TestClient(create_read_app(reader)) as read:
             answer = read.get(
                 f"/v1/services/{service_id}/availability", params={"from": day, "to": day}
             )

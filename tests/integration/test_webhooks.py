@@ -245,7 +245,7 @@ def test_secrets_are_never_in_the_event_store_or_the_listing(
     for shown in (secret, rotated.json()["secret"]):
         assert shown.removeprefix("whsec_").encode() not in stored
     hooks_container.catch_up()
-    with TestClient(read_app(hooks_container, follow=False)) as client:
+    with TestClient(read_app(hooks_container)) as client:
         listing = client.get(f"/v1/businesses/{business_id}/webhooks", headers=auth)
         assert listing.status_code == 200
         assert secret not in listing.text and "whsec_" not in listing.text

@@ -111,7 +111,7 @@ def post(
     assert container.notify is not None
     worker = NotifyWorker(container.notify, container.app)
     write = TestClient(create_write_app(container), raise_server_exceptions=False)
-    read = TestClient(create_read_app(container, follow=False), raise_server_exceptions=False)
+    read = TestClient(create_read_app(container), raise_server_exceptions=False)
     with write, read:
         api = Api(write, read, token, container)
         restarted: list[Container] = []

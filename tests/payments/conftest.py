@@ -172,7 +172,7 @@ def open_shop(
     container.start_follower()  # projectors only: the test steps the payment worker
     worker = PaymentWorker(container.payments, container.app.recorder, container.app.mapper)
     write = TestClient(create_write_app(container), raise_server_exceptions=False)
-    read = TestClient(create_read_app(container, follow=False), raise_server_exceptions=False)
+    read = TestClient(create_read_app(container), raise_server_exceptions=False)
     with write, read:
         yield Shop(Api(write, read, token, container), container, worker, stripe_api, clock, live)
     live.stop()

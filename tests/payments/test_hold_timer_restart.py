@@ -104,7 +104,7 @@ def world(
     settings = paid_settings("postgres", tmp_path, request, fake_stripe.url)
     container = bootstrap(settings, clock=clock)
     write = TestClient(create_write_app(container), raise_server_exceptions=False)
-    read = TestClient(create_read_app(container, follow=False), raise_server_exceptions=False)
+    read = TestClient(create_read_app(container), raise_server_exceptions=False)
     with write, read:
         yield container, Api(write, read, token, container), clock
     container.close()
