@@ -578,11 +578,18 @@ class RedisLink:
 
     @classmethod
     def open(cls, settings: Settings) -> RedisLink | None:
+        """The client, once Redis has answered (unreachable at start: the caller's sentence)."""
         if not settings.redis:
             return None
         from infra.redis_keys import redis_client
 
-        return cls(redis_client(settings), Breaker(settings.redis_retry_seconds))
+        client = redis_client(settings)
+        try:
+            client.ping()
+        except BaseException:
+            client.close()
+            raise
+        return cls(client, Breaker(settings.redis_retry_seconds))
 
     def close(self) -> None:
         self.client.close()

@@ -168,6 +168,7 @@ def test_redis_refused_at_start_is_one_sentence_and_exit_2(
         "SLOTWISE_DATA_DIR": str(tmp_path),
         "SLOTWISE_REDIS": f"redis://127.0.0.1:{redis_proxy.port}/0",
         "SLOTWISE_REDIS_TIMEOUT_SECONDS": str(DEADLINE),
+        "SLOTWISE_JWT_SECRET": JWT_SECRET,  # else the missing secret is the sentence
     }
     cli = [str(Path(sys.executable).with_name("slotwise")), command, "--port", "0"]
     done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60)

@@ -132,7 +132,7 @@ def test_sigterm_drains_and_exits_cleanly(
     assert process.terminate() == 0
 
 
-def test_events_the_relay_publishes_again_after_a_crash_are_applied_once(
+def test_a_relay_that_dies_after_the_acknowledgements_publishes_each_event_once(
     container: Container,
     settings: Settings,
     postgres_dsn: str,
@@ -159,6 +159,8 @@ def test_events_the_relay_publishes_again_after_a_crash_are_applied_once(
     wait_until(lambda: container.reached(ALL) >= written, 60, "the read side to catch up")
 
     copies = Counter(m.value["id"] for m in read_topics(settings))
-    assert max(copies.values()) == 3  # published thrice: twice before "crashing"
+    # Twice it "died" before saving its position: each restart read the partitions back and
+    # went on after what they already held (infra/kafka/readback.py), so nothing is doubled.
+    assert set(copies.values()) == {1}
     assert container.dead_letters.count() == 0
     assert read_models(container) == rebuilt(settings, postgres_dsn)
