@@ -422,6 +422,19 @@ def _add_kafka_tables(container: Container) -> None:
     consumers_metadata.create_all(container.event_store_tables)
 
 
+def _watch_relay(container: Container) -> None:
+    """The relay's own lag (it has no read side to report on): what it has yet to publish."""
+    from infra.kafka.progress import relay_state
+
+    tables, head = container.event_store_tables, container.app.recorder.max_notification_id
+    assert tables is not None
+
+    def lag() -> dict[str, int]:
+        return {"relay": max((head() or 0) - relay_state(tables).position, 0)}
+
+    container.metrics.watch_kafka_lag(lag)
+
+
 def _watch_read_side(container: Container) -> None:
     app, runtime, metrics = container.app, container.runtime, container.metrics
     progress = container.kafka_progress
@@ -509,6 +522,7 @@ def build_relay(settings: Settings | None = None, *, app: SlotWise | None = None
     with setup_lock(settings):
         container = _core(settings, utc_now, app, web=False, redis=False)
         _add_kafka_tables(container)
+        _watch_relay(container)
     return container
 
 

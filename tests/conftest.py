@@ -83,6 +83,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # PostgreSQL connections (relay, workers, the next stack warming up), and two
             # workers' stacks at once would crowd the machine's 100.
             item.add_marker(pytest.mark.xdist_group("kafka"))
+        elif folder == "browser":
+            # Playwright's sync API keeps an event loop running in the worker's main thread
+            # while its driver is open: the browser tests run together, on one worker, and
+            # the driver closes after the last of them (package scope), before any other test.
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 class FrozenClock:

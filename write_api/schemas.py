@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -347,6 +348,40 @@ class SeriesCancel(Strict):
     reason: StrictStr = Field(default="", max_length=500)
 
 
+INT64 = 2**63
+METADATA_DEPTH, METADATA_ITEMS = 4, 100
+
+
+def checked_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """Free-form, but storable: JSON of at most 4 levels and 100 values, 64-bit integers."""
+    count = 0
+
+    def visit(node: Any, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if depth > METADATA_DEPTH or count > METADATA_ITEMS:
+            raise ValueError(f"at most {METADATA_DEPTH} levels and {METADATA_ITEMS} values")
+        if isinstance(node, bool) or node is None or isinstance(node, float | str):
+            if isinstance(node, str) and len(node) > 1000:
+                raise ValueError("texts of at most 1000 characters")
+            return
+        if isinstance(node, int):
+            if not -INT64 <= node < INT64:
+                raise ValueError("integers must fit in 64 bits")
+            return
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict) and any(len(k) > 100 for k in node):
+            raise ValueError("keys of at most 100 characters")
+        for child in children:
+            visit(child, depth + 1)
+
+    visit(value, 0)
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(checked_metadata)]
+
+
 class ResourceCreate(Strict):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"name": "Joe", "kind": "staff", "category": "barber"}]}
@@ -355,7 +390,7 @@ class ResourceCreate(Strict):
     name: StrictStr = Field(min_length=1, max_length=200)
     kind: Literal["staff", "room", "equipment"]
     category: StrictStr = Field(min_length=1, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     weekly: list[dict[str, Any]] | None = Field(
         default=None, description="own weekly hours; default: the business's"
     )
@@ -367,7 +402,7 @@ class ResourcePatch(Strict):
     name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     kind: Literal["staff", "room", "equipment"] | None = None
     category: StrictStr | None = Field(default=None, min_length=1, max_length=100)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
     weekly: list[dict[str, Any]] | None = None
     keep_bookings: StrictBool = False
 

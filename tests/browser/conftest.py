@@ -66,7 +66,7 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, day_time(hour, minute), tzinfo=BERLIN)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
     if sync_playwright is None:
         pytest.fail("the browser tests need Playwright: pip install -e '.[test]'")
@@ -74,7 +74,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(

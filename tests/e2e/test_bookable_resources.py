@@ -122,3 +122,16 @@ def test_a_weekly_series_is_placed_read_and_cancelled(api: Api, salon: Salon) ->
     assert len(done["cancelled"]) == 2
     bad = {**body, "repeat": {"every": "P1M", "count": 2}}
     assert_problem(api.command("POST", "/v1/bookings/series", ANN, "customer", bad), 422)
+
+
+def test_metadata_that_cannot_be_stored_is_refused_naming_the_field(
+    api: Api, salon: Salon
+) -> None:
+    path = f"/v1/businesses/{salon.business_id}/resources"
+    resource = {"name": "Joe", "kind": "staff", "category": "barber"}
+    for metadata in ({"serial": 2**64}, {"a": {"b": {"c": {"d": {"e": 1}}}}}):
+        refused = api.command("POST", path, OWNER, "owner", {**resource, "metadata": metadata})
+        problem = assert_problem(refused, 422)
+        assert "metadata" in str(problem.get("errors", problem["detail"]))
+    kept = api.command("POST", path, OWNER, "owner", {**resource, "metadata": {"chair": 3}}, 201)
+    assert kept.json()["metadata"] == {"chair": 3}

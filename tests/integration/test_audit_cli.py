@@ -13,6 +13,7 @@ from commands.app import SlotWise
 from infra.settings import Settings
 from tests.integration.audit_helpers import history
 from tests.integration.test_cli import run
+from tests.sealing import with_keys
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(120)]
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.timeout(120)]
 def test_verify_export_and_verify_the_export_from_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(data_dir=data)
-    app = SlotWise(env=settings.eventsourcing_env())
+    app = with_keys(SlotWise(env=settings.eventsourcing_env()))
     business_id, _ = history(app)
     table = app.recorder.events_table_name  # type: ignore[attr-defined]
     app.close()

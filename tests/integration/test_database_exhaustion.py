@@ -103,6 +103,6 @@ def test_a_read_refused_with_too_many_connections_is_a_503(
     netloc = f"{no_connections_role}@{server.hostname}:{server.port or 5432}"
     refused = server._replace(netloc=netloc).geturl()
     tiny.read_db.dispose()
-    tiny.read_db = open_read_database(refused)
+    tiny.built_read_db = open_read_database(refused)
     with TestClient(create_read_app(tiny), raise_server_exceptions=False) as client:
         assert_unavailable(client.get("/v1/businesses"))

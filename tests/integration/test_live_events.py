@@ -24,7 +24,7 @@ from infra.serving import bind
 from read_api.app import create_app as create_read_app
 from read_api.event_owners import EventOwners
 from tests.conftest import FrozenClock, settings_for
-from tests.e2e.conftest import MONDAY, OTHER_OWNER, OWNER, PROBLEM, Api, local
+from tests.e2e.conftest import MONDAY, OTHER_OWNER, OWNER, PROBLEM, Api, Salon, local
 from write_api.app import create_app as create_write_app
 
 pytestmark = pytest.mark.slow
@@ -106,9 +106,10 @@ class Live:
     read_url: str
     http: httpx.Client
 
-    def stream(self, business_id: str, sub: str = OWNER, **headers: str) -> Any:
-        path = f"{self.read_url}/v1/businesses/{business_id}/events"
-        auth = self.api.auth(sub, "owner")
+    def stream(self, salon: Salon, sub: str = OWNER, **headers: str) -> Any:
+        """The salon's stream, read once the read side has the salon (its consistency token)."""
+        path = f"{self.read_url}/v1/businesses/{salon.business_id}/events"
+        auth = {**self.api.auth(sub, "owner"), "X-Consistency-Token": salon.token}
         return self.http.stream(
             "GET", path, headers={**auth, "Accept": "text/event-stream", **headers}
         )
@@ -137,7 +138,7 @@ def booked(booking_id: str) -> Callable[[Stream], bool]:
 
 def test_a_stream_sees_a_booking_made_through_the_write_api_within_a_second(live: Live) -> None:
     salon = live.api.open_salon()
-    with live.stream(salon.business_id) as response:
+    with live.stream(salon) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         stream = Stream(response)
@@ -152,14 +153,14 @@ def test_a_stream_sees_a_booking_made_through_the_write_api_within_a_second(live
 
 def test_idle_streams_get_a_keep_alive_comment(live: Live) -> None:
     salon = live.api.open_salon()
-    with live.stream(salon.business_id) as response:
+    with live.stream(salon) as response:
         stream = Stream(response)
         stream.until(lambda s: ": keep-alive" in s.comments, seconds=3.0)
 
 
 def test_a_stream_resumes_after_a_reconnect_without_gaps(live: Live, container: Container) -> None:
     salon = live.api.open_salon()
-    with live.stream(salon.business_id) as response:
+    with live.stream(salon) as response:
         first = Stream(response)
         booking = live.api.book(salon.service_id, local(MONDAY, 9), expect=201).json()
         first.until(booked(booking["id"]))
@@ -168,7 +169,7 @@ def test_a_stream_resumes_after_a_reconnect_without_gaps(live: Live, container: 
         live.api.book(salon.service_id, local(MONDAY, h), expect=201).json() for h in (11, 12)
     ]
     live.api.act(missed[0]["id"], "cancel", "ann", "customer", {"reason": "ill"})
-    with live.stream(salon.business_id, **{"Last-Event-ID": str(last_seen)}) as response:
+    with live.stream(salon, **{"Last-Event-ID": str(last_seen)}) as response:
         second = Stream(response)
         second.until(booked(missed[1]["id"]))
         later = live.api.book(salon.service_id, local(MONDAY, 14), expect=201).json()
@@ -189,7 +190,7 @@ def business_positions(container: Container, business_id: str, after: int, upto:
 def test_another_business_s_events_never_appear(live: Live) -> None:
     mine = live.api.open_salon()
     theirs = live.api.open_salon(owner=OTHER_OWNER, slug="elsewhere")
-    with live.stream(mine.business_id) as response:
+    with live.stream(mine) as response:
         stream = Stream(response)
         other = live.api.book(theirs.service_id, local(MONDAY, 10), expect=201).json()
         own = live.api.book(mine.service_id, local(MONDAY, 11), expect=201).json()
@@ -201,11 +202,11 @@ def test_another_business_s_events_never_appear(live: Live) -> None:
 def test_only_the_owner_may_open_the_stream(live: Live) -> None:
     salon = live.api.open_salon()
     for sub, status in ((OTHER_OWNER, 403), ("ann", 403)):
-        with live.stream(salon.business_id, sub=sub) as response:
+        with live.stream(salon, sub=sub) as response:
             response.read()
             assert response.status_code == status, response.text
             assert response.headers["content-type"].startswith(PROBLEM)
-    with live.stream(salon.business_id, **{"Last-Event-ID": "soon"}) as response:
+    with live.stream(salon, **{"Last-Event-ID": "soon"}) as response:
         response.read()
         assert response.status_code == 422 and "Last-Event-ID" in response.text
     path = f"{live.read_url}/v1/businesses/{salon.business_id}/events"

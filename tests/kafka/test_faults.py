@@ -21,6 +21,7 @@ from infra.follower import catch_up
 from infra.kafka import publisher
 from infra.kafka.processes import build_relay, build_worker
 from infra.settings import Settings
+from projections import all_projectors
 from projections.tables import availability_stamps, metadata
 from tests.kafka.conftest import Threads, Workload, wait_until
 from tests.kafka.processes import Process
@@ -28,7 +29,7 @@ from tests.kafka_messages import read_topics
 from tests.production_stack import drop_schema, new_schema
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
-ALL = ("business_directory", "service_catalogue", "availability", "bookings", "business_stats")
+ALL = tuple(projector.name for projector in all_projectors())
 
 
 def read_models(container: Container) -> dict[str, list[tuple[Any, ...]]]:

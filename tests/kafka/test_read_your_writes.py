@@ -125,4 +125,5 @@ def test_the_oracle_needs_every_partition_caught_up_or_past_the_token(
         "availability": 6,
         "bookings": 0,
         "business_stats": 6,
+        "resources": 6,
     }
