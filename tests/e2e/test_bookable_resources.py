@@ -124,9 +124,7 @@ def test_a_weekly_series_is_placed_read_and_cancelled(api: Api, salon: Salon) ->
     assert_problem(api.command("POST", "/v1/bookings/series", ANN, "customer", bad), 422)
 
 
-def test_metadata_that_cannot_be_stored_is_refused_naming_the_field(
-    api: Api, salon: Salon
-) -> None:
+def test_metadata_that_cannot_be_stored_is_refused_naming_the_field(api: Api, salon: Salon) -> None:
     path = f"/v1/businesses/{salon.business_id}/resources"
     resource = {"name": "Joe", "kind": "staff", "category": "barber"}
     for metadata in ({"serial": 2**64}, {"a": {"b": {"c": {"d": {"e": 1}}}}}):
