@@ -223,7 +223,11 @@ class Handlers(Application[UUID]):
         aggregates = [o for o in objs if isinstance(o, Aggregate)]
         if opened is not None and not opened.bypass:
             unguarded = opened.unguarded()
-            if unguarded and self.newer(unguarded):
+            writes = any(getattr(a, "pending_events", ()) for a in aggregates)
+            if unguarded and writes and getattr(self.recorder, "checks_guards", False):
+                # Checked by the store in the save's own transaction: no extra round trip.
+                kwargs = {**kwargs, "guards": unguarded}
+            elif unguarded and self.newer(unguarded):
                 raise StaleCopy(f"a cached copy among {len(unguarded)} missed an event")
         try:
             recordings = super().save(*objs, **kwargs)

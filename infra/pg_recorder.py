@@ -49,12 +49,17 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+from commands.base import StaleCopy
 from infra.audit.pg_chain import ChainedPostgresRecorder
 
 MAX_GROUP = 64  # saves per call at most
+STALE_COPY = "SW001"  # the SQLSTATE of a save refused by its guards
 
 FUNCTION = """
-CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[], saves int[])
+CREATE OR REPLACE FUNCTION {schema}.{function}(
+    events {schema}.{event}[], saves int[],
+    guard_saves int[], guard_ids uuid[], guard_versions int[]
+)
 RETURNS TABLE (save_index int, new_id bigint, error_code text, error_message text)
 LANGUAGE plpgsql AS $BODY$
 DECLARE
@@ -65,6 +70,16 @@ BEGIN
     NOTIFY {channel};
     FOR save_index IN SELECT DISTINCT s FROM unnest(saves) AS s ORDER BY s LOOP
         BEGIN
+            -- The aggregates the save's decision read from a cache without changing them:
+            -- under the table lock, a newer event of any of them refuses the save alone.
+            IF EXISTS (
+                SELECT 1 FROM unnest(guard_saves, guard_ids, guard_versions) AS g(s, id, v)
+                JOIN {schema}.{table} AS e
+                    ON e.originator_id = g.id AND e.originator_version > g.v
+                WHERE g.s = save_index
+            ) THEN
+                RAISE EXCEPTION 'a cached copy missed an event' USING ERRCODE = '{stale}';
+            END IF;
             WITH inserted AS (
                 INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)
                 SELECT e.originator_id, e.originator_version, e.topic, e.state
@@ -98,6 +113,7 @@ class Pending:
     """One save waiting for its group's call."""
 
     rows: list[Any]
+    guards: Sequence[tuple[Any, int]] = ()  # (aggregate id, version read) it decided on
     done: threading.Event = field(default_factory=threading.Event)
     ids: list[int] = field(default_factory=list)
     error: Exception | None = None
@@ -107,13 +123,18 @@ class Pending:
 class LockedInsertRecorder(ChainedPostgresRecorder):
     """Inserts saves in one server-side statement that holds the table lock."""
 
+    # A save may carry `guards`: (aggregate id, version) pairs it decided on without
+    # changing them (commands/cache.py); they are checked in the save's own subtransaction.
+    checks_guards = True
+
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        # v2 returns each failed save's SQLSTATE; a new name, as CREATE OR REPLACE cannot
-        # change a function's result type (v1 stays in older stores, unused).
-        self.locked_insert_function = f"slotwise_group_insert_v2_{self.events_table_name}"
+        # v3 checks each save's guards; v2 returned each failed save's SQLSTATE. A new name
+        # each time, as CREATE OR REPLACE cannot change a function's signature or result type
+        # (older versions stay in older stores, unused).
+        self.locked_insert_function = f"slotwise_group_insert_v3_{self.events_table_name}"
         self.check_identifier_length(self.locked_insert_function)
         names = {
             "schema": Identifier(self.datastore.schema),
@@ -123,9 +144,13 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             "channel": Identifier(self.channel_name),
             "chain_function": Identifier(self.chain_function),
         }
-        create = SQL(FUNCTION).format(lock_timeout=self.datastore.lock_timeout, **names)
+        create = SQL(FUNCTION).format(
+            lock_timeout=self.datastore.lock_timeout, stale=SQL(STALE_COPY), **names
+        )
         self.sql_create_statements.append(create)
-        self.call_locked_insert = SQL("SELECT * FROM {schema}.{function}(%s, %s)").format(**names)
+        self.call_locked_insert = SQL(
+            "SELECT * FROM {schema}.{function}(%s, %s, %s, %s, %s)"
+        ).format(**names)
         self._queue: list[Pending] = []
         self._queue_lock = threading.Lock()
         self._calling = False  # a thread is making the call (or about to)
@@ -143,7 +168,7 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        mine = Pending(rows)
+        mine = Pending(rows, tuple(kwargs.get("guards", ())))
         with self._queue_lock:
             self._queue.append(mine)
             mine.leads = not self._calling
@@ -178,9 +203,17 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
     def _insert_group(self, group: list[Pending]) -> None:
         events = [row for pending in group for row in pending.rows]
         saves = [n for n, pending in enumerate(group) for _ in pending.rows]
+        guards = [(n, i, v) for n, pending in enumerate(group) for i, v in pending.guards]
+        arguments = (
+            events,
+            saves,
+            [n for n, _, _ in guards],
+            [i for _, i, _ in guards],
+            [v for _, _, v in guards],
+        )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             assert conn.autocommit  # the server commits right after the statement
-            curs.execute(self.call_locked_insert, (events, saves), prepare=True)
+            curs.execute(self.call_locked_insert, arguments, prepare=True)
             for row in curs.fetchall():
                 pending = group[row["save_index"]]
                 if row["new_id"] is None:
@@ -202,9 +235,12 @@ MAPPED: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
 )
 
 
-def save_error(sqlstate: str | None, message: str | None) -> PersistenceError:
-    """The library's exception for one save that failed inside the group's call."""
+def save_error(sqlstate: str | None, message: str | None) -> Exception:
+    """The library's exception for one save that failed inside the group's call (or, when a
+    guard refused it, the command side's signal to decide again on fresh state)."""
     detail = f"{message or 'the save failed'} (SQLSTATE {sqlstate})"
+    if sqlstate == STALE_COPY:
+        return StaleCopy(detail)
     try:
         found: type[psycopg.Error] = psycopg.errors.lookup(sqlstate or "")
     except KeyError:
