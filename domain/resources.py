@@ -17,7 +17,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidInput, SlotUnavailable
-from domain.slots import Calendar, ServiceShape, Slot, open_intervals
+from domain.slots import Calendar, ServiceShape, Slot, local_instant, open_intervals
 from domain.values import BookingPolicy, OpeningWindow, parse_weekly
 
 KINDS = ("staff", "room", "equipment")
@@ -257,3 +257,26 @@ def _intervals_between(
 ) -> list[Span]:
     own = Calendar(tz, resource.weekly, (), 1, BookingPolicy())
     return open_intervals(own, first - timedelta(days=1), last + timedelta(days=2))
+
+
+def open_minutes(resource: ResourceCalendar, business: Calendar, day: date) -> int:
+    """Minutes on the business's local `day` when the resource can be booked: its own hours
+    within the business's, less the business's closures and the resource's time off."""
+    tz = business.timezone
+    day_start = local_instant(tz, day, 0)
+    day_end = local_instant(tz, day + timedelta(days=1), 0)
+    spans = [
+        (max(s, b, day_start), min(e, c, day_end))
+        for s, e in _intervals(Calendar(tz, resource.weekly, (), 1, BookingPolicy()), day)
+        for b, c in _intervals(business, day)
+    ]
+    off = [(c.start, c.end) for c in business.closures] + list(resource.time_off)
+    for lo, hi in off:
+        spans = [
+            piece
+            for s, e in spans
+            for piece in ((s, min(e, lo)), (max(s, hi), e))
+            if piece[0] < piece[1]
+        ]
+    total = sum((e - s for s, e in spans if s < e), timedelta())
+    return int(total.total_seconds() // 60)

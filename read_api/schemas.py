@@ -163,6 +163,23 @@ class ServiceStats(BaseModel):
     utilization: float
 
 
+class ResourceStats(BaseModel):
+    """One resource's figures in a period; utilization is of its own open minutes."""
+
+    resource_id: str
+    name: str
+    category: str
+    bookings: int
+    cancellations: int
+    no_shows: int
+    revenue: list[Money]
+    captured: list[Money] = []
+    refunded: list[Money] = []
+    booked_minutes: int
+    open_minutes: int  # its hours within the business's, less closures and its time off
+    utilization: float  # booked_minutes / open_minutes
+
+
 Day = date  # the field `date` below hides the type inside the class
 
 
@@ -182,6 +199,7 @@ class PeriodStats(BaseModel):
     capacity_minutes: int  # open minutes times capacity: what can be booked
     utilization: float  # booked_minutes / capacity_minutes
     services: list[ServiceStats] | None = None  # with by=service
+    resources: list[ResourceStats] | None = None  # with by=resource
 
 
 class BusinessStats(BaseModel):

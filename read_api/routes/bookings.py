@@ -14,6 +14,7 @@ from domain.access import is_staff
 from domain.actor import Actor, Role
 from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
+from domain.resources import resource_calendar
 from infra.web.deps import ActorDep, ContainerDep
 from infra.web.openapi import problems
 from read_api import queries, stats
@@ -31,13 +32,17 @@ from read_api.paging import (
 )
 from read_api.personal import complete, personal_export
 from read_api.ports import PersonalDataDep, ReadDbDep
+from read_api.resource_queries import list_resources
 from read_api.schemas import BookingList, BookingPublic, BusinessStats, PersonalExport
 from read_api.views import booking_view
 
 router = APIRouter(tags=["bookings"])
 MAX_STATS_DAYS = 366
 BOOKING_CURSOR = "booking"
-BY = "`service`: each period also lists its figures per service (`resource` comes with resources)"
+BY = (
+    "`service`: each period also lists its figures per service; `resource`: per resource, "
+    "with the resource's open minutes and utilization"
+)
 
 
 def staff_business(conn: Connection, actor: Actor, business_id: UUID) -> queries.Row:
@@ -189,20 +194,27 @@ def get_stats(
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
     group: stats.Group = "day",
-    by: Annotated[Literal["service"] | None, Query(description=BY)] = None,
+    by: Annotated[Literal["service", "resource"] | None, Query(description=BY)] = None,
 ) -> dict[str, Any]:
-    """Per local day, ISO week or month (and per service): counts, money, utilization."""
+    """Per local day, ISO week or month (and per service or resource): counts, money,
+    utilization."""
     _range(first, last, MAX_STATS_DAYS)
     key = str(business_id)
+    per_service = by == "service"
     with container.read_db.reader.connect() as conn:
         business = staff_business(conn, actor, business_id)
         days = queries.daily_stats(conn, business_id, first, last)
-        by_service = stats.service_day_stats(conn, key, first, last) if by else None
-        names = stats.service_names(conn, key) if by else None
+        by_service = stats.service_day_stats(conn, key, first, last) if per_service else None
+        names = stats.service_names(conn, key) if per_service else None
+        by_resource = stats.resource_day_stats(conn, key, first, last) if by == "resource" else {}
+        found = list_resources(conn, key) if by == "resource" else []
     calendar = calendar_from(business)
     span = queries.date_range(first, last)
     opening = {day: open_minutes(calendar, day) for day in span}
     report = stats.periods(span, group, days, opening, business["capacity"], by_service, names)
+    if by == "resource":
+        calendars = [resource_calendar(r, business["weekly"]) for r in found]
+        stats.add_resources(report, group, by_resource, calendars, calendar, span)
     return {
         "business_id": key,
         "timezone": business["timezone"],

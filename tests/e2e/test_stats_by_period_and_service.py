@@ -91,7 +91,7 @@ def test_stats_by_month_cover_each_calendar_month(
 def test_unknown_groupings_are_refused_by_name(api: Api, salon: Salon) -> None:
     path = f"/v1/businesses/{salon.business_id}/stats"
     span = {"from": MONDAY.isoformat(), "to": TUESDAY.isoformat()}
-    for name, value in (("by", "resource"), ("group", "year")):
+    for name, value in (("by", "staff"), ("group", "year")):
         answer = api.query(path, OWNER, "owner", params={**span, name: value}, expect=None)
         body = assert_problem(answer, 422)
         assert name in str(body), body
