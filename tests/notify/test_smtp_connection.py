@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -74,3 +75,18 @@ def test_a_failure_at_the_commit_point_sends_nothing_and_the_next_one_goes(
     mailer.send(email(1), lambda: None)
     mailer.close()
     assert [m["To"] for m in box.wait_for(1)] == ["c1@example.com"]
+
+
+def test_thirty_emails_take_well_under_the_forty_milliseconds_each_nagle_would_add(
+    server: tuple[Controller, Mailbox],
+) -> None:
+    controller, box = server
+    mailer = SmtpMailer(smtp_url(controller), "Salon <bookings@salon.example>")
+    mailer.send(email(0), lambda: None)  # connected
+    began = time.monotonic()
+    for n in range(1, 31):
+        mailer.send(email(n), lambda: None)
+    took = time.monotonic() - began
+    mailer.close()
+    assert len(box.wait_for(31)) == 31
+    assert took < 30 * 0.04, f"{took:.2f} s for 30 emails"
