@@ -32,7 +32,9 @@ class EventStoreDirectory:
         return BusinessFacts(str(found.id), found.name, found.timezone, settings)
 
     def booking(self, booking_id: str, version: int) -> BookingFacts | None:
-        then, now = self._get(booking_id, version), self._get(booking_id)
+        now = self._get(booking_id)
+        # Usually the intent is about the booking as it is: one read, not two.
+        then = now if getattr(now, "version", None) == version else self._get(booking_id, version)
         if not isinstance(then, Booking) or not isinstance(now, Booking):
             return None
         return BookingFacts(

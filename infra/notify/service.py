@@ -120,3 +120,6 @@ class NotifyWorker:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        close = getattr(self.notify.deliveries.mailer, "close", None)
+        if close is not None:  # the SMTP connection kept open between batches
+            close()

@@ -17,12 +17,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.peers: list[Any] = []  # each message's client address: one per connection
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(parsed)  # type: ignore[arg-type]
+            self.peers.append(session.peer)
         return "250 OK"
 
     def wait_for(self, count: int, seconds: float = 10.0) -> list[EmailMessage]:
@@ -32,11 +34,12 @@ class Mailbox:
         return list(self.messages)
 
 
-def start_mailbox() -> tuple[Controller, Mailbox]:
-    box = Mailbox()
-    with socket.socket() as probe:  # aiosmtpd checks its own port, so it needs a real one
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+def start_mailbox(box: Mailbox | None = None, port: int = 0) -> tuple[Controller, Mailbox]:
+    box = box or Mailbox()
+    if not port:
+        with socket.socket() as probe:  # aiosmtpd checks its own port, so it needs a real one
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, box
