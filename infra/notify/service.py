@@ -8,7 +8,6 @@ database, so a restarted worker resumes where the last stopped, timers included.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from commands.app import SlotWise
 from commands.processes.notify.ports import Mailer, Texter
 from commands.processes.notify.reactions import NotifyReactions
+from infra.background import PollingLoop
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.follower import catch_up
 from infra.notify.consumer import NotifyConsumer
@@ -87,39 +87,21 @@ def build_notify(
     return Notify(runtime, deliveries, CalendarFeeds(engine, clock), engine)
 
 
-class NotifyWorker:
+class NotifyWorker(PollingLoop):
     """One loop: deliver new events to the notifier, then send what is due."""
 
+    name = "slotwise-notify"
+
     def __init__(self, notify: Notify, app: SlotWise, poll_seconds: float = 0.25) -> None:
-        self.notify, self.app, self.poll_seconds = notify, app, poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(poll_seconds)
+        self.notify, self.app = notify, app
 
     def step(self) -> int:
         catch_up(self.app.recorder, self.app.mapper, self.notify.runtime)
         return self.notify.deliveries.run_due()
 
-    def run(self) -> None:
-        """Loop until `stop` (a database outage is waited out, not fatal)."""
-        while not self._stop.is_set():
-            try:
-                worked = self.step()
-            except Exception:
-                log.exception("notification worker step failed; retrying")
-                self._stop.wait(1.0)
-                continue
-            if not worked:
-                self._stop.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="slotwise-notify", daemon=True)
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        super().stop()
         close = getattr(self.notify.deliveries.mailer, "close", None)
         if close is not None:  # the SMTP connection kept open between batches
             close()

@@ -9,7 +9,6 @@ resumes where the last one stopped, queued retries included.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from commands.processes.webhooks.retries import RetrySchedule
 from commands.webhook_messages import DisableWebhook
 from domain.actor import system_actor
 from domain.envelope import PUBLIC_AGGREGATE_TYPES, Envelope
+from infra.background import PollingLoop
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.follower import catch_up, read_log
 from infra.settings import Settings
@@ -111,38 +111,20 @@ def build_webhooks(
     return Webhooks(runtime, deliverer, secrets, engine)
 
 
-class WebhookWorker:
+class WebhookWorker(PollingLoop):
     """One loop: deliver new events to the dispatcher, then start due attempts."""
 
+    name = "slotwise-webhooks"
+
     def __init__(self, webhooks: Webhooks, app: SlotWise, poll_seconds: float = 0.1) -> None:
-        self.webhooks, self.app, self.poll_seconds = webhooks, app, poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(poll_seconds)
+        self.webhooks, self.app = webhooks, app
 
     def step(self) -> int:
         """Catch the dispatcher up with the log, then start due attempts; returns both counts."""
         read = catch_up(self.app.recorder, self.app.mapper, self.webhooks.runtime)
         return read + self.webhooks.deliverer.dispatch()
 
-    def run(self) -> None:
-        """Loop until `stop` is called (a database outage is waited out, not fatal)."""
-        while not self._stop.is_set():
-            try:
-                worked = self.step()
-            except Exception:
-                log.exception("webhook worker step failed; retrying")
-                self._stop.wait(1.0)
-                continue
-            if not worked:
-                self._stop.wait(self.poll_seconds)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="slotwise-webhooks", daemon=True)
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        super().stop()
         self.webhooks.deliverer.close()
