@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -136,6 +137,12 @@ def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     return Settings(event_store=url, read_db=url, jwt_secret=JWT_SECRET)
 
 
+def as_marked(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """`settings` with the fields a `@pytest.mark.settings(field=value)` on the test changes."""
+    marker = request.node.get_closest_marker("settings")
+    return settings.model_copy(update=marker.kwargs) if marker is not None else settings
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -143,12 +150,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    return settings_for(backend, tmp_path, request)
+    return as_marked(settings_for(backend, tmp_path, request), request)
 
 
 @pytest.fixture
-def container(settings: Settings, clock: FrozenClock) -> Iterator[Container]:
-    built = bootstrap(settings, clock=clock)
+def adapters() -> dict[str, Any]:
+    """Adapters handed to the composition root instead of those it would build (keywords of
+    infra.bootstrap.bootstrap, e.g. `cache`); a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def container(
+    settings: Settings, clock: FrozenClock, adapters: dict[str, Any]
+) -> Iterator[Container]:
+    built = bootstrap(settings, clock=clock, **adapters)
     yield built
     built.close()
 

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from infra.bootstrap import Container
 from infra.follower import catch_up
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET, settings_for
+from tests.conftest import JWT_SECRET, as_marked, settings_for
 from tests.kafka_broker import Broker
 from tests.production_stack import InProcessStack, Prepared, WarmStacks
 
@@ -267,8 +267,8 @@ def settings(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, prepared: Prepared | None
 ) -> Settings:
     if prepared is not None:
-        return prepared.settings
-    return settings_for(backend, tmp_path, request)
+        return as_marked(prepared.settings, request)
+    return as_marked(settings_for(backend, tmp_path, request), request)
 
 
 @pytest.fixture

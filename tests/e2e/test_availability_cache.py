@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from infra.bootstrap import read_cache
+import pytest
+
+from infra.bootstrap import RedisLink, read_cache
 from infra.read_cache import MemoryReadCache, NoCache
 from infra.settings import Settings
 from read_api.cache import answer_at
@@ -13,11 +17,20 @@ from tests.conftest import FrozenClock
 from tests.e2e.conftest import ANN, BOB, MONDAY, Api
 
 
+@pytest.fixture
+def adapters(settings: Settings) -> Iterator[dict[str, Any]]:
+    """The stack's own read cache (memory, or Redis on the production stack), counting."""
+    redis = RedisLink.open(settings)
+    yield {"cache": Counting(read_cache(settings, redis))}
+    if redis is not None:
+        redis.close()
+
+
 def test_repeated_reads_are_cached_and_a_write_or_the_clock_moves_them_on(
-    api: Api, clock: FrozenClock
+    api: Api, clock: FrozenClock, adapters: dict[str, Any]
 ) -> None:
     salon = api.open_salon()
-    cache = api.container.cache = Counting(api.container.cache)  # type: ignore[assignment]
+    cache = adapters["cache"]
     offered = api.starts(salon.service_id, MONDAY, salon.token)
     assert api.starts(salon.service_id, MONDAY) == offered
     assert cache.hits == 1

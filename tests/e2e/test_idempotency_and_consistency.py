@@ -124,12 +124,11 @@ def test_a_read_with_a_fresh_token_sees_the_write_it_names(api: Api, salon: Salo
         assert local(MONDAY, hour) not in api.starts(salon.service_id, MONDAY, consistency=token)
 
 
+@pytest.mark.settings(consistency_wait_seconds=0.2)
 def test_a_token_the_projections_have_not_reached_gives_503_with_retry_after(
     api: Api, salon: Salon
 ) -> None:
-    api.query(f"/v1/businesses/{salon.business_id}", consistency=salon.token)  # caught up
-    settings = api.container.settings
-    api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
+    api.settle()  # caught up: the reads below wait 0.2 s at most
     api.stop_delivery()  # the read side stops receiving events
     placed = api.book(salon.service_id, local(MONDAY, 9), expect=201)
     path = f"/v1/bookings/{placed.json()['id']}"
@@ -157,10 +156,9 @@ def test_a_token_beyond_the_end_of_the_log_is_refused_at_once(api: Api, salon: S
     assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.settings(consistency_wait_seconds=0.2)
 def test_a_read_waits_only_for_the_projections_it_reads(api: Api, salon: Salon) -> None:
-    api.query(f"/v1/businesses/{salon.business_id}", consistency=salon.token)  # caught up
-    settings = api.container.settings
-    api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 0.2})
+    api.settle()  # caught up: the reads below wait 0.2 s at most
     api.stop_delivery()
     placed = api.book(salon.service_id, local(MONDAY, 9), expect=201)
     token = placed.json()["consistency_token"]

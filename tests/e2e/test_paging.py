@@ -51,9 +51,8 @@ def walk(api: Api, path: str, sub: str, role: str, limit: int, token: str) -> li
     raise AssertionError("next_cursor never ran out")
 
 
+@pytest.mark.settings(consistency_wait_seconds=20.0)
 def test_paging_through_510_bookings_reaches_every_one_exactly_once_in_order(api: Api) -> None:
-    settings = api.container.settings
-    api.container.settings = settings.model_copy(update={"consistency_wait_seconds": 20.0})
     business, position = busy_business(api)
     token = str(position)
 

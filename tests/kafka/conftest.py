@@ -53,8 +53,10 @@ def settings(postgres_dsn: str, kafka_broker: Broker) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def container(settings: Settings, clock: FrozenClock) -> Iterator[Container]:
-    built = bootstrap(settings, clock=clock)
+def container(
+    settings: Settings, clock: FrozenClock, adapters: dict[str, Any]
+) -> Iterator[Container]:
+    built = bootstrap(settings, clock=clock, **adapters)
     yield built
     built.close()
 

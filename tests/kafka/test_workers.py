@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaProducer
 from typer.testing import CliRunner
 
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container, bootstrap, build_read_api
 from infra.cli import app
 from infra.follower import read_log
 from infra.kafka.processes import build_relay, build_worker
@@ -79,8 +79,13 @@ def test_ready_reports_lag_and_an_unreachable_kafka(
     lag = read_client.get("/ready").json()["lag"]
     assert lag == {"relay": 0, **{name: 0 for name in ALL}}
 
-    container.settings = settings.model_copy(update={"kafka": "127.0.0.1:9"})  # nobody there
-    away = read_client.get("/ready")
+    nobody_there = settings.model_copy(update={"kafka": "127.0.0.1:9"})
+    role = build_read_api(nobody_there)
+    try:
+        with TestClient(create_read_app(role), raise_server_exceptions=False) as client:
+            away = client.get("/ready")
+    finally:
+        role.close()
     assert away.status_code == 503
     assert away.json()["checks"]["kafka"].startswith("error")
 
