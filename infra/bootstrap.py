@@ -36,9 +36,15 @@ from infra.metrics import Metrics
 from infra.notify.service import Notify, NotifyWorker, build_notify
 from infra.payments.service import Payments, build_payments
 from infra.payments.worker import PaymentWorker
-from infra.personal_data import PersonalDataKeys
+from infra.personal_data import PersonalDataKeys, ShownPersonalData
 from infra.read_cache import MemoryReadCache, NoCache, ReadCache, RedisReadCache
-from infra.readdb import ReadDatabase, open_read_database, postgres_engine, sqlite_engine
+from infra.readdb import (
+    ReadDatabase,
+    occasional_reader,
+    open_read_database,
+    postgres_engine,
+    sqlite_engine,
+)
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.versions import versions_checker
 from infra.wakeups import PostgresWakeups
@@ -91,6 +97,8 @@ class Container:
     # The notifier: its checkpoint, outbox and calendar feeds (in the event-store database).
     notify: Notify | None = None
     notify_worker: NotifyWorker | None = None
+    # What the read models show of a customer's personal data (the write API's erasure answer).
+    built_shown_personal_data: ShownPersonalData | None = None
 
     @property
     def read_db(self) -> ReadDatabase:
@@ -107,6 +115,11 @@ class Container:
     @property
     def payments(self) -> Payments:
         return _built(self.built_payments, "payment adapters")  # type: ignore[no-any-return]
+
+    @property
+    def shown_personal_data(self) -> ShownPersonalData:
+        built = self.built_shown_personal_data
+        return _built(built, "read-model reader")  # type: ignore[no-any-return]
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -220,6 +233,8 @@ class Container:
                 owned.dispose()
         if self.built_idempotency is not None:
             self.built_idempotency.close()
+        if self.built_shown_personal_data is not None:
+            self.built_shown_personal_data.close()
         self.cache.close()
         if self.redis is not None:
             self.redis.close()
@@ -481,14 +496,20 @@ def build_write_api(
     app: SlotWise | None = None,
     idempotency: KeyStore | None = None,
     payments: Payments | None = None,
+    read_models: Engine | None = None,
 ) -> Container:
-    """The write-api role: event store, idempotency keys, payment provider; no read models."""
+    """The write-api role: event store, idempotency keys, payment provider; no read models
+    but `read_models`, an engine the erasure's answer counts with (by default one opened
+    for the occasion: no pool)."""
     settings = settings or Settings()
     with setup_lock(settings):
         container = _core(settings, clock, app, web=True, redis=True)
         _add_idempotency(container, idempotency)
         _add_payments(container, payments)
         _add_notify(container)  # notification settings and calendar feed keys
+        url, timeout = settings.read_db_url, settings.db_connect_timeout_seconds
+        reader = read_models or occasional_reader(url, timeout)
+        container.built_shown_personal_data = ShownPersonalData(reader, owned=read_models is None)
     return container
 
 
@@ -576,6 +597,7 @@ def bootstrap(
         _add_idempotency(container, idempotency)
         _add_payments(container, payments)
         _add_notify(container)
+        container.built_shown_personal_data = ShownPersonalData(container.read_db.reader)
     return container
 
 

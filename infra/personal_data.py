@@ -27,6 +27,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     insert,
     select,
     update,
@@ -34,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from domain.personal import Sealed
-from projections.tables import UTCDateTime
+from projections.tables import UTCDateTime, booking_personal_data
 
 NONCE_BYTES = 12
 metadata = MetaData()
@@ -142,3 +143,24 @@ class PersonalDataKeys:
         except IntegrityError:  # another process stored one first: use theirs
             pass
         return True
+
+
+class ShownPersonalData:
+    """What the read models show of a customer's personal data (the erasure's answer).
+
+    The write-api role has no read models of its own: it asks with an engine opened for the
+    occasion (`owned`, disposed at close); the dev composition shares its read database.
+    """
+
+    def __init__(self, reader: Engine, *, owned: bool = False) -> None:
+        self.reader, self.owned = reader, owned
+
+    def bookings_with_personal_data(self, customer_id: str) -> int:
+        table = booking_personal_data
+        query = select(func.count()).where(table.c.subject == customer_id)
+        with self.reader.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def close(self) -> None:
+        if self.owned:
+            self.reader.dispose()

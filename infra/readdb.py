@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from infra.pg_deadline import DeadlineConnection
 from infra.settings import pool_options, sqlalchemy_url
@@ -68,6 +69,22 @@ def open_read_database(
         return ReadDatabase(sqlite_engine(url, immediate=True), sqlite_engine(url, immediate=False))
     engine = postgres_engine(url, pool_size, max_overflow, pool_timeout, connect_timeout)
     return ReadDatabase.shared(engine)
+
+
+def occasional_reader(url: str, connect_timeout: int = 3) -> Engine:
+    """The read models for a role that reads them rarely: no pool, a connection per use."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return sqlite_engine(url, immediate=False)
+    timeout = parse_qs(urlsplit(url).query).get("connect_timeout", [str(connect_timeout)])[-1]
+    engine = create_engine(
+        sqlalchemy_url(url), poolclass=NullPool, connect_args={"connect_timeout": int(timeout)}
+    )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return DeadlineConnection.connect(*cargs, **cparams)
+
+    return engine
 
 
 def postgres_engine(

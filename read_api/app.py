@@ -88,7 +88,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         "SlotWise read API",
         "Catalogue, availability, bookings, stats, audit reads and live events. Send "
         "X-Consistency-Token to read your own writes.",
-        _with_live_events(lifespan_for(container, read_api_process)),
+        _with_live_events(lifespan_for(container, read_api_process, lambda _: None)),
         api="read",
     )
     for router in (

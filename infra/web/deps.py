@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by both APIs: the container and the caller.
+"""FastAPI dependencies shared by both APIs: the caller.
 
 They are `async` so that FastAPI runs them on the event loop rather than
 hopping to its thread pool for each; the one step that may wait on the network
@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.actor import Actor
-from infra.auth import Unauthenticated
+from infra.auth import TokenVerifier, Unauthenticated
 from infra.bootstrap import Container
 
 _bearer = HTTPBearer(
@@ -32,13 +32,21 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def _actor(request: Request, container: Container, token: str) -> Actor:
+async def get_verifier(request: Request) -> TokenVerifier:
+    """The process's token verifier (the role's composition root built it)."""
+    verifier: TokenVerifier = request.app.state.container.verifier
+    return verifier
+
+
+VerifierDep = Annotated[TokenVerifier, Depends(get_verifier)]
+
+
+async def _actor(request: Request, verifier: TokenVerifier, token: str) -> Actor:
     """The token's actor; the rate limiter may have verified this very token already."""
     verified = getattr(request.state, "verified", None)
     if verified is not None and verified[0] == token:
         result = verified[1]
     else:
-        verifier = container.verifier
         try:
             if verifier.may_block:
                 result = await to_thread.run_sync(verifier.verify, token)
@@ -55,22 +63,22 @@ async def _actor(request: Request, container: Container, token: str) -> Actor:
 
 async def get_actor(
     request: Request,
-    container: ContainerDep,
+    verifier: VerifierDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None:
         raise Unauthenticated("this endpoint needs an Authorization: Bearer token")
-    return await _actor(request, container, credentials.credentials)
+    return await _actor(request, verifier, credentials.credentials)
 
 
 async def get_optional_actor(
     request: Request,
-    container: ContainerDep,
+    verifier: VerifierDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     if credentials is None:
         return None
-    return await _actor(request, container, credentials.credentials)
+    return await _actor(request, verifier, credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from anyio import to_thread
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -22,22 +22,28 @@ from infra.web.bodylimit import BodyLimitMiddleware
 from infra.web.correlation import CorrelationMiddleware
 from infra.web.cors import SettingsCorsMiddleware
 from infra.web.deadline import DeadlineMiddleware
-from infra.web.deps import ContainerDep
 from infra.web.observe import ObserveMiddleware
 from infra.web.parameters import require_clean_parameters
 from infra.web.throttle import RateLimitMiddleware
 
 
 def lifespan_for(
-    container: Container | None, build: Callable[[], Container]
+    container: Container | None,
+    build: Callable[[], Container],
+    wire: Callable[[Container], object],
 ) -> Callable[[FastAPI], Any]:
-    """Use `container` if given (tests, `slotwise dev`), else `build` one and close it at exit."""
+    """Use `container` if given (tests, `slotwise dev`), else `build` one and close it at exit.
+
+    `wire` turns the role's adapters into the API's ports (`app.state.ports`), once, at start:
+    a port the role did not build fails the start, not a request.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or build()
         try:
+            app.state.ports = wire(app.state.container)
             yield
         finally:
             if owned:
@@ -46,6 +52,13 @@ def lifespan_for(
     return lifespan
 
 
+async def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+# The process's own health and metrics read the whole role; the API routes see only ports.
+ContainerDep = Annotated[Container, Depends(get_container)]
 health = APIRouter(tags=["health"])
 LIMITS = (
     "Every request but /health is rate-limited per client address and per token subject "
