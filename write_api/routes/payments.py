@@ -17,11 +17,12 @@ from domain.booking import BookingStatus
 from domain.errors import PaymentProviderUnavailable, PaymentsNotConfigured
 from domain.payment import PaymentSettings
 from infra.payments import webhook
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from infra.web.problems import problem
 from write_api.answers import PaidBookingAnswer
 from write_api.gateway import GatewayDep, consistency_token
+from write_api.ports import CommandBusDep, EventLogDep, PaymentsDep
 from write_api.schemas import CommandResult, PaymentsUpdate, WebhookReceipt
 
 router = APIRouter(tags=["payments"])
@@ -40,10 +41,10 @@ def configure_payments(
     body: PaymentsUpdate,
     actor: ActorDep,
     gateway: GatewayDep,
-    container: ContainerDep,
+    payments: PaymentsDep,
 ) -> Response:
     """Take payment online for priced services; a slot waits `hold_minutes` for its payment."""
-    if body.enabled and not container.payments.configured:
+    if body.enabled and not payments.configured:
         raise PaymentsNotConfigured(
             "this server has no Stripe key (SLOTWISE_STRIPE_API_KEY)", field="enabled"
         )
@@ -57,11 +58,11 @@ def configure_payments(
     openapi_extra=problems(401, 403, 404, 409),
 )
 def open_payment(
-    booking_id: UUID, request: Request, actor: ActorDep, container: ContainerDep
+    booking_id: UUID, request: Request, actor: ActorDep, payments: PaymentsDep, log: EventLogDep
 ) -> dict[str, Any]:
     """The booking's PaymentIntent and client secret (created now if Stripe was down before)."""
     correlation_id = getattr(request.state, "correlation_id", None) or "-"
-    view = container.payments.checkout.open_for(actor, booking_id, correlation_id)
+    view = payments.checkout.open_for(actor, booking_id, correlation_id)
     waiting = view.booking.status is BookingStatus.PENDING_PAYMENT
     if waiting and view.client_secret is None:
         raise PaymentProviderUnavailable(
@@ -71,7 +72,7 @@ def open_payment(
         "id": str(booking_id),
         "version": view.booking.version,
         # Covers whatever this request (or anyone before it) wrote about the booking.
-        "consistency_token": consistency_token(container.app.recorder.max_notification_id() or 0),
+        "consistency_token": consistency_token(log.max_notification_id() or 0),
         **view.body(),
     }
 
@@ -81,9 +82,9 @@ def open_payment(
     responses={200: {"model": WebhookReceipt}},
     openapi_extra=problems(400, 409, 413),
 )
-async def stripe_webhook(request: Request, container: ContainerDep) -> Response:
+async def stripe_webhook(request: Request, payments: PaymentsDep, bus: CommandBusDep) -> Response:
     """Stripe's events: verified, recorded once per Stripe event id, acted on by the saga."""
-    secrets = container.payments.webhook_secrets
+    secrets = payments.webhook_secrets
     if not secrets:
         raise PaymentsNotConfigured(
             "this server has no webhook secret (SLOTWISE_STRIPE_WEBHOOK_SECRET)"
@@ -105,9 +106,7 @@ async def stripe_webhook(request: Request, container: ContainerDep) -> Response:
     context = CommandContext.replayable_as(
         webhook.command_id_for(notice.stripe_event_id), correlation_id
     )
-    done = await run_in_threadpool(
-        container.app.handle, RecordStripeEvent(WEBHOOK, notice, context=context)
-    )
+    done = await run_in_threadpool(bus.handle, RecordStripeEvent(WEBHOOK, notice, context=context))
     return _ok({"received": True, "recorded": True, "id": str(done.id)})
 
 
