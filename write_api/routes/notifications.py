@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from commands.notifications import SetNotifications
 from domain.notify import NotificationSettings
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from write_api.gateway import GatewayDep
+from write_api.ports import FeedKeysDep, OwnersDep, ReadApiUrlDep
 from write_api.schemas import CalendarFeedAnswer, CommandResult, NotificationsUpdate
 
 router = APIRouter(tags=["notifications"])
@@ -40,12 +41,14 @@ def set_notifications(
     openapi_extra=problems(401, 403, 404),
 )
 async def rotate_calendar_feed(
-    business_id: UUID, actor: ActorDep, container: ContainerDep
+    business_id: UUID,
+    actor: ActorDep,
+    owners: OwnersDep,
+    feeds: FeedKeysDep,
+    read_api_url: ReadApiUrlDep,
 ) -> Response:
     """Create or rotate the business's calendar feed; the previous address stops working."""
-    assert container.notify is not None  # the composition root always builds it
-    feeds = container.notify.feeds
-    await run_in_threadpool(container.app.owned_business, actor, business_id)
+    await run_in_threadpool(owners.owned_business, actor, business_id)
     key = await run_in_threadpool(feeds.rotate, str(business_id))
-    base = container.settings.read_api_url.rstrip("/")
+    base = read_api_url.rstrip("/")
     return JSONResponse({"url": f"{base}/v1/calendar/{key}.ics"}, status_code=201)
