@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from infra.bootstrap import build_write_api
+from infra.settings import Settings
 from tests.e2e.conftest import (
     ANN,
     BOB,
@@ -19,6 +22,7 @@ from tests.e2e.conftest import (
     assert_problem,
     local,
 )
+from write_api.app import create_app as create_write_app
 
 CONTACT = {"name": "Ann Example", "email": "ann@example.com", "phone": "+4915112345678"}
 NOTE = "please use the side entrance"
@@ -62,6 +66,23 @@ def test_customer_and_owner_see_it_then_everyone_sees_erased(api: Api, salon: Sa
         assert shown["status"] == mine["status"] and shown["start"] == mine["start"]
     listed = api.query(f"/v1/businesses/{salon.business_id}/bookings", OWNER, "owner").json()
     assert [b["personal_data"] for b in listed["items"]] == ["erased"]
+
+
+def test_the_write_api_role_on_its_own_answers_an_erasure_with_the_reads_count(
+    api: Api, salon: Salon, settings: Settings
+) -> None:
+    booking = book_with_contact(api, salon)
+    api.query(f"/v1/bookings/{booking['id']}", ANN, consistency=booking["consistency_token"])
+    role = build_write_api(settings)  # as `slotwise write-api` builds it: no read models
+    try:
+        with TestClient(create_write_app(role), raise_server_exceptions=False) as write:
+            path = f"/v1/customers/{ANN}/personal-data"
+            erased = write.delete(path, headers=api.auth(ANN, "customer"))
+    finally:
+        role.close()
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["bookings"] == 1
 
 
 def test_only_the_customer_or_an_admin_may_erase(api: Api, salon: Salon) -> None:
