@@ -24,6 +24,7 @@ from infra.consumers.tables import metadata as consumers_metadata
 from infra.follower import (
     CheckpointProgress,
     Follower,
+    LogReader,
     adopt_legacy_tracking,
     catch_up,
     refetch_from_log,
@@ -144,6 +145,33 @@ class Container:
             return False
         self.follower.after_next_pass(callback)
         return True
+
+    @property
+    def log_reader(self) -> LogReader:
+        """The notification log as envelopes (live events read it)."""
+        return LogReader(self.app.recorder, self.app.mapper)
+
+    def on_delivered(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake` whenever the read side may have advanced; returns what stops it.
+
+        This process's follower calls it after each pass; without one (Kafka workers, or a
+        follower in another process) a PostgreSQL NOTIFY of each write does. SQLite without
+        a follower here has neither: the caller's own poll is all there is.
+        """
+        follower = self.follower
+        if follower is not None:
+            follower.listeners.append(wake)
+
+            def forget() -> None:
+                if wake in follower.listeners:
+                    follower.listeners.remove(wake)
+
+            return forget
+        wakeups = PostgresWakeups.for_recorder(self.app.recorder)
+        if wakeups is None:
+            return lambda: None
+        wakeups.start(wake)
+        return wakeups.stop
 
     def nudge(self) -> None:
         """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""

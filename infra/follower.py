@@ -58,6 +58,22 @@ def read_log(
     return [to_delivery(n, mapper) for n in notifications]
 
 
+class LogReader:
+    """The notification log as envelopes, for readers outside the delivery (live events)."""
+
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
+        self.recorder, self.mapper = recorder, mapper
+
+    def max_notification_id(self) -> int | None:
+        return self.recorder.max_notification_id()
+
+    def read(self, after: int, limit: int) -> tuple[int, list[Envelope]]:
+        """Up to `limit` records after `after`: the last position read, and their envelopes."""
+        deliveries = read_log(self.recorder, self.mapper, after, limit)
+        last = deliveries[-1].offset if deliveries else after
+        return last, [d.envelope for d in deliveries]
+
+
 def catch_up(
     recorder: ApplicationRecorder,
     mapper: Mapper[UUID],

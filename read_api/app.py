@@ -9,12 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from infra.audit.trail import AuditTrail
 from infra.bootstrap import Container, read_api_process
-from infra.follower import read_log
-from infra.wakeups import PostgresWakeups
+from infra.notify.feeds import NotificationLog
 from infra.web.lifecycle import lifespan_for, new_app
+from infra.webhooks.reads import WebhookReads
 from read_api.event_owners import EventOwners
 from read_api.live import LIVE, Broadcaster, Sources
+from read_api.ports import ReadConfig, ReadPorts
 from read_api.routes import (
     audit,
     audit_log,
@@ -31,52 +33,71 @@ from read_api.routes.pages import mount_pages
 log = logging.getLogger(__name__)
 
 
-def live_sources(container: Container) -> Sources:
+def ports_for(container: Container) -> ReadPorts:
+    """The read API's ports, filled from what the role's composition root built."""
+    settings, tables = container.settings, container.event_store_tables
+    assert container.notify is not None and tables is not None  # every read role builds them
+    config = ReadConfig(
+        consistency_wait_seconds=settings.consistency_wait_seconds,
+        events_keepalive_seconds=settings.events_keepalive_seconds,
+        events_queue_size=settings.events_queue_size,
+        events_poll_seconds=settings.events_poll_seconds,
+        events_replay_page=settings.events_replay_page,
+        write_api_url=settings.write_api_url,
+    )
+    return ReadPorts(
+        read_models=container.read_db,
+        cache=container.cache,
+        progress=container.progress,
+        log=container.log_reader,
+        delivered=container.on_delivered,
+        clock=container.clock,
+        personal_data=container.personal_data,
+        audit=AuditTrail(container.app),
+        feeds=container.notify.feeds,
+        notifications=NotificationLog(container.notify.engine),
+        webhooks=WebhookReads(tables),
+        config=config,
+    )
+
+
+def live_sources(found: ReadPorts) -> Sources:
     """The log, the projections' progress and each event's business, for live events."""
-    app, owners = container.app, EventOwners(container.read_db.reader)
+    log_reader, progress = found.log, found.progress
+    owners = EventOwners(found.read_models.reader)
 
     def read(after: int, limit: int) -> tuple[int, list[Any]]:
-        deliveries = read_log(app.recorder, app.mapper, after, limit)
-        last = deliveries[-1].offset if deliveries else after
-        return last, owners.owners([d.envelope for d in deliveries])
+        last, envelopes = log_reader.read(after, limit)
+        return last, owners.owners(envelopes)
 
     return Sources(
-        reached=lambda: container.reached(LIVE),
-        head=lambda: int(app.recorder.max_notification_id() or 0),
+        reached=lambda: progress.reached(LIVE),
+        head=lambda: int(log_reader.max_notification_id() or 0),
         read=read,
     )
 
 
 def _with_live_events(inner: Callable[[FastAPI], Any]) -> Callable[[FastAPI], Any]:
-    """The lifespan plus this process's broadcaster, woken by the follower or by NOTIFY."""
+    """The lifespan plus this process's broadcaster, woken as the read side advances."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with inner(app):
-            container: Container = app.state.container
-            settings = container.settings
+            found: ReadPorts = app.state.ports
+            config = found.config
             broadcaster = Broadcaster(
-                live_sources(container),
-                queue_size=settings.events_queue_size,
-                poll_seconds=settings.events_poll_seconds,
-                page=settings.events_replay_page,
+                live_sources(found),
+                queue_size=config.events_queue_size,
+                poll_seconds=config.events_poll_seconds,
+                page=config.events_replay_page,
             )
             broadcaster.start()
             app.state.broadcaster = broadcaster
-            follower, wakeups = container.follower, None
-            if follower is not None:
-                follower.listeners.append(broadcaster.wake_threadsafe)
-            else:
-                wakeups = PostgresWakeups.for_recorder(container.app.recorder)
-                if wakeups is not None:
-                    wakeups.start(broadcaster.wake_threadsafe)
+            forget = found.delivered(broadcaster.wake_threadsafe)
             try:
                 yield
             finally:
-                if follower is not None and broadcaster.wake_threadsafe in follower.listeners:
-                    follower.listeners.remove(broadcaster.wake_threadsafe)
-                if wakeups is not None:
-                    wakeups.stop()
+                forget()
                 await broadcaster.stop()
 
     return lifespan
@@ -88,7 +109,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         "SlotWise read API",
         "Catalogue, availability, bookings, stats, audit reads and live events. Send "
         "X-Consistency-Token to read your own writes.",
-        _with_live_events(lifespan_for(container, read_api_process, lambda _: None)),
+        _with_live_events(lifespan_for(container, read_api_process, ports_for)),
         api="read",
     )
     for router in (

@@ -41,6 +41,18 @@ class CalendarFeeds:
         return str(found) if found is not None else None
 
 
+class NotificationLog:
+    """The business's notification log, page by page (the read API's view of the outbox)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def page(
+        self, business_id: str, limit: int, after: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        return notification_log(self.engine, business_id, limit, after)
+
+
 def notification_log(
     engine: Engine, business_id: str, limit: int, after: int | None
 ) -> tuple[list[dict[str, Any]], int | None]:
