@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Protocol
+from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidInput
-from infra.web.deps import ContainerDep
 from infra.web.problems import StaleRead
+from read_api.ports import Progress, ports
 
 TOKEN = "X-Consistency-Token"
 DIRECTORY = ("business_directory",)
@@ -40,18 +40,19 @@ def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
     """A dependency that waits (bounded) until `consumers` reflect the request's token."""
 
     async def wait(
-        container: ContainerDep, token: Annotated[str | None, Header(alias=TOKEN)] = None
+        request: Request, token: Annotated[str | None, Header(alias=TOKEN)] = None
     ) -> None:
         if token is None:
-            return
+            return  # most reads: no port is even looked up
         wanted = parse_token(token)
-        progress = container.progress
+        found = ports(request)
+        progress, log, config = found.progress, found.log, found.config
         if await run_in_threadpool(progress.reached, consumers) >= wanted:
             return
-        written = await run_in_threadpool(container.app.recorder.max_notification_id)
+        written = await run_in_threadpool(log.max_notification_id)
         if wanted > (written or 0):
             raise InvalidInput(f"{TOKEN} is beyond the end of the event log", field=TOKEN)
-        deadline = time.monotonic() + container.settings.consistency_wait_seconds
+        deadline = time.monotonic() + config.consistency_wait_seconds
         pause = 0.005
         while await run_in_threadpool(progress.reached, consumers) < wanted:
             left = deadline - time.monotonic()
@@ -71,13 +72,7 @@ def consistent_with(*consumers: str) -> Callable[..., Awaitable[None]]:
     return wait
 
 
-class Passes(Protocol):
-    """Progress that can say when this process's projectors end their next pass."""
-
-    def after_next_pass(self, callback: Callable[[], None]) -> bool: ...
-
-
-def next_pass(progress: Passes) -> asyncio.Future[None] | None:
+def next_pass(progress: Progress) -> asyncio.Future[None] | None:
     """A future of this event loop settled when the follower's next pass ends; None when no
     follower runs in this process (the projectors are elsewhere)."""
     loop = asyncio.get_running_loop()
