@@ -15,7 +15,7 @@ from domain.actor import Actor, Role
 from domain.booking import BookingStatus
 from domain.errors import BookingNotFound, BusinessNotFound, InvalidInput, NotYourBusiness
 from domain.resources import resource_calendar
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from read_api import queries, stats
 from read_api.availability import calendar_from, open_minutes
@@ -30,7 +30,7 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
-from read_api.personal import complete, personal_export
+from read_api.personal import PersonalDataReader, complete, personal_export
 from read_api.ports import PersonalDataDep, ReadDbDep
 from read_api.resource_queries import list_resources
 from read_api.schemas import BookingList, BookingPublic, BusinessStats, PersonalExport
@@ -64,10 +64,10 @@ def _range(first: date | None, last: date | None, most: int) -> None:
 
 @router.get("/v1/bookings/{booking_id}", response_model=BookingPublic, openapi_extra=problems(404))
 def get_booking(
-    booking_id: UUID, actor: ActorDep, container: ContainerDep, _: BookingsRead
+    booking_id: UUID, actor: ActorDep, read_db: ReadDbDep, keys: PersonalDataDep, _: BookingsRead
 ) -> dict[str, Any]:
     """One booking: its customer, its business's owner, or an admin."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = queries.get_booking(conn, booking_id)
         if row is None:
             raise BookingNotFound(f"no booking with id {booking_id}")
@@ -76,7 +76,7 @@ def get_booking(
                 staff_business(conn, actor, UUID(row["business_id"]))
             except (NotYourBusiness, BusinessNotFound):  # reveal nothing of others' bookings
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
-        [row] = _complete(conn, container, actor, [row])
+        [row] = _complete(conn, keys, actor, [row])
     return booking_view(row)
 
 
@@ -113,31 +113,34 @@ FilterDep = Annotated[BookingFilter, Depends(booking_filter)]
 def list_business_bookings(
     business_id: UUID,
     actor: ActorDep,
-    container: ContainerDep,
+    read_db: ReadDbDep,
+    keys: PersonalDataDep,
     _: BookingsRead,
     wanted: FilterDep,
     resource_id: UUID | None = None,
 ) -> dict[str, Any]:
     """The business's bookings by local date range and status, by start (owner or admin);
     `resource_id`: only those holding that resource (a day view per resource)."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         staff_business(conn, actor, business_id)
-        return _list(
-            conn, container, actor, wanted, business_id=business_id, resource_id=resource_id
-        )
+        return _list(conn, keys, actor, wanted, business_id=business_id, resource_id=resource_id)
 
 
 @router.get("/v1/me/bookings", response_model=BookingList)
 def list_my_bookings(
-    actor: ActorDep, container: ContainerDep, _: BookingsRead, wanted: FilterDep
+    actor: ActorDep, read_db: ReadDbDep, keys: PersonalDataDep, _: BookingsRead, wanted: FilterDep
 ) -> dict[str, Any]:
     """The caller's own bookings as a customer, by local date range and status, by start."""
-    with container.read_db.reader.connect() as conn:
-        return _list(conn, container, actor, wanted, customer_id=actor.id)
+    with read_db.reader.connect() as conn:
+        return _list(conn, keys, actor, wanted, customer_id=actor.id)
 
 
 def _list(
-    conn: Connection, container: ContainerDep, actor: Actor, wanted: BookingFilter, **whose: Any
+    conn: Connection,
+    keys: PersonalDataReader | None,
+    actor: Actor,
+    wanted: BookingFilter,
+    **whose: Any,
 ) -> dict[str, Any]:
     rows = queries.list_bookings(
         conn,
@@ -148,14 +151,14 @@ def _list(
         limit=wanted.limit + 1,
         after=wanted.after,
     )
-    return _page(_complete(conn, container, actor, rows), wanted.limit)
+    return _page(_complete(conn, keys, actor, rows), wanted.limit)
 
 
 def _complete(
-    conn: Connection, container: ContainerDep, actor: Actor, rows: list[queries.Row]
+    conn: Connection, keys: PersonalDataReader | None, actor: Actor, rows: list[queries.Row]
 ) -> list[queries.Row]:
     """The rows with their payments and, for whoever may see it, their personal data."""
-    return complete(conn, rows, container.personal_data, actor)
+    return complete(conn, rows, keys, actor)
 
 
 @router.get("/v1/me/export", response_model=PersonalExport)
@@ -189,7 +192,7 @@ def _page(rows: list[queries.Row], limit: int) -> dict[str, Any]:
 def get_stats(
     business_id: UUID,
     actor: ActorDep,
-    container: ContainerDep,
+    read_db: ReadDbDep,
     _: StatsRead,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
@@ -201,7 +204,7 @@ def get_stats(
     _range(first, last, MAX_STATS_DAYS)
     key = str(business_id)
     per_service = by == "service"
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         business = staff_business(conn, actor, business_id)
         days = queries.daily_stats(conn, business_id, first, last)
         by_service = stats.service_day_stats(conn, key, first, last) if per_service else None

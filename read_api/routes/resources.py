@@ -8,10 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from domain.errors import BusinessNotFound, NotYourBusiness, ResourceNotFound, SeriesNotFound
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from read_api import queries
 from read_api.consistency import BookingsRead, ResourcesRead
+from read_api.ports import PersonalDataDep, ReadDbDep
 from read_api.resource_queries import get_resource, list_resources
 from read_api.routes.bookings import _complete, staff_business
 from read_api.views import booking_view
@@ -38,10 +39,10 @@ def resource_view(row: dict[str, Any], business_weekly: list[Any]) -> dict[str, 
 
 @router.get("/v1/businesses/{business_id}/resources", openapi_extra=problems(404))
 def list_business_resources(
-    business_id: UUID, container: ContainerDep, _: ResourcesRead
+    business_id: UUID, read_db: ReadDbDep, _: ResourcesRead
 ) -> dict[str, Any]:
     """The business's resources (staff, rooms, equipment) with their hours and time off."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         business = queries.get_business(conn, business_id)
         if business is None:
             raise BusinessNotFound(f"no business with id {business_id}")
@@ -51,11 +52,9 @@ def list_business_resources(
 
 
 @router.get("/v1/resources/{resource_id}", openapi_extra=problems(404))
-def get_one_resource(
-    resource_id: UUID, container: ContainerDep, _: ResourcesRead
-) -> dict[str, Any]:
+def get_one_resource(resource_id: UUID, read_db: ReadDbDep, _: ResourcesRead) -> dict[str, Any]:
     """One resource with its hours and time off."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = get_resource(conn, resource_id)
         business = queries.get_business(conn, UUID(row["business_id"])) if row else None
     if row is None or business is None:
@@ -65,10 +64,10 @@ def get_one_resource(
 
 @router.get("/v1/series/{series_id}", openapi_extra=problems(404))
 def get_series(
-    series_id: UUID, actor: ActorDep, container: ContainerDep, _: BookingsRead
+    series_id: UUID, actor: ActorDep, read_db: ReadDbDep, keys: PersonalDataDep, _: BookingsRead
 ) -> dict[str, Any]:
     """A recurring series' bookings: its customer, its business's owner, or an admin."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         rows = queries.list_bookings(conn, series_id=series_id, limit=60)
         if not rows:
             raise SeriesNotFound(f"no series with id {series_id}")
@@ -77,5 +76,5 @@ def get_series(
                 staff_business(conn, actor, UUID(rows[0]["business_id"]))
             except (NotYourBusiness, BusinessNotFound):
                 raise SeriesNotFound(f"no series with id {series_id}") from None
-        rows = _complete(conn, container, actor, rows)
+        rows = _complete(conn, keys, actor, rows)
     return {"series_id": str(series_id), "bookings": [booking_view(r) for r in rows]}
