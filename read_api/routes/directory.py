@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import Connection
 
 from domain.errors import BusinessNotFound, ClosureNotFound, ServiceNotFound
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from read_api import queries
 from read_api.consistency import CatalogueRead, DirectoryRead
@@ -24,6 +24,7 @@ from read_api.paging import (
     parse_key,
     uuid_text,
 )
+from read_api.ports import ReadDbDep
 from read_api.schemas import BusinessPage, ClosurePage, ClosurePublic, ServicePublic
 from read_api.views import business_view, closure_views, service_view
 
@@ -45,7 +46,7 @@ def _business(conn: Connection, business_id: UUID) -> queries.Row:
 )
 def list_closures(
     business_id: UUID,
-    container: ContainerDep,
+    read_db: ReadDbDep,
     _: DirectoryRead,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
@@ -55,7 +56,7 @@ def list_closures(
     if cursor is not None:
         start, closure_id = parse_key(cursor, CLOSURE_CURSOR, instant, uuid_text)
         after = (start, closure_id)
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         closures = closure_views(_business(conn, business_id))
     if after is not None:
         closures = [c for c in closures if (_start(c), c["id"]) > after]
@@ -75,10 +76,10 @@ def _start(closure: dict[str, Any]) -> datetime:
     openapi_extra=problems(404),
 )
 def get_closure(
-    business_id: UUID, closure_id: UUID, container: ContainerDep, _: DirectoryRead
+    business_id: UUID, closure_id: UUID, read_db: ReadDbDep, _: DirectoryRead
 ) -> dict[str, Any]:
     """One closure of the business."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         closures = closure_views(_business(conn, business_id))
     found = next((c for c in closures if c["id"] == str(closure_id)), None)
     if found is None:
@@ -87,9 +88,9 @@ def get_closure(
 
 
 @router.get("/v1/services/{service_id}", response_model=ServicePublic, openapi_extra=problems(404))
-def get_service(service_id: UUID, container: ContainerDep, _: CatalogueRead) -> dict[str, Any]:
+def get_service(service_id: UUID, read_db: ReadDbDep, _: CatalogueRead) -> dict[str, Any]:
     """One service, active or not."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = queries.get_service(conn, service_id)
     if row is None:
         raise ServiceNotFound(f"no service with id {service_id}")
@@ -99,14 +100,14 @@ def get_service(service_id: UUID, container: ContainerDep, _: CatalogueRead) -> 
 @router.get("/v1/me/businesses", response_model=BusinessPage)
 def list_my_businesses(
     actor: ActorDep,
-    container: ContainerDep,
+    read_db: ReadDbDep,
     _: DirectoryRead,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """The businesses the caller registered (owns), by id, paged by an opaque cursor."""
     after = parse_key(cursor, OWNED_CURSOR, uuid_text)[0] if cursor is not None else None
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         rows = queries.list_owned_businesses(conn, actor.id, limit + 1, after)
     shown, next_cursor = page(rows, limit, lambda r: encode_cursor(OWNED_CURSOR, r["id"]))
     return {"items": [business_view(r) for r in shown], "next_cursor": next_cursor}
