@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from commands.processes.notify.ics import CalendarEntry, calendar
 from domain.errors import BookingNotFound, InvalidInput, NotFound
-from infra.notify.feeds import notification_log
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from projections.tables import bookings
 from read_api import queries
 from read_api.paging import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from read_api.ports import ClockDep, FeedsDep, NotificationsDep, ReadDbDep
 from read_api.routes.bookings import staff_business
 
 router = APIRouter(tags=["notifications"])
@@ -47,14 +47,13 @@ def _entry(row: dict[str, Any]) -> CalendarEntry:
     responses={200: {"content": {"text/calendar": {}}}},
     openapi_extra=problems(404),
 )
-def calendar_feed(feed_key: str, container: ContainerDep) -> Response:
+def calendar_feed(feed_key: str, feeds: FeedsDep, read_db: ReadDbDep, clock: ClockDep) -> Response:
     """The business's bookings 30 days back and 180 ahead, for calendar apps (secret URL)."""
-    assert container.notify is not None
-    business_id = container.notify.feeds.business_of(feed_key)
+    business_id = feeds.business_of(feed_key)
     if business_id is None:
         raise FeedNotFound("no calendar feed with this key (it may have been rotated)")
-    now = container.clock()
-    with container.read_db.reader.connect() as conn:
+    now = clock()
+    with read_db.reader.connect() as conn:
         business = queries.get_business(conn, UUID(business_id))
         rows = conn.execute(
             select(bookings)
@@ -77,9 +76,9 @@ def calendar_feed(feed_key: str, container: ContainerDep) -> Response:
     responses={200: {"content": {"text/calendar": {}}}},
     openapi_extra=problems(401, 404),
 )
-def booking_calendar(booking_id: UUID, actor: ActorDep, container: ContainerDep) -> Response:
+def booking_calendar(booking_id: UUID, actor: ActorDep, read_db: ReadDbDep) -> Response:
     """One booking as a calendar file, for its customer (or the business's staff)."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         row = queries.get_booking(conn, booking_id)
         if row is None:
             raise BookingNotFound(f"no booking with id {booking_id}")
@@ -96,18 +95,18 @@ def booking_calendar(booking_id: UUID, actor: ActorDep, container: ContainerDep)
 def list_notifications(
     business_id: UUID,
     actor: ActorDep,
-    container: ContainerDep,
+    read_db: ReadDbDep,
+    notifications: NotificationsDep,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> dict[str, Any]:
     """The business's notification log, newest first: sent, failed, skipped, waiting."""
-    with container.read_db.reader.connect() as conn:
+    with read_db.reader.connect() as conn:
         staff_business(conn, actor, business_id)
     after = None
     if cursor is not None:
         if not cursor.isdigit():
             raise InvalidInput("malformed cursor", field="cursor")
         after = int(cursor)
-    assert container.notify is not None
-    items, last = notification_log(container.notify.engine, str(business_id), limit, after)
+    items, last = notifications.page(str(business_id), limit, after)
     return {"items": items, "next_cursor": str(last) if last is not None else None}
