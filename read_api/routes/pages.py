@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from infra.web.deps import ContainerDep
+from read_api.ports import ConfigDep
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
-def page_config(request: Request, container: ContainerDep) -> dict[str, Any]:
+def page_config(request: Request, config: ConfigDep) -> dict[str, Any]:
     """Where the pages send commands: SLOTWISE_WRITE_API_URL, else this origin."""
-    write = container.settings.write_api_url or str(request.base_url)
+    write = config.write_api_url or str(request.base_url)
     return {"write_api_url": write.rstrip("/")}
 
 
