@@ -14,10 +14,11 @@ from fastapi.responses import StreamingResponse
 from domain.envelope import Envelope
 from domain.errors import InvalidInput
 from infra.envelopes import envelope_to_json
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from read_api.consistency import DirectoryRead
 from read_api.live import Broadcaster, Subscriber
+from read_api.ports import ConfigDep, ReadDbDep
 from read_api.routes.bookings import staff_business
 
 router = APIRouter(tags=["events"])
@@ -52,7 +53,8 @@ async def stream_events(
     business_id: UUID,
     request: Request,
     actor: ActorDep,
-    container: ContainerDep,
+    read_db: ReadDbDep,
+    config: ConfigDep,
     _: DirectoryRead,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_query: Annotated[str | None, Query(alias="last_event_id")] = None,
@@ -64,13 +66,13 @@ async def stream_events(
     after = parse_position(raw, name) if raw else None
 
     def check() -> None:
-        with container.read_db.reader.connect() as conn:
+        with read_db.reader.connect() as conn:
             staff_business(conn, actor, business_id)
 
     await to_thread.run_sync(check)
     broadcaster: Broadcaster = request.app.state.broadcaster
     subscriber = await broadcaster.subscribe(str(business_id))
-    keep_alive = container.settings.events_keepalive_seconds
+    keep_alive = config.events_keepalive_seconds
     return StreamingResponse(
         _stream(broadcaster, subscriber, after, keep_alive),
         media_type="text/event-stream",
