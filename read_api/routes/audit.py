@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
@@ -14,10 +12,9 @@ from domain.access import require_role
 from domain.actor import Role
 from domain.envelope import Envelope
 from domain.errors import InvalidInput, NotFound
-from infra.envelopes import envelope_from_record
-from infra.eventlog import aggregate_history
-from infra.web.deps import ActorDep, ContainerDep
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
+from read_api.ports import AuditDep
 from read_api.schemas import AuditEvents, AuditState
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -42,13 +39,12 @@ def _plain(value: Any) -> Any:
     response_model=AuditEvents,
     openapi_extra=problems(403, 404),
 )
-def list_events(aggregate_id: UUID, actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
+def list_events(aggregate_id: UUID, actor: ActorDep, audit: AuditDep) -> dict[str, Any]:
     """Every event of one aggregate, oldest first, with who and why (auditor or admin)."""
     require_role(actor, AUDITORS)
-    records = aggregate_history(container.app.recorder, aggregate_id)
-    if not records:
+    envelopes = audit.history(aggregate_id)
+    if not envelopes:
         raise NotFound(f"no aggregate with id {aggregate_id}")
-    envelopes = [envelope_from_record(r, container.app.mapper) for r in records]
     return {"aggregate_id": str(aggregate_id), "events": [audit_view(e) for e in envelopes]}
 
 
@@ -79,7 +75,7 @@ def audit_view(envelope: Envelope) -> dict[str, Any]:
 def get_state(
     aggregate_id: UUID,
     actor: ActorDep,
-    container: ContainerDep,
+    audit: AuditDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
     at: Annotated[AwareDatetime | None, Query()] = None,
 ) -> dict[str, Any]:
@@ -88,11 +84,12 @@ def get_state(
     if version is not None and at is not None:
         raise InvalidInput("give either version or at, not both", field="at")
     if at is not None:
-        version = _version_at(container, aggregate_id, at)
-    try:
-        aggregate: Any = container.app.repository.get(aggregate_id, version=version)
-    except AggregateNotFoundError:
-        raise NotFound(f"no aggregate with id {aggregate_id} at that point") from None
+        version = audit.version_at(aggregate_id, at)
+        if version == 0:
+            raise NotFound(f"aggregate {aggregate_id} did not exist at {at.isoformat()}")
+    aggregate = audit.state(aggregate_id, version)
+    if aggregate is None:
+        raise NotFound(f"no aggregate with id {aggregate_id} at that point")
     if version is not None and aggregate.version != version:
         raise NotFound(f"aggregate {aggregate_id} has no version {version}")
     state = {k.lstrip("_"): v for k, v in vars(aggregate).items() if k != "_pending_events"}
@@ -102,14 +99,3 @@ def get_state(
         "version": aggregate.version,
         "state": _plain(state),
     }
-
-
-def _version_at(container: Any, aggregate_id: UUID, at: datetime) -> int:
-    version = 0
-    for event in container.app.events.get(aggregate_id):
-        if event.timestamp > at:
-            break
-        version = event.originator_version
-    if version == 0:
-        raise NotFound(f"aggregate {aggregate_id} did not exist at {at.isoformat()}")
-    return version

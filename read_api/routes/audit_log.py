@@ -10,12 +10,11 @@ from pydantic import AwareDatetime
 
 from domain.access import require_role
 from domain.errors import InvalidInput
-from infra.audit.log import ChainLog
-from infra.audit.search import EventQuery, search
-from infra.envelopes import envelope_from_record
-from infra.web.deps import ActorDep, ContainerDep
+from infra.audit.search import EventQuery
+from infra.web.deps import ActorDep
 from infra.web.openapi import problems
 from read_api.paging import DEFAULT_LIMIT, LimitQuery
+from read_api.ports import AuditDep
 from read_api.routes.audit import AUDITORS, audit_view
 from read_api.schemas import AuditHead, AuditLogPage
 
@@ -28,7 +27,7 @@ CORRELATION_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 @router.get("/events", response_model=AuditLogPage, openapi_extra=problems(403, 422))
 def list_log(
     actor: ActorDep,
-    container: ContainerDep,
+    audit: AuditDep,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="position")] = 0,
     limit: LimitQuery = DEFAULT_LIMIT,
     business_id: UUID | None = None,
@@ -43,9 +42,7 @@ def list_log(
     if first and last and last < first:
         raise InvalidInput("'to' must not be before 'from'", field="to")
     query = EventQuery(business_id, aggregate_id, correlation_id, type, first, last)
-    found, more = search(
-        ChainLog(container.app.recorder), container.app.mapper, query, after, limit
-    )
+    found, more = audit.search(query, after, limit)
     items = [
         {**audit_view(f.envelope), "chain_hash": f.chain_hash.hex() if f.chain_hash else None}
         for f in found
@@ -54,14 +51,10 @@ def list_log(
 
 
 @router.get("/head", response_model=AuditHead, openapi_extra=problems(403))
-def get_head(actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
+def get_head(actor: ActorDep, audit: AuditDep) -> dict[str, Any]:
     """The head of the hash chain, for auditors to note down and compare later."""
     require_role(actor, AUDITORS)
-    log = ChainLog(container.app.recorder)
-    head = log.head()
+    head = audit.head()
     if head is None:
         return {"position": 0, "chain_hash": None, "time": None}
-    position, chain_hash = head
-    records = container.app.recorder.select_notifications(position, 1, stop=position)
-    time = envelope_from_record(records[0], container.app.mapper).time if records else None
-    return {"position": position, "chain_hash": chain_hash.hex(), "time": time}
+    return {"position": head.position, "chain_hash": head.chain_hash.hex(), "time": head.time}
