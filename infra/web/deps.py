@@ -15,21 +15,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain.actor import Actor
 from infra.auth import TokenVerifier, Unauthenticated
-from infra.bootstrap import Container
 
 _bearer = HTTPBearer(
     auto_error=False,
     description="A JWT with claims sub, role and exp: HS256 with the shared secret, or "
     "RS256/ES256 from the configured identity provider's JWKS",
 )
-
-
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 async def get_verifier(request: Request) -> TokenVerifier:
