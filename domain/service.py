@@ -84,101 +84,65 @@ def _no_requirement(state: dict[str, Any]) -> None:
     state["also_requires"] = []
 
 
+class TermsRecorded(Aggregate.Event):
+    """What Service.Created and Service.Updated record of the terms: their one definition.
+
+    v3 records the resources the service needs (none before resources existed). Applying
+    one sets the service's terms (Created's `__init__` has set the rest by then).
+    """
+
+    name: str
+    duration_minutes: int
+    price_amount: Decimal
+    currency: str
+    seats: int
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    slot_interval_minutes: int
+    requires: dict[str, Any] | None
+    also_requires: list[str]
+
+    class_version = 3
+    upcast_v2_v3 = staticmethod(_no_requirement)
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.take_terms(self)
+
+
+class OfBusiness(Aggregate.Event):
+    """Service.Created's business (a base of its own, so it is stored before the terms)."""
+
+    business_id: UUID
+
+
 class Service(Aggregate):
     """A bookable offering of one business."""
 
-    class Created(Aggregate.Created):
-        """v3 records the resources the service needs (none before resources existed)."""
+    class Created(Aggregate.Created, TermsRecorded, OfBusiness):
+        pass
 
-        business_id: UUID
-        name: str
-        duration_minutes: int
-        price_amount: Decimal
-        currency: str
-        seats: int
-        buffer_before_minutes: int
-        buffer_after_minutes: int
-        slot_interval_minutes: int
-        requires: dict[str, Any] | None
-        also_requires: list[str]
+    class Updated(TermsRecorded):
+        pass
 
-        class_version = 3
-        upcast_v2_v3 = staticmethod(_no_requirement)
-
-    class Updated(Aggregate.Event):
-        """v3 records the resources the service needs (none before resources existed)."""
-
-        name: str
-        duration_minutes: int
-        price_amount: Decimal
-        currency: str
-        seats: int
-        buffer_before_minutes: int
-        buffer_after_minutes: int
-        slot_interval_minutes: int
-        requires: dict[str, Any] | None
-        also_requires: list[str]
-
-        class_version = 3
-        upcast_v2_v3 = staticmethod(_no_requirement)
-
-    @event(Created)
-    def __init__(
-        self,
-        business_id: UUID,
-        name: str,
-        duration_minutes: int,
-        price_amount: Decimal,
-        currency: str,
-        seats: int,
-        buffer_before_minutes: int,
-        buffer_after_minutes: int,
-        slot_interval_minutes: int,
-        requires: dict[str, Any] | None,
-        also_requires: list[str],
-    ) -> None:
+    def __init__(self, business_id: UUID) -> None:
         self.business_id = business_id
         self.active = True
-        self._apply_terms(
-            name=name,
-            duration_minutes=duration_minutes,
-            price_amount=price_amount,
-            currency=currency,
-            seats=seats,
-            buffer_before_minutes=buffer_before_minutes,
-            buffer_after_minutes=buffer_after_minutes,
-            slot_interval_minutes=slot_interval_minutes,
-            requires=requires,
-            also_requires=also_requires,
-        )
 
     @classmethod
     def create(cls, business_id: UUID, terms: ServiceTerms, *, id: UUID | None = None) -> Service:
         return cls._create(cls.Created, id=id, business_id=business_id, **terms.as_event_fields())
 
-    def _apply_terms(
-        self,
-        name: str,
-        duration_minutes: int,
-        price_amount: Decimal,
-        currency: str,
-        seats: int,
-        buffer_before_minutes: int,
-        buffer_after_minutes: int,
-        slot_interval_minutes: int,
-        requires: dict[str, Any] | None,
-        also_requires: list[str],
-    ) -> None:
-        self.name = name
-        self.duration_minutes = duration_minutes
-        self.price_amount = price_amount
-        self.currency = currency
-        self.seats = seats
-        self.buffer_before_minutes = buffer_before_minutes
-        self.buffer_after_minutes = buffer_after_minutes
-        self.slot_interval_minutes = slot_interval_minutes
-        self.requires = requires
-        self.also_requires = list(also_requires)
+    def take_terms(self, event: TermsRecorded) -> None:
+        self.name = event.name
+        self.duration_minutes = event.duration_minutes
+        self.price_amount = event.price_amount
+        self.currency = event.currency
+        self.seats = event.seats
+        self.buffer_before_minutes = event.buffer_before_minutes
+        self.buffer_after_minutes = event.buffer_after_minutes
+        self.slot_interval_minutes = event.slot_interval_minutes
+        self.requires = event.requires
+        self.also_requires = list(event.also_requires)
 
     def requirement(self) -> Requirement | None:
         """The resources a booking needs; None: it takes a place in the capacity pool."""
@@ -213,34 +177,7 @@ class Service(Aggregate):
                 "resources or back; publish a new service instead",
                 field="requires",
             )
-        self._update(**terms.as_event_fields())
-
-    @event(Updated)
-    def _update(
-        self,
-        name: str,
-        duration_minutes: int,
-        price_amount: Decimal,
-        currency: str,
-        seats: int,
-        buffer_before_minutes: int,
-        buffer_after_minutes: int,
-        slot_interval_minutes: int,
-        requires: dict[str, Any] | None,
-        also_requires: list[str],
-    ) -> None:
-        self._apply_terms(
-            name=name,
-            duration_minutes=duration_minutes,
-            price_amount=price_amount,
-            currency=currency,
-            seats=seats,
-            buffer_before_minutes=buffer_before_minutes,
-            buffer_after_minutes=buffer_after_minutes,
-            slot_interval_minutes=slot_interval_minutes,
-            requires=requires,
-            also_requires=also_requires,
-        )
+        self.trigger_event(self.Updated, **terms.as_event_fields())
 
     def deactivate(self) -> None:
         if not self.active:
