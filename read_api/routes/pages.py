@@ -15,9 +15,18 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def page_config(request: Request, container: ContainerDep) -> dict[str, Any]:
-    """Where the pages send commands: SLOTWISE_WRITE_API_URL, else this origin."""
-    write = container.settings.write_api_url or str(request.base_url)
-    return {"write_api_url": write.rstrip("/")}
+    """Where the pages send commands (SLOTWISE_WRITE_API_URL, else this origin) and, when an
+    OpenID Connect provider is configured, where the dashboard signs in."""
+    settings = container.settings
+    write = settings.write_api_url or str(request.base_url)
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = {
+            "issuer": settings.oidc_issuer,
+            "client_id": settings.oidc_client_id,
+            "scope": settings.oidc_scope,
+        }
+    return {"write_api_url": write.rstrip("/"), "oidc": oidc}
 
 
 router.add_api_route("/dashboard/config.json", page_config, methods=["GET"])

@@ -32,6 +32,7 @@ from infra.serving import bind
 from infra.settings import Settings
 from read_api.app import create_app as create_read_app
 from read_api.consistency import BOOKINGS
+from tests.browser.oidc_provider import OpenIdProvider
 from tests.conftest import JWT_SECRET, FrozenClock, settings_for
 from write_api.app import create_app as create_write_app
 
@@ -232,3 +233,44 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     socks = [bind("127.0.0.1", 0), bind("127.0.0.1", 0)]
     with serving(settings_for(request.param, tmp_path, request), socks) as served:
         yield served
+
+
+API_AUDIENCE = "slotwise-api"
+
+
+@dataclass
+class SignInStack:
+    """The embedded stack trusting a local OpenID provider, which signs OWNER in."""
+
+    stack: Stack
+    provider: OpenIdProvider
+
+
+@pytest.fixture
+def sign_in_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SignInStack]:
+    socks = [bind("127.0.0.1", 0), bind("127.0.0.1", 0), bind("127.0.0.1", 0)]
+    read_url, issuer = (f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks[1:])
+    provider = OpenIdProvider(
+        client_id="slotwise-dashboard",
+        redirect_uri=f"{read_url}/dashboard/",
+        allowed_origin=read_url,
+        subject=OWNER,
+        role="owner",
+        audience=API_AUDIENCE,
+        issuer=issuer,
+    )
+    identity = Served(provider.app(), socks[2])
+    settings = settings_for("sqlite", tmp_path, request).model_copy(
+        update={
+            "jwt_jwks_url": f"{issuer}/jwks",
+            "jwt_issuer": issuer,
+            "jwt_audience": API_AUDIENCE,
+            "oidc_issuer": issuer,
+            "oidc_client_id": provider.client_id,
+        }
+    )
+    try:
+        with serving(settings, socks[:2], {"iss": issuer, "aud": API_AUDIENCE}) as served:
+            yield SignInStack(served, provider)
+    finally:
+        identity.stop()

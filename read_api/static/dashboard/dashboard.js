@@ -1,6 +1,7 @@
 // The owner's dashboard: bookings by day or week (by resource once there are resources),
-// actions, charts from the stats API, live updates.
+// actions, charts from the stats API, live updates; sign-in by token or OpenID Connect.
 import { addDays, ApiError, Client, dayLabel, loadConfig, readEvents, timeIn, todayIn } from "./api.js";
+import { beginSignIn, finishSignIn, isCallback } from "./oidc.js";
 import { statsCharts } from "./stats.js";
 import { renderBookings } from "./views.js";
 
@@ -29,6 +30,14 @@ function setLive(text, on) {
 
 async function start() {
   state.config = await loadConfig(new URL("config.json", location.href));
+  const oidc = state.config.oidc;
+  if (oidc) {
+    $("oidc").hidden = false;
+    $("oidc-issuer").textContent = oidc.issuer;
+    $("oidc-signin").addEventListener("click", () => {
+      beginSignIn(oidc, redirectUri()).catch((error) => signInFailed(error.message));
+    });
+  }
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
     signIn($("token").value.trim());
@@ -49,8 +58,26 @@ async function start() {
   });
   $("group").addEventListener("change", loadStats);
   $("per").addEventListener("change", loadStats);
+  if (oidc && isCallback(new URL(location.href))) {
+    const answer = new URL(location.href);
+    history.replaceState(null, "", redirectUri()); // the code is single-use: not in history
+    let token;
+    try {
+      token = await finishSignIn(answer);
+    } catch (error) {
+      signInFailed(error.message);
+      return;
+    }
+    signIn(token);
+    return;
+  }
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
+}
+
+/** Where the identity provider sends the browser back: this folder, no query. */
+function redirectUri() {
+  return new URL("./", location.href).toString();
 }
 
 function signInFailed(text) {
