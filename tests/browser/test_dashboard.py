@@ -201,9 +201,8 @@ def test_lanes_per_resource_by_day_and_week_and_charts_per_resource_by_keyboard(
     )
     expect(lane["none"]).to_contain_text("10:00\u201311:00 Haircut")
     expect(lane["room"].locator(f"li[data-id='{both['id']}']")).to_contain_text("also ")
-    expect(page.locator(f"li[data-id='{both['id']}']")).to_have_count(
-        2
-    )  # a barber's and the room's
+    # The shave holds a barber and the room: it is in both lanes.
+    expect(page.locator(f"li[data-id='{both['id']}']")).to_have_count(2)
     assert serious_violations(page) == []
     screenshot(page, "dashboard-lanes-day.png", full_page=True)
 
@@ -229,7 +228,6 @@ def test_lanes_per_resource_by_day_and_week_and_charts_per_resource_by_keyboard(
     expect(kim_row.locator("td[data-date='2027-03-01']")).to_contain_text("Time off 09:00")
     expect(kim_row.locator("td[data-date='2027-03-02'] .hours")).to_have_text(["09:00\u201317:00"])
     expect(kim_row.locator("td[data-date='2027-03-06'] .hours")).to_have_text(["Not working"])
-    assert serious_violations(page) == []
     screenshot(page, "dashboard-lanes-week.png")
 
     # Charts per resource, chosen by keyboard, show what the stats API says.
@@ -243,15 +241,19 @@ def test_lanes_per_resource_by_day_and_week_and_charts_per_resource_by_keyboard(
         "group": "week",
         "by": "resource",
     }
-    expected = per_resource(
-        stack.query(f"/v1/businesses/{business_id}/stats", OWNER, "owner", **params)
-    )
+    stats_path = f"/v1/businesses/{business_id}/stats"
+    deadline = time.monotonic() + 30
+    while True:  # until the stats count Joe's cancelled cut (the stats projector may lag)
+        expected = per_resource(stack.query(stats_path, OWNER, "owner", **params))
+        if expected["cancellations"] == [0.0, 1.0, 0.0]:
+            break
+        assert time.monotonic() < deadline, expected
+        time.sleep(0.1)
     assert expected["names"] == ["Back room", "Joe", "Kim"]
-    # The shave holds the room and whichever barber "any" chose; Joe's cut is cancelled.
-    bookings = expected["bookings"]
-    assert bookings[0] == 1 and bookings[1] + bookings[2] == 3 and expected["cancellations"][1] == 1
+    # The shave holds the room and whichever barber "any" chose.
+    assert expected["bookings"] in ([1.0, 2.0, 1.0], [1.0, 1.0, 2.0])
     for series in ("bookings", "cancellations"):
         wait_for_chart(page, "chart-resources", series, expected[series])
     wait_for_chart(page, "chart-resource-utilization", "utilisation", expected["utilisation"])
-    assert serious_violations(page) == []
+    assert serious_violations(page) == []  # the week's table and the charts per resource
     page.context.close()
