@@ -259,8 +259,8 @@ def _intervals_between(
     return open_intervals(own, first - timedelta(days=1), last + timedelta(days=2))
 
 
-def open_minutes(resource: ResourceCalendar, business: Calendar, day: date) -> int:
-    """Minutes on the business's local `day` when the resource can be booked: its own hours
+def open_spans(resource: ResourceCalendar, business: Calendar, day: date) -> list[Span]:
+    """The resource's bookable time on the business's local `day`, by start: its own hours
     within the business's, less the business's closures and the resource's time off."""
     tz = business.timezone
     day_start = local_instant(tz, day, 0)
@@ -278,5 +278,10 @@ def open_minutes(resource: ResourceCalendar, business: Calendar, day: date) -> i
             for piece in ((s, min(e, lo)), (max(s, hi), e))
             if piece[0] < piece[1]
         ]
-    total = sum((e - s for s, e in spans if s < e), timedelta())
+    return sorted(span for span in spans if span[0] < span[1])
+
+
+def open_minutes(resource: ResourceCalendar, business: Calendar, day: date) -> int:
+    """Minutes on the business's local `day` when the resource can be booked (`open_spans`)."""
+    total = sum((e - s for s, e in open_spans(resource, business, day)), timedelta())
     return int(total.total_seconds() // 60)

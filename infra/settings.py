@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     jwt_audience: str = ""
     jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The dashboard's sign-in through an OpenID Connect provider (authorization code with
+    # PKCE, a public client): the provider's issuer URL and the dashboard's client id there.
+    # Its access tokens must verify against the JWKS above and carry `sub` and `role`.
+    oidc_issuer: str = Field(default="", pattern=r"^(https?://[^\s?#]+)?$")
+    oidc_client_id: str = Field(default="", pattern=r"^[\x21-\x7e]{0,200}$")
+    oidc_scope: str = Field(default="openid", pattern=r"^[\x21\x23-\x5b\x5d-\x7e ]{1,500}$")
     # Abuse limits: "N/second|minute|hour|day" (limits' notation); "off" disables one.
     rate_limit_per_token: str = "600/minute"
     rate_limit_per_address: str = "1200/minute"
@@ -207,6 +213,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SLOTWISE_JWT_SECRET (or SLOTWISE_JWT_JWKS_URL / _FILE) is required "
                 "outside the embedded stack"
+            )
+        if bool(self.oidc_issuer) != bool(self.oidc_client_id):
+            raise ValueError(
+                "SLOTWISE_OIDC_ISSUER and SLOTWISE_OIDC_CLIENT_ID go together: set both or neither"
+            )
+        if self.oidc_issuer and not self.uses_jwks:
+            raise ValueError(
+                "SLOTWISE_OIDC_ISSUER needs SLOTWISE_JWT_JWKS_URL (or _FILE): the provider's "
+                "tokens are checked against its public keys"
             )
         if self.redis and urlsplit(self.redis).scheme not in ("redis", "rediss"):
             raise ValueError("SLOTWISE_REDIS must be a redis:// or rediss:// URL")

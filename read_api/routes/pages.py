@@ -15,9 +15,17 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
 def page_config(request: Request, config: ConfigDep) -> dict[str, Any]:
-    """Where the pages send commands: SLOTWISE_WRITE_API_URL, else this origin."""
+    """Where the pages send commands (SLOTWISE_WRITE_API_URL, else this origin) and, when an
+    OpenID Connect provider is configured, where the dashboard signs in."""
     write = config.write_api_url or str(request.base_url)
-    return {"write_api_url": write.rstrip("/")}
+    oidc = None
+    if config.oidc_issuer:
+        oidc = {
+            "issuer": config.oidc_issuer,
+            "client_id": config.oidc_client_id,
+            "scope": config.oidc_scope,
+        }
+    return {"write_api_url": write.rstrip("/"), "oidc": oidc}
 
 
 router.add_api_route("/dashboard/config.json", page_config, methods=["GET"])

@@ -13,7 +13,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
@@ -21,15 +22,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import jwt
 import pytest
 import uvicorn
 
 from domain.actor import Role
-from infra.auth import issue_token
 from infra.bootstrap import Container, bootstrap
 from infra.serving import bind
+from infra.settings import Settings
 from read_api.app import create_app as create_read_app
 from read_api.consistency import BOOKINGS
+from tests.browser.oidc_provider import OpenIdProvider
 from tests.conftest import JWT_SECRET, FrozenClock, settings_for
 from write_api.app import create_app as create_write_app
 
@@ -139,6 +142,7 @@ class Stack:
     write_url: str
     container: Container
     http: httpx.Client
+    claims: dict[str, str] = field(default_factory=dict)  # iss and aud, when the APIs want them
 
     def caught_up(self) -> bool:
         """The bookings projection reflects the whole event log written so far."""
@@ -146,7 +150,9 @@ class Stack:
         return self.container.reached(BOOKINGS) >= head
 
     def token(self, sub: str, role: str) -> str:
-        return issue_token(JWT_SECRET, sub, Role(role))
+        now = int(time.time())
+        claims = {"sub": sub, "role": Role(role).value, "iat": now, "exp": now + 3600}
+        return jwt.encode({**claims, **self.claims}, JWT_SECRET, algorithm="HS256")
 
     def command(self, method: str, path: str, sub: str, role: str, body: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token(sub, role)}"}
@@ -185,30 +191,86 @@ class Stack:
         )
         return business["id"], service["id"]
 
-    def book(self, service_id: str, start: datetime, sub: str = ANN, name: str = "Ann") -> Any:
+    def book(
+        self,
+        service_id: str,
+        start: datetime,
+        sub: str = ANN,
+        name: str = "Ann",
+        resource_id: str | None = None,
+    ) -> Any:
         body = {
             "service_id": service_id,
             "start": start.isoformat(),
             "contact": {"name": name, "email": f"{sub}@example.com"},
+            **({"resource_id": resource_id} if resource_id else {}),
         }
         return self.command("POST", "/v1/bookings", sub, "customer", body)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    socks = [bind("127.0.0.1", 0), bind("127.0.0.1", 0)]
+@contextmanager
+def serving(
+    settings: Settings, socks: list[socket.socket], claims: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Both APIs of one container on the bound sockets (write, read), as `slotwise dev` runs."""
     write_url, read_url = (f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks)
-    settings = settings_for(request.param, tmp_path, request).model_copy(
-        update={"write_api_url": write_url, "cors_origins": read_url}
-    )
+    settings = settings.model_copy(update={"write_api_url": write_url, "cors_origins": read_url})
     container = bootstrap(settings, clock=FrozenClock(NOW))
     container.start_embedded_delivery()  # as `slotwise dev` composes it
     write = Served(create_write_app(container), socks[0])
     read = Served(create_read_app(container), socks[1])
     try:
         with httpx.Client(timeout=10) as http:
-            yield Stack(read_url, write_url, container, http)
+            yield Stack(read_url, write_url, container, http, claims or {})
     finally:
         read.stop()
         write.stop()
         container.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    socks = [bind("127.0.0.1", 0), bind("127.0.0.1", 0)]
+    with serving(settings_for(request.param, tmp_path, request), socks) as served:
+        yield served
+
+
+API_AUDIENCE = "slotwise-api"
+
+
+@dataclass
+class SignInStack:
+    """The embedded stack trusting a local OpenID provider, which signs OWNER in."""
+
+    stack: Stack
+    provider: OpenIdProvider
+
+
+@pytest.fixture
+def sign_in_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SignInStack]:
+    socks = [bind("127.0.0.1", 0), bind("127.0.0.1", 0), bind("127.0.0.1", 0)]
+    read_url, issuer = (f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks[1:])
+    provider = OpenIdProvider(
+        client_id="slotwise-dashboard",
+        redirect_uri=f"{read_url}/dashboard/",
+        allowed_origin=read_url,
+        subject=OWNER,
+        role="owner",
+        audience=API_AUDIENCE,
+        issuer=issuer,
+    )
+    identity = Served(provider.app(), socks[2])
+    settings = settings_for("sqlite", tmp_path, request).model_copy(
+        update={
+            "jwt_jwks_url": f"{issuer}/jwks",
+            "jwt_issuer": issuer,
+            "jwt_audience": API_AUDIENCE,
+            "oidc_issuer": issuer,
+            "oidc_client_id": provider.client_id,
+        }
+    )
+    try:
+        with serving(settings, socks[:2], {"iss": issuer, "aud": API_AUDIENCE}) as served:
+            yield SignInStack(served, provider)
+    finally:
+        identity.stop()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ANN, MONDAY, OWNER, TUESDAY, Api, Salon, assert_problem, local
+from tests.e2e.conftest import (
+    ANN,
+    MONDAY,
+    OWNER,
+    TUESDAY,
+    WEEKDAYS,
+    Api,
+    Salon,
+    assert_names,
+    assert_problem,
+    local,
+)
 
 BOB = "bob"
 
@@ -133,3 +144,50 @@ def test_metadata_that_cannot_be_stored_is_refused_naming_the_field(api: Api, sa
         assert "metadata" in str(problem.get("errors", problem["detail"]))
     kept = api.command("POST", path, OWNER, "owner", {**resource, "metadata": {"chair": 3}}, 201)
     assert kept.json()["metadata"] == {"chair": 3}
+
+
+def test_a_resources_schedule_gives_each_days_open_hours_less_closures_and_time_off(
+    api: Api, salon: Salon
+) -> None:
+    _, (joe, kim) = barbers(api, salon)
+    afternoons = [{"day": d, "start": "12:00", "end": "20:00"} for d in WEEKDAYS]
+    api.command("PATCH", f"/v1/resources/{joe}", OWNER, "owner", {"weekly": afternoons}, 200)
+    closure = {"start": local(MONDAY, 16).isoformat(), "end": local(MONDAY, 17).isoformat()}
+    api.command("POST", f"/v1/businesses/{salon.business_id}/closures", OWNER, "owner", closure)
+    off = {"start": local(TUESDAY, 9).isoformat(), "end": local(TUESDAY, 12).isoformat()}
+    added = api.command(
+        "POST", f"/v1/resources/{kim}/time-off", OWNER, "owner", {**off, "reason": "course"}, 201
+    ).json()
+    path = f"/v1/businesses/{salon.business_id}/resources"
+    span = {"from": MONDAY.isoformat(), "to": TUESDAY.isoformat()}
+
+    listed = api.query(path, consistency=added["consistency_token"], params=span).json()["items"]
+    days = {r["name"]: {d["date"]: d for d in r["schedule"]} for r in listed}
+
+    def hours(name: str, day: Any) -> list[tuple[str, str]]:
+        return [(o["start"], o["end"]) for o in days[name][day.isoformat()]["open"]]
+
+    def at(day: Any, hour: int) -> str:
+        return local(day, hour).isoformat()
+
+    assert hours("Joe", MONDAY) == [(at(MONDAY, 12), at(MONDAY, 16))]  # the closure takes 16-17
+    assert hours("Joe", TUESDAY) == [(at(TUESDAY, 12), at(TUESDAY, 17))]
+    assert hours("Kim", MONDAY) == [(at(MONDAY, 9), at(MONDAY, 16))]
+    assert hours("Kim", TUESDAY) == [(at(TUESDAY, 12), at(TUESDAY, 17))]
+    assert [t["reason"] for t in days["Kim"][TUESDAY.isoformat()]["time_off"]] == ["course"]
+    assert days["Kim"][MONDAY.isoformat()]["time_off"] == []
+    one = api.query(f"/v1/resources/{kim}", params={"from": TUESDAY.isoformat()}).json()
+    assert [d["date"] for d in one["schedule"]] == [TUESDAY.isoformat()]
+    assert "schedule" not in api.query(path).json()["items"][0]
+
+    api.command("POST", f"/v1/resources/{joe}/deactivate", OWNER, "owner", None, 200)
+    api.settle()
+    gone = api.query(f"/v1/resources/{joe}", params=span).json()
+    assert [d["open"] for d in gone["schedule"]] == [[], []]
+    for params, field in (
+        ({"to": MONDAY.isoformat()}, "from"),
+        ({"from": TUESDAY.isoformat(), "to": MONDAY.isoformat()}, "to"),
+        ({"from": MONDAY.isoformat(), "to": "2027-06-01"}, "to"),
+        ({"from": "monday"}, "from"),
+    ):
+        assert_names(assert_problem(api.query(path, params=params, expect=None), 422), field)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from domain.resources import ResourceCalendar, open_minutes
+from domain.resources import ResourceCalendar, open_minutes, open_spans
 from domain.slots import Calendar
 from domain.values import BookingPolicy, Closure, parse_weekly
 
@@ -38,5 +38,6 @@ def test_only_the_hours_both_keep_count_less_closures_and_time_off() -> None:
     )
     joe = _resource(_weekly("12:00", "20:00"), ((_at(13), _at(14)),))
     assert open_minutes(joe, business, MONDAY) == 3 * 60  # 12-16 less 13-14
+    assert open_spans(joe, business, MONDAY) == [(_at(12), _at(13)), (_at(14), _at(16))]
     assert open_minutes(_resource(_weekly("09:00", "17:00")), business, MONDAY) == 7 * 60
     assert open_minutes(joe, business, date(2027, 3, 9)) == 0  # nobody works Tuesdays

@@ -1,24 +1,17 @@
-// The owner's dashboard: bookings by day or week, actions, charts from the stats API, live updates.
+// The owner's dashboard: bookings by day or week (by resource once there are resources),
+// actions, charts from the stats API, live updates; sign-in by token or OpenID Connect.
 import { addDays, ApiError, Client, dayLabel, loadConfig, readEvents, timeIn, todayIn } from "./api.js";
-import { barChart } from "./charts.js";
+import { beginSignIn, finishSignIn, isCallback } from "./oidc.js";
+import { statsCharts } from "./stats.js";
+import { renderBookings } from "./views.js";
 
 const TOKEN_KEY = "slotwise.owner-token";
-const ACTIONS = {
-  pending: [["confirm", "Confirm"], ["cancel", "Cancel"]],
-  pending_payment: [["cancel", "Cancel"]],
-  confirmed: [["check-in", "Check in"], ["no-show", "No-show"], ["cancel", "Cancel"]],
-  checked_in: [["complete", "Complete"]],
-};
-const STATUS_NAMES = {
-  pending_payment: "awaiting payment", pending: "pending", confirmed: "confirmed", checked_in: "checked in",
-  completed: "completed", cancelled: "cancelled", no_show: "no-show", expired: "expired",
-};
 
 const $ = (id) => document.getElementById(id);
 const state = {
   client: null, config: null, business: null, businesses: [], view: "day", anchor: null,
   seen: new Set(), stream: null, lastEventId: null, refreshTimer: null, statsTimer: null,
-  bookingsRead: 0, statsRead: 0,
+  bookingsRead: 0, statsRead: 0, resources: null, resourcesFor: null,
 };
 
 function say(text, ok = false) {
@@ -37,6 +30,14 @@ function setLive(text, on) {
 
 async function start() {
   state.config = await loadConfig(new URL("config.json", location.href));
+  const oidc = state.config.oidc;
+  if (oidc) {
+    $("oidc").hidden = false;
+    $("oidc-issuer").textContent = oidc.issuer;
+    $("oidc-signin").addEventListener("click", () => {
+      beginSignIn(oidc, redirectUri()).catch((error) => signInFailed(error.message));
+    });
+  }
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();
     signIn($("token").value.trim());
@@ -56,8 +57,34 @@ async function start() {
     loadStats();
   });
   $("group").addEventListener("change", loadStats);
+  $("per").addEventListener("change", loadStats);
+  if (oidc && isCallback(new URL(location.href))) {
+    const answer = new URL(location.href);
+    history.replaceState(null, "", redirectUri()); // the code is single-use: not in history
+    let token;
+    try {
+      token = await finishSignIn(answer);
+    } catch (error) {
+      signInFailed(error.message);
+      return;
+    }
+    signIn(token);
+    return;
+  }
   const saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) signIn(saved);
+}
+
+/** Where the identity provider sends the browser back: this folder, no query. */
+function redirectUri() {
+  return new URL("./", location.href).toString();
+}
+
+function signInFailed(text) {
+  $("signin").hidden = false;
+  $("app").hidden = true;
+  say(text);
+  $("signin").append($("message"));
 }
 
 async function signIn(token) {
@@ -65,12 +92,8 @@ async function signIn(token) {
   try {
     state.businesses = await client.readAll("/v1/me/businesses?limit=200");
   } catch (error) {
-    $("signin").hidden = false;
-    $("app").hidden = true;
     sessionStorage.removeItem(TOKEN_KEY);
-    say(error.message);
-    $("message").hidden = false;
-    $("signin").append($("message"));
+    signInFailed(error.message);
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
@@ -106,6 +129,7 @@ function chooseBusiness(id) {
   state.business = state.businesses.find((b) => b.id === id);
   state.anchor = todayIn(state.business.timezone);
   state.seen = new Set();
+  state.resources = null;
   const to = todayIn(state.business.timezone);
   $("from").value = addDays(to, -55);
   $("to").value = to;
@@ -136,90 +160,44 @@ function shownDays() {
 async function loadBookings(consistency) {
   const business = state.business;
   const days = shownDays();
-  const path = `/v1/businesses/${business.id}/bookings?from=${days[0]}&to=${days[days.length - 1]}&limit=200`;
+  const span = `from=${days[0]}&to=${days[days.length - 1]}`;
+  const path = `/v1/businesses/${business.id}/bookings?${span}&limit=200`;
   const read = ++state.bookingsRead; // answers can arrive out of order: only the latest is drawn
   let items;
+  let resources;
   try {
-    items = await state.client.readAll(path, { consistency });
+    [items, resources] = await Promise.all([state.client.readAll(path, { consistency }), loadResources(span)]);
   } catch (error) {
     say(error.message);
     return;
   }
   if (business !== state.business || read !== state.bookingsRead) return;
   const first = state.seen.size === 0;
-  renderBookings(days, items, first);
+  $("range").textContent =
+    days.length === 1
+      ? `${dayLabel(days[0])} · times in ${business.timezone}`
+      : `${dayLabel(days[0])} to ${dayLabel(days[6])} · times in ${business.timezone}`;
+  renderBookings($("bookings"), days, items, {
+    timezone: business.timezone,
+    resources,
+    isFresh: (item) => !first && !state.seen.has(item.id),
+    onAction: act,
+  });
   for (const item of items) state.seen.add(item.id);
 }
 
-function renderBookings(days, items, first) {
-  const tz = state.business.timezone;
-  $("range").textContent =
-    days.length === 1
-      ? `${dayLabel(days[0])} · times in ${tz}`
-      : `${dayLabel(days[0])} to ${dayLabel(days[6])} · times in ${tz}`;
-  const box = $("bookings");
-  box.className = `bookings ${state.view}`;
-  const byDay = new Map(days.map((d) => [d, []]));
-  for (const item of items) (byDay.get(item.local_date) || []).push(item);
-  const columns = days.map((day) => {
-    const column = document.createElement("div");
-    column.className = "day-column";
-    column.dataset.date = day;
-    if (days.length > 1) {
-      const heading = document.createElement("h3");
-      heading.textContent = dayLabel(day);
-      column.append(heading);
-    }
-    const list = document.createElement("ol");
-    list.className = "day-list";
-    for (const item of byDay.get(day)) list.append(card(item, !first && !state.seen.has(item.id)));
-    if (!byDay.get(day).length) {
-      const none = document.createElement("p");
-      none.className = "empty";
-      none.textContent = "No bookings.";
-      column.append(list, none);
-    } else {
-      column.append(list);
-    }
-    return column;
-  });
-  box.replaceChildren(...columns);
-}
-
-function card(item, fresh) {
-  const tz = state.business.timezone;
-  const li = document.createElement("li");
-  li.className = `booking s-${item.status}${fresh ? " fresh" : ""}`;
-  li.dataset.id = item.id;
-  li.dataset.status = item.status;
-  const when = document.createElement("div");
-  when.className = "when";
-  when.textContent = `${timeIn(item.start, tz)}–${timeIn(item.end, tz)} ${item.service_name}`;
-  const status = document.createElement("span");
-  status.className = `status s-${item.status}`;
-  status.textContent = STATUS_NAMES[item.status] || item.status;
-  const who = document.createElement("div");
-  who.className = "who";
-  const contact = item.contact && (item.contact.name || item.contact.email);
-  who.textContent = contact ? `${contact} · ` : "";
-  who.append(status);
-  li.append(when, who);
-  const actions = ACTIONS[item.status] || [];
-  if (actions.length) {
-    const row = document.createElement("div");
-    row.className = "actions";
-    for (const [action, label] of actions) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = label;
-      button.dataset.action = action;
-      button.setAttribute("aria-label", `${label}: ${when.textContent}`);
-      button.addEventListener("click", () => act(item, action, label, button));
-      row.append(button);
-    }
-    li.append(row);
+/** The business's resources with their schedules of the shown days (kept until they change). */
+async function loadResources(span) {
+  const key = `${state.business.id}?${span}`;
+  if (state.resourcesFor !== key || !state.resources) {
+    state.resourcesFor = key;
+    const reading = state.client.readAll(`/v1/businesses/${state.business.id}/resources?${span}`);
+    state.resources = reading;
+    reading.catch(() => {
+      if (state.resources === reading) state.resources = null; // try again next time
+    });
   }
-  return li;
+  return state.resources;
 }
 
 async function act(item, action, label, button) {
@@ -238,91 +216,23 @@ async function act(item, action, label, button) {
 
 async function loadStats() {
   const business = state.business;
-  const group = $("group").value;
-  const path = `/v1/businesses/${business.id}/stats?from=${$("from").value}&to=${$("to").value}&group=${group}&by=service`;
+  const params = `from=${$("from").value}&to=${$("to").value}&group=${$("group").value}&by=${$("per").value}`;
   const read = ++state.statsRead;
   let stats;
   try {
-    stats = await state.client.read(path);
+    stats = await state.client.read(`/v1/businesses/${business.id}/stats?${params}`);
   } catch (error) {
     say(error.message);
     return;
   }
   if (business !== state.business || read !== state.statsRead) return;
-  renderCharts(stats);
+  $("charts").replaceChildren(...statsCharts(stats));
+  document.body.dataset.statsFrom = stats.periods.length ? `${$("from").value}/${$("to").value}/${stats.group}/${stats.by}` : "";
 }
 
 function scheduleStats() {
   clearTimeout(state.statsTimer);
   state.statsTimer = setTimeout(loadStats, 1000);
-}
-
-function renderCharts(stats) {
-  const periods = stats.periods;
-  const labels = periods.map((p) => p.period);
-  const number = (v) => String(Math.round(v));
-  const charts = [
-    barChart({
-      id: "chart-counts",
-      title: `Bookings, cancellations and no-shows by ${stats.group}`,
-      categories: labels,
-      series: [
-        { name: "bookings", className: "bookings", values: periods.map((p) => p.bookings) },
-        { name: "cancellations", className: "cancellations", values: periods.map((p) => p.cancellations) },
-        { name: "no-shows", className: "no-shows", values: periods.map((p) => p.no_shows) },
-      ],
-      format: number,
-    }),
-    barChart({
-      id: "chart-utilization",
-      title: `Utilisation by ${stats.group}`,
-      categories: labels,
-      series: [{ name: "utilisation", className: "utilization", values: periods.map((p) => p.utilization) }],
-      format: (v) => `${(v * 100).toFixed(1)}%`,
-    }),
-  ];
-  const currencies = [...new Set(periods.flatMap((p) => p.revenue.map((m) => m.currency)))].sort();
-  currencies.forEach((currency, i) => {
-    charts.push(
-      barChart({
-        id: `chart-revenue-${currency}`,
-        title: `Revenue in ${currency} by ${stats.group}`,
-        categories: labels,
-        series: [{
-          name: currency,
-          className: i % 2 ? "money2" : "money",
-          values: periods.map((p) => Number((p.revenue.find((m) => m.currency === currency) || { amount: "0" }).amount)),
-        }],
-        format: (v) => v.toFixed(2),
-      }),
-    );
-  });
-  const services = new Map();
-  for (const period of periods) {
-    for (const s of period.services || []) {
-      const total = services.get(s.service_id) || { name: s.name, bookings: 0, cancellations: 0, no_shows: 0 };
-      total.bookings += s.bookings;
-      total.cancellations += s.cancellations;
-      total.no_shows += s.no_shows;
-      services.set(s.service_id, total);
-    }
-  }
-  const rows = [...services.values()];
-  charts.push(
-    barChart({
-      id: "chart-services",
-      title: "Per service, over the whole range",
-      categories: rows.map((s) => s.name),
-      series: [
-        { name: "bookings", className: "bookings", values: rows.map((s) => s.bookings) },
-        { name: "cancellations", className: "cancellations", values: rows.map((s) => s.cancellations) },
-        { name: "no-shows", className: "no-shows", values: rows.map((s) => s.no_shows) },
-      ],
-      format: number,
-    }),
-  );
-  $("charts").replaceChildren(...charts);
-  document.body.dataset.statsFrom = stats.periods.length ? `${$("from").value}/${$("to").value}/${stats.group}` : "";
 }
 
 function scheduleRefresh() {
@@ -348,7 +258,8 @@ function listen() {
           onOpen: () => setLive("Live", true),
           onEvent: (event) => {
             state.lastEventId = event.id;
-            if (event.type.startsWith("slotwise.booking.")) {
+            if (event.type.startsWith("slotwise.business.")) state.resources = null; // hours, resources
+            if (event.type.startsWith("slotwise.booking.") || event.type.startsWith("slotwise.business.")) {
               scheduleRefresh();
               scheduleStats();
             }
