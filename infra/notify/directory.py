@@ -11,6 +11,7 @@ from commands.app import SlotWise
 from commands.processes.notify.ports import BookingFacts, BusinessFacts, WebhookFacts
 from domain.booking import Booking
 from domain.business import Business
+from domain.notify import NotificationSettings
 from domain.personal import Sealed
 from domain.webhook import Webhook
 
@@ -53,6 +54,10 @@ class EventStoreDirectory:
     def business_of(self, booking_id: str) -> str | None:
         found = self._get(booking_id)
         return str(found.business_id) if isinstance(found, Booking) else None
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        found = self._get(business_id, version) if version >= 1 else None
+        return found.notification_settings() if isinstance(found, Business) else None
 
     def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
         found = self._get(webhook_id, version)

@@ -29,6 +29,7 @@ from commands.processes.notify.ports import (
     Transient,
     WebhookFacts,
 )
+from domain.notify import NotificationSettings
 from infra.notify.consumer import FAILED, PLANNED, SENDING, SENT, SKIPPED, UNCONFIRMED
 from infra.notify.tables import notify_outbox as outbox
 
@@ -75,6 +76,9 @@ class _BatchDirectory:
 
     def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
         return self.directory.webhook(webhook_id, version)
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        return self.directory.settings_at(business_id, version)
 
 
 class Deliveries:

@@ -46,6 +46,12 @@ class MemoryOutbox:
 
 
 class OneBusiness:
+    def __init__(self, before: NotificationSettings | None = None) -> None:
+        self.before = before
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        return self.before
+
     def business(self, business_id: str) -> BusinessFacts | None:
         return BusinessFacts(business_id, "Salon", "Europe/Berlin")
 
@@ -104,3 +110,15 @@ def test_bookings_that_began_or_ended_are_left_alone_and_sms_follows_the_setting
         ("later", "reminder:P1D", "email"),
         ("later", "reminder:P1D", "sms"),
     ]
+
+
+def test_settings_that_keep_the_offsets_and_sms_leave_every_reminder_alone() -> None:
+    outbox = MemoryOutbox()
+    outbox.track(Upcoming("k-1", BUSINESS, START, 1))
+    same = NotificationSettings("desk@salon.example", ("P1D",), locale="de")
+    reactions = NotifyReactions(OneBusiness(before=same))
+    reactions.react(outbox, settings_set(["P1D"], START - timedelta(days=3)))
+    assert outbox.planned == {}  # nothing re-planned: the booking's reminders stand
+    reactions = NotifyReactions(OneBusiness(before=same))
+    reactions.react(outbox, settings_set(["P1D"], START - timedelta(days=3), sms=True))
+    assert sorted(i.channel for i in outbox.planned.values()) == ["email", "sms"]

@@ -110,6 +110,9 @@ class Directory(Protocol):
     def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
         """The webhook as it stood at `version` (None: not a webhook)."""
 
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        """The business's notification settings as they stood at `version` (None: no such)."""
+
 
 @dataclass(frozen=True)
 class Email:

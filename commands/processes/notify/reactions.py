@@ -82,6 +82,12 @@ class NotifyReactions:
         if business is None:
             return
         settings = NotificationSettings.from_event(dict(envelope.data))
+        before = self.directory.settings_at(business_id, envelope.aggregateversion - 1)
+        if before is not None and (before.reminders, before.sms) == (
+            settings.reminders,
+            settings.sms,
+        ):
+            return  # e.g. only notify_email or locale changed: every reminder stays as planned
         keep = frozenset(REMINDER + offset for offset in settings.reminders)
         for booking in outbox.upcoming(business_id, now):
             outbox.drop_reminders(
