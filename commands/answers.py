@@ -21,6 +21,7 @@ def summary(aggregate: Any) -> dict[str, Any]:
             "slug": aggregate.slug,
             "timezone": aggregate.timezone,
             "capacity": aggregate.capacity,
+            "address": aggregate.address,
         }
     if isinstance(aggregate, Service):
         return {

@@ -47,6 +47,7 @@ class BusinessHandlers(HeldBookings, Handlers):
         business = Business.register(
             cmd.actor.id, cmd.name, cmd.slug, cmd.timezone, cmd.capacity, id=cmd.target()
         )
+        business.set_address(cmd.address)
         return self.commit(business, SlugIndex(slug=cmd.slug, business_id=business.id))
 
     @handles(ChangeProfile, answer="profile_answer")
@@ -54,7 +55,10 @@ class BusinessHandlers(HeldBookings, Handlers):
     def change_profile(self, cmd: ChangeProfile) -> Done:
         business = self.owned_business(cmd.actor, cmd.business_id)
         before, capacity = business.calendar(), business.capacity
-        business.change_profile(cmd.name, cmd.timezone, cmd.capacity)
+        if cmd.address is not None:  # first: the answer again reads the version before the last
+            business.set_address(cmd.address)
+        if (cmd.name, cmd.timezone, cmd.capacity) != (None, None, None):
+            business.change_profile(cmd.name, cmd.timezone, cmd.capacity)
         outside, crowded = self.profile_effects(business, before, capacity)
         if crowded and not cmd.keep_bookings:
             raise BookingsAffected(

@@ -73,6 +73,7 @@ class RegisterBusiness(Command):
     slug: str
     timezone: str
     capacity: int = 1
+    address: str | None = None
 
     def target(self) -> UUID:
         return self.context.new_id("business")
@@ -90,12 +91,14 @@ class BusinessCommand(Command):
 
 @dataclass(frozen=True)
 class ChangeProfile(BusinessCommand):
-    """Change any of name, time zone and capacity; None leaves a field as it is."""
+    """Change any of name, time zone, capacity and address; None leaves a field as it is
+    (an empty address removes it)."""
 
     name: str | None = None
     timezone: str | None = None
     capacity: int | None = None
     keep_bookings: bool = False
+    address: str | None = None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from domain.values import POLICY_LIMITS, BookingPolicy, Closure, parse_weekly, z
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MAX_CAPACITY = 1000
+MAX_ADDRESS = 300
 SLUG_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/slug")
 RESOURCE_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/resource")
 
@@ -36,6 +37,15 @@ def require_capacity(capacity: int) -> int:
     if not 1 <= capacity <= MAX_CAPACITY:
         raise InvalidInput(f"capacity must be between 1 and {MAX_CAPACITY}", field="capacity")
     return capacity
+
+
+def require_address(address: str | None) -> str | None:
+    """A postal address as the business writes it (lines allowed); blank means none."""
+    if address is None or not address.strip():
+        return None
+    if len(address) > MAX_ADDRESS:
+        raise InvalidInput(f"address is at most {MAX_ADDRESS} characters", field="address")
+    return require_visible(address, "address").strip()
 
 
 def require_slug(slug: str) -> str:
@@ -159,6 +169,21 @@ class Business(Aggregate):
     @event("ProfileChanged")
     def _change_profile(self, name: str, timezone: str, capacity: int) -> None:
         self.name, self.timezone, self.capacity = name, timezone, capacity
+
+    @property
+    def address(self) -> str | None:
+        """Where its appointments take place (None: not given; businesses before addresses)."""
+        return self.__dict__.get("_address")
+
+    def set_address(self, address: str | None) -> None:
+        """Set or (blank or None) remove the address; nothing is recorded if it is unchanged."""
+        wanted = require_address(address)
+        if wanted != self.address:
+            self._set_address(wanted)
+
+    @event("AddressSet")
+    def _set_address(self, address: str | None) -> None:
+        self._address = address
 
     class ClosureAdded(Aggregate.Event):
         """v3 records the closure's id; older ones get one derived from their content."""

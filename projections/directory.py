@@ -7,7 +7,7 @@ from typing import Any
 from domain.closures import closure_id_of
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler, change_row
-from projections.tables import businesses
+from projections.tables import business_addresses, businesses
 from projections.workspace import Workspace
 
 POLICY = (
@@ -24,8 +24,8 @@ def policy_of(envelope: Envelope) -> dict[str, Any]:
 
 class BusinessDirectoryProjector(DispatchingProjector):
     name = "business_directory"
-    tables = (businesses,)
-    by_subject = (businesses,)
+    tables = (businesses, business_addresses)
+    by_subject = (businesses, business_addresses)
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -35,6 +35,7 @@ class BusinessDirectoryProjector(DispatchingProjector):
             "slotwise.business.closure_added": self.closure_added,
             "slotwise.business.closure_removed": self.closure_removed,
             "slotwise.business.policy_set": self.policy_set,
+            "slotwise.business.address_set": self.address_set,
         }
 
     def registered(self, ws: Workspace, envelope: Envelope) -> None:
@@ -60,6 +61,10 @@ class BusinessDirectoryProjector(DispatchingProjector):
     def profile_changed(self, ws: Workspace, envelope: Envelope) -> None:
         profile = {name: envelope.data[name] for name in ("name", "timezone", "capacity")}
         change_row(ws, businesses, envelope, **profile)
+
+    def address_set(self, ws: Workspace, envelope: Envelope) -> None:
+        change_row(ws, businesses, envelope)
+        ws.put(business_addresses, id=envelope.subject, address=envelope.data["address"])
 
     def closure_added(self, ws: Workspace, envelope: Envelope) -> None:
         closure = {name: envelope.data[name] for name in ("start", "end", "reason")}

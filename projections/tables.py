@@ -58,6 +58,15 @@ businesses = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# A table of its own (not a column of `businesses`): read databases made before
+# addresses existed get it on start, no rebuild needed.
+business_addresses = Table(
+    "business_addresses",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the business
+    Column("address", Text),
+)
+
 services = Table(
     "services",
     metadata,

@@ -81,10 +81,16 @@ class Broadcaster:
     async def subscribe(self, business_id: str) -> Subscriber:
         """A stream of `business_id` from the broadcaster's position on."""
         async with self._lock:
-            if not self.streams:  # idle broadcasters do not follow; catch up without reading
+            idle = not self.streams
+            if idle:  # idle broadcasters do not follow; catch up without reading
                 self.cursor = max(self.cursor, await to_thread.run_sync(self.sources.reached))
             subscriber = Subscriber(business_id, asyncio.Queue(self.queue_size), self.cursor)
             self.streams.setdefault(business_id, set()).add(subscriber)
+        if idle:
+            # The loop waits without a deadline while idle, and the wakeups of writes made
+            # just before (NOTIFY) were spent on no stream: with Kafka the projections may
+            # still be behind them, and nothing else would wake it to follow them.
+            self._wake.set()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, String, and_, bindparam, cast, select
+from sqlalchemy import Connection, Select, String, and_, bindparam, cast, select
 
 from domain.errors import InvalidInput
 from projections.tables import (
@@ -17,6 +17,7 @@ from projections.tables import (
     booking_payments,
     booking_resources,
     bookings,
+    business_addresses,
     business_daily_payments,
     business_daily_revenue,
     business_daily_stats,
@@ -38,17 +39,23 @@ def _all(conn: Connection, query: Any) -> list[Row]:
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
+def _businesses() -> Select[Any]:
+    """Business rows with their address (None when none was given)."""
+    joined = businesses.outerjoin(business_addresses, business_addresses.c.id == businesses.c.id)
+    return select(businesses, business_addresses.c.address).select_from(joined)
+
+
 def get_business(conn: Connection, business_id: UUID) -> Row | None:
-    return _one(conn, select(businesses).where(businesses.c.id == str(business_id)))
+    return _one(conn, _businesses().where(businesses.c.id == str(business_id)))
 
 
 def get_business_by_slug(conn: Connection, slug: str) -> Row | None:
-    return _one(conn, select(businesses).where(businesses.c.slug == slug))
+    return _one(conn, _businesses().where(businesses.c.slug == slug))
 
 
 def list_businesses(conn: Connection, limit: int, after: str | None) -> list[Row]:
     """Businesses by id, the first `limit` after the id `after`."""
-    query = select(businesses).order_by(businesses.c.id).limit(limit)
+    query = _businesses().order_by(businesses.c.id).limit(limit)
     if after:
         query = query.where(businesses.c.id > after)
     return _all(conn, query)
@@ -59,7 +66,7 @@ def list_owned_businesses(
 ) -> list[Row]:
     """The businesses `owner_id` registered, by id, the first `limit` after the id `after`."""
     query = (
-        select(businesses)
+        _businesses()
         .where(businesses.c.owner_id == owner_id)
         .order_by(businesses.c.id)
         .limit(limit)

@@ -35,6 +35,7 @@ class BusinessPublic(BaseModel):
     slug: str
     timezone: str
     capacity: int
+    address: str | None = Field(description="where its appointments take place; null: not given")
     weekly: list[dict[str, str]]
     closures: list[ClosurePublic]
     policy: dict[str, Any]

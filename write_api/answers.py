@@ -13,7 +13,12 @@ from write_api.schemas import CommandResult, PaymentStarted
 
 BUSINESS_ID = "6f1c2a52-1f43-5d0e-9a4e-3c0d7b1e2f10"
 TOKEN = "1042"
-BUSINESS = {"name": "Studio Nord", "slug": "studio-nord", "timezone": "Europe/Berlin"}
+BUSINESS = {
+    "name": "Studio Nord",
+    "slug": "studio-nord",
+    "timezone": "Europe/Berlin",
+    "address": "Hafenstraße 12, 20359 Hamburg",
+}
 
 
 def example(**fields: Any) -> ConfigDict:
@@ -46,6 +51,9 @@ class BusinessAnswer(CommandResult):
     slug: str
     timezone: str
     capacity: int
+    address: str | None = Field(
+        default=None, description="where its appointments take place; null: not given"
+    )
 
 
 class ProfileAnswer(BusinessAnswer):

@@ -75,6 +75,9 @@ class Strict(BaseModel):
         return value
 
 
+ADDRESS = (
+    "where its appointments take place, as it should appear in emails and calendars (lines allowed)"
+)
 KEEP_BOOKINGS = (
     "true: make the change even if it leaves bookings outside opening time (or over "
     "capacity); the answer lists them either way"
@@ -96,10 +99,11 @@ class BusinessCreate(Strict):
     capacity: StrictInt = Field(
         default=1, ge=1, le=1000, description="appointments it can run in parallel"
     )
+    address: StrictStr | None = Field(default=None, max_length=300, description=ADDRESS)
 
 
 class BusinessPatch(Strict):
-    """Only the fields sent change; send at least one of name, timezone, capacity."""
+    """Only the fields sent change; send at least one of name, timezone, capacity, address."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"name": "Studio Nord & Co"}, {"capacity": 3}]}
@@ -108,13 +112,16 @@ class BusinessPatch(Strict):
     name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     timezone: StrictStr | None = Field(default=None, examples=["Europe/Vienna"])
     capacity: StrictInt | None = Field(default=None, ge=1, le=1000)
+    address: StrictStr | None = Field(
+        default=None, max_length=300, description=ADDRESS + '; "" removes it'
+    )
     keep_bookings: StrictBool = Field(default=False, description=KEEP_BOOKINGS)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> BusinessPatch:
         _refuse_nulls(self, self.model_fields_set)
-        if not self.model_fields_set & {"name", "timezone", "capacity"}:
-            raise ValueError("send at least one of name, timezone, capacity")
+        if not self.model_fields_set & {"name", "timezone", "capacity", "address"}:
+            raise ValueError("send at least one of name, timezone, capacity, address")
         return self
 
 

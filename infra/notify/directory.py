@@ -8,10 +8,12 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from commands.app import SlotWise
-from commands.processes.notify.ports import BookingFacts, BusinessFacts
+from commands.processes.notify.ports import BookingFacts, BusinessFacts, WebhookFacts
 from domain.booking import Booking
 from domain.business import Business
+from domain.notify import NotificationSettings
 from domain.personal import Sealed
+from domain.webhook import Webhook
 
 
 class Opener(Protocol):
@@ -29,7 +31,7 @@ class EventStoreDirectory:
         if not isinstance(found, Business):
             return None
         settings = found.notification_settings()
-        return BusinessFacts(str(found.id), found.name, found.timezone, settings)
+        return BusinessFacts(str(found.id), found.name, found.timezone, settings, found.address)
 
     def booking(self, booking_id: str, version: int) -> BookingFacts | None:
         now = self._get(booking_id)
@@ -52,6 +54,23 @@ class EventStoreDirectory:
     def business_of(self, booking_id: str) -> str | None:
         found = self._get(booking_id)
         return str(found.business_id) if isinstance(found, Booking) else None
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        found = self._get(business_id, version) if version >= 1 else None
+        return found.notification_settings() if isinstance(found, Business) else None
+
+    def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
+        found = self._get(webhook_id, version)
+        if not isinstance(found, Webhook):
+            return None
+        return WebhookFacts(
+            id=str(found.id),
+            business_id=str(found.business_id),
+            url=found.url,
+            description=found.description,
+            reason=found.disabled_reason,
+            disabled_at=found.modified_on,
+        )
 
     def _contact(self, sealed: Sealed | None) -> dict[str, Any] | None:
         if sealed is None:

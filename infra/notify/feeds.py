@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
+from commands.processes.notify.rules import WEBHOOK_DISABLED
 from infra.notify.tables import calendar_feeds, notify_outbox
 
 SHOWN = ("planned", "sent", "failed", "unconfirmed", "skipped")
@@ -68,8 +69,10 @@ def notification_log(
 
 
 def _shown(row: Any) -> dict[str, Any]:
+    about_webhook = row.kind == WEBHOOK_DISABLED  # its subject is the webhook
     return {
-        "booking_id": row.booking_id,
+        "booking_id": None if about_webhook else row.booking_id,
+        "webhook_id": row.booking_id if about_webhook else None,
         "kind": row.kind,
         "version": row.version,
         "channel": row.channel,

@@ -27,7 +27,9 @@ from commands.processes.notify.ports import (
     Refused,
     Texter,
     Transient,
+    WebhookFacts,
 )
+from domain.notify import NotificationSettings
 from infra.notify.consumer import FAILED, PLANNED, SENDING, SENT, SKIPPED, UNCONFIRMED
 from infra.notify.tables import notify_outbox as outbox
 
@@ -71,6 +73,12 @@ class _BatchDirectory:
 
     def business_of(self, booking_id: str) -> str | None:
         return self.directory.business_of(booking_id)
+
+    def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
+        return self.directory.webhook(webhook_id, version)
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        return self.directory.settings_at(business_id, version)
 
 
 class Deliveries:

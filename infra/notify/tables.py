@@ -36,6 +36,20 @@ notify_outbox = Table(
     Index("ix_notify_outbox_business", "business_id", "seq"),
 )
 
+# The live bookings the notifier planned reminders for (placed or moved, not yet
+# cancelled or expired), so new reminder offsets reach them. Written with its
+# checkpoint, like the outbox; rows of bookings that began are dropped when the
+# business's settings change next.
+notify_bookings = Table(
+    "notify_bookings",
+    metadata,
+    Column("booking_id", String(64), primary_key=True),
+    Column("business_id", String(64), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),  # the version its reminders are of
+    Index("ix_notify_bookings_business", "business_id", "start"),
+)
+
 # A business's calendar feed: only the key's hash is kept.
 calendar_feeds = Table(
     "calendar_feeds",

@@ -8,7 +8,6 @@ resumes where the last one stopped, queued retries included.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,16 +34,7 @@ from infra.webhooks.secrets import SqlWebhookSecrets
 from infra.webhooks.sender import AddressGuard, HttpSender
 from infra.webhooks.tables import metadata
 
-log = logging.getLogger(__name__)
 ACTOR = system_actor("webhook-deliverer")
-
-
-class LoggedNotice:
-    """`OwnerNotice` until the notification worker emails owners: the Disabled event and a log
-    line are what the owner sees. Replace with the notifier's adapter in `build_webhooks`."""
-
-    def webhook_disabled(self, webhook_id: str, reason: str) -> None:
-        log.warning("webhook %s disabled (owner to be told): %s", webhook_id, reason)
 
 
 def history_of(
@@ -103,7 +93,6 @@ def build_webhooks(
         sender or HttpSender(AddressGuard(settings.webhooks_allow_private)),
         secrets,
         disabler(app),
-        LoggedNotice(),
         clock,
         schedule,
         settings.webhooks_concurrency,

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from commands.processes.notify.ics import CalendarEntry, calendar
+from commands.processes.notify.ics import CalendarEntry, calendar, location
 from domain.errors import BookingNotFound, InvalidInput, NotFound
 from infra.web.deps import ActorDep
 from infra.web.openapi import problems
@@ -29,7 +29,7 @@ class FeedNotFound(NotFound):
     code = "calendar-feed-not-found"
 
 
-def _entry(row: dict[str, Any]) -> CalendarEntry:
+def _entry(row: dict[str, Any], business: dict[str, Any] | None) -> CalendarEntry:
     return CalendarEntry(
         row["id"],
         row["version"],
@@ -38,6 +38,7 @@ def _entry(row: dict[str, Any]) -> CalendarEntry:
         row["service_name"],
         cancelled=row["status"] in ("cancelled", "expired"),
         stamp=row["updated_at"],
+        location=location(business["name"], business["address"]) if business else None,
     )
 
 
@@ -66,7 +67,7 @@ def calendar_feed(feed_key: str, feeds: FeedsDep, read_db: ReadDbDep, clock: Clo
         ).all()
     if business is None:
         raise FeedNotFound("no calendar feed with this key")
-    entries = [_entry(dict(row._mapping)) for row in rows]
+    entries = [_entry(dict(row._mapping), business) for row in rows]
     return Response(calendar(entries, business["timezone"], "PUBLISH"), media_type=ICS)
 
 
@@ -87,8 +88,9 @@ def booking_calendar(booking_id: UUID, actor: ActorDep, read_db: ReadDbDep) -> R
                 staff_business(conn, actor, UUID(row["business_id"]))
             except Exception:
                 raise BookingNotFound(f"no booking with id {booking_id}") from None
+        business = queries.get_business(conn, UUID(row["business_id"]))
     method = "CANCEL" if row["status"] in ("cancelled", "expired") else "REQUEST"
-    return Response(calendar([_entry(row)], row["timezone"], method), media_type=ICS)
+    return Response(calendar([_entry(row, business)], row["timezone"], method), media_type=ICS)
 
 
 @router.get("/v1/businesses/{business_id}/notifications", openapi_extra=problems(401, 403, 404))

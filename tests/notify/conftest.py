@@ -79,6 +79,7 @@ def notify_settings(tmp_path: Path, smtp_address: str, **more: Any) -> Settings:
         jwt_secret=JWT_SECRET,
         smtp_url=smtp_address,
         mail_from="Salon Bookings <bookings@salon.example>",
+        webhooks_allow_private=True,  # the webhook tests' receiver is on loopback
         **more,
     )
 

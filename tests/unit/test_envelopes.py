@@ -88,6 +88,7 @@ def journey(app: SlotWise, clock: Clock) -> None:
     app.handle(closure)
     app.handle(RemoveClosure(OWNER, business_id, closure.closure_id()))
     app.handle(ChangeProfile(OWNER, business_id, name="Salon Nord", capacity=2))
+    app.handle(ChangeProfile(OWNER, business_id, address="Hafenstraße 12\n20359 Hamburg"))
     app.handle(UpdateService(OWNER, service_id, {"name": "Cut & wash"}))
     app.handle(SetPolicy(OWNER, business_id, BookingPolicy(requires_confirmation=True)))
     first = book(app, ALICE, service_id, new_york(2, 9))
@@ -159,6 +160,7 @@ EVENT_TYPES = {
     "slotwise.business.registered",
     "slotwise.business.hours_set",
     "slotwise.business.profile_changed",
+    "slotwise.business.address_set",
     "slotwise.business.closure_added",
     "slotwise.business.closure_removed",
     "slotwise.business.policy_set",

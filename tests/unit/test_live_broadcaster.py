@@ -45,7 +45,7 @@ class Log:
         return (found[-1][1].position if found else after), found
 
     def sources(self) -> Sources:
-        return Sources(lambda: self.reached, lambda: self.reached, self.read)
+        return Sources(lambda: self.reached, lambda: len(self.entries), self.read)
 
 
 def test_each_advance_is_read_once_for_every_stream_of_its_business() -> None:
@@ -98,6 +98,30 @@ def test_an_idle_broadcaster_reads_nothing_and_starts_new_streams_at_the_present
         await asyncio.sleep(0.05)
         stream = await broadcaster.subscribe("a")
         assert log.reads == 0 and stream.start == 5
+        await broadcaster.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_stream_opened_on_an_idle_broadcaster_gets_what_the_projections_reach_later() -> None:
+    """Kafka: the writes' wakeups came while no stream was open and before the projections
+    had the events; the stream still gets them once they do, with no further wakeup."""
+
+    async def scenario() -> None:
+        log = Log()
+        broadcaster = Broadcaster(log.sources(), poll_seconds=60)
+        broadcaster.start()
+        log.append("a")
+        for _ in range(2):
+            log.append("a")
+            log.reached = 1  # the projections are behind the log
+        broadcaster.wake_threadsafe()  # the writes' NOTIFY, spent while idle
+        await asyncio.sleep(0.05)
+        stream = await broadcaster.subscribe("a")
+        assert stream.start == 1
+        log.reached = 3  # the projector workers catch up; nobody says so
+        got = [await asyncio.wait_for(stream.queue.get(), 2) for _ in range(2)]
+        assert [e.position for e in got] == [2, 3]
         await broadcaster.stop()
 
     asyncio.run(scenario())

@@ -51,8 +51,24 @@ def test_a_profile_change_keeps_what_it_does_not_name(
         "slug": "salon",
         "timezone": "America/New_York",
         "capacity": 3,
+        "address": None,
         "affected_bookings": [],
     }
+
+
+def test_an_address_alone_records_only_the_address_and_blank_removes_it(
+    app: SlotWise, salon: tuple[UUID, UUID]
+) -> None:
+    business_id, _ = salon
+    before = load(app, business_id).version
+    done = app.handle(ChangeProfile(OWNER, business_id, address=" Hafenstraße 12\n20359 Hamburg "))
+    business = load(app, business_id)
+    assert business.address == "Hafenstraße 12\n20359 Hamburg" == done.fields["address"]
+    assert business.version == before + 1  # no profile_changed beside it
+    app.handle(ChangeProfile(OWNER, business_id, address="Hafenstraße 12\n20359 Hamburg"))
+    assert load(app, business_id).version == before + 1  # unchanged: nothing recorded
+    app.handle(ChangeProfile(OWNER, business_id, address="  "))
+    assert load(app, business_id).address is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.application import project_aggregate
 
 from commands.app import SlotWise
-from commands.messages import AddClosure, CancelBooking, SetPolicy
+from commands.messages import AddClosure, CancelBooking, ChangeProfile, SetPolicy
 from domain.allocation import DayAllocation
 from domain.booking import BookingStatus
 from domain.business import SlugIndex
@@ -44,6 +44,7 @@ def history(app: SlotWise) -> dict[str, UUID]:
     business_id, service_id = open_salon(app, OWNER)
     app.handle(SetPolicy(OWNER, business_id, BookingPolicy(cancellation_deadline_hours=2)))
     app.handle(AddClosure(OWNER, business_id, new_york(4, 9), new_york(4, 10), "dentist"))
+    app.handle(ChangeProfile(OWNER, business_id, address="1 Main St\nSpringfield"))
     kept = book(app, ALICE, service_id, new_york(2, 9))
     app.handle(CancelBooking(BOB, book(app, BOB, service_id, new_york(2, 11)), "no"))
     tuesday = DayAllocation.create_id(business_id, date(2027, 3, 2))
@@ -89,3 +90,8 @@ def test_snapshots_are_taken_at_the_interval_and_loads_use_them(app: SlotWise) -
     loaded = app.repository.get(business_id)
     assert loaded == replayed(app, business_id)
     assert loaded.policy["cancellation_deadline_hours"] == 4
+
+
+def test_a_business_snapshot_keeps_its_address(app: SlotWise) -> None:
+    business_id = history(app)["business"]
+    assert reload_from_snapshot(app, business_id).address == "1 Main St\nSpringfield"

@@ -64,7 +64,9 @@ def closure_location(done: Done) -> str:
 )
 def register_business(body: BusinessCreate, actor: ActorDep, gateway: GatewayDep) -> Response:
     """Register a business (owner or admin); the caller becomes its owner."""
-    command = RegisterBusiness(actor, body.name, body.slug, body.timezone, body.capacity)
+    command = RegisterBusiness(
+        actor, body.name, body.slug, body.timezone, body.capacity, body.address
+    )
     return gateway.send(command, status=201, location=business_location)
 
 
@@ -72,9 +74,16 @@ def register_business(body: BusinessCreate, actor: ActorDep, gateway: GatewayDep
 def change_profile(
     business_id: UUID, body: BusinessPatch, actor: ActorDep, gateway: GatewayDep
 ) -> Response:
-    """Change name, time zone or capacity; 409 if that leaves bookings out, unless kept."""
+    """Change name, time zone, capacity or address; 409 if that leaves bookings out, unless
+    kept."""
     command = ChangeProfile(
-        actor, business_id, body.name, body.timezone, body.capacity, body.keep_bookings
+        actor,
+        business_id,
+        body.name,
+        body.timezone,
+        body.capacity,
+        body.keep_bookings,
+        address=body.address,
     )
     return gateway.send(command)
 

@@ -16,8 +16,14 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from commands.processes.notify.ics import CalendarEntry, calendar
-from commands.processes.notify.ports import BookingFacts, BusinessFacts, Email, Intent
+from commands.processes.notify.ics import CalendarEntry, calendar, location
+from commands.processes.notify.ports import (
+    BookingFacts,
+    BusinessFacts,
+    Email,
+    Intent,
+    WebhookFacts,
+)
 from domain.notify import LOCALES
 
 MESSAGE_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/message")
@@ -55,6 +61,7 @@ def values(
         "kind": "reminder" if intent.kind.startswith("reminder:") else intent.kind,
         "service": booking.service_name,
         "business": business.name,
+        "address": business.address,
         "when": _local(start, lang),
         "until": end.strftime("%H:%M %Z"),
         "zone": business.timezone,
@@ -94,6 +101,7 @@ def email(
         booking.end,
         f"{booking.service_name} · {business.name}",
         cancelled=cancelled,
+        location=location(business.name, business.address),
     )
     method = "CANCEL" if cancelled else "REQUEST"
     return Email(
@@ -109,3 +117,31 @@ def email(
 
 def sms(intent: Intent, booking: BookingFacts, business: BusinessFacts, lang: str) -> str:
     return render("sms", lang, values(intent, booking, business, lang)).strip()
+
+
+def webhook_email(
+    intent_id: str,
+    to: str,
+    webhook: WebhookFacts,
+    business: BusinessFacts,
+    lang: str,
+    mail_domain: str,
+) -> Email:
+    """To the business: SlotWise stopped calling one of its webhooks, and why."""
+    context = {
+        "business": business.name,
+        "url": webhook.url,
+        "description": webhook.description,
+        "reason": webhook.reason,
+        "when": _local(webhook.disabled_at.astimezone(ZoneInfo(business.timezone)), lang),
+        "webhook_id": webhook.id,
+    }
+    return Email(
+        message_id=message_id(intent_id, mail_domain),
+        to=to,
+        subject=render("webhook-subject", lang, context).strip(),
+        text=render("webhook-body", lang, context),
+        html=render("webhook-body", lang, context, html=True),
+        ics=None,
+        ics_method="",
+    )

@@ -7,7 +7,12 @@ from datetime import datetime
 
 from commands.processes.notify import compose
 from commands.processes.notify.ports import Directory, Email, Intent
-from commands.processes.notify.rules import ACTIVE_STATUSES, is_reminder, too_late
+from commands.processes.notify.rules import (
+    ACTIVE_STATUSES,
+    WEBHOOK_DISABLED,
+    is_reminder,
+    too_late,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ def prepare(
     sms_enabled: bool,
 ) -> Email | Sms | Skip:
     """The message for a due intent, from the booking as it stood at the intent's version."""
+    if intent.kind == WEBHOOK_DISABLED:
+        return _webhook_disabled(intent, intent_id, directory, mail_domain)
     booking = directory.booking(intent.booking_id, intent.version)
     business = directory.business(intent.business_id)
     if booking is None or business is None:
@@ -56,3 +63,18 @@ def prepare(
     if not address:
         return Skip("no email address (none given, or erased)")
     return compose.email(intent, intent_id, address, booking, business, lang, mail_domain)
+
+
+def _webhook_disabled(
+    intent: Intent, intent_id: str, directory: Directory, mail_domain: str
+) -> Email | Skip:
+    """The business's email about a webhook SlotWise gave up on."""
+    webhook = directory.webhook(intent.booking_id, intent.version)
+    business = directory.business(intent.business_id)
+    if webhook is None or business is None:
+        return Skip("the webhook or its business is gone")
+    address = business.settings.notify_email
+    if not address:
+        return Skip("no email address (the business set no notify_email)")
+    lang = business.settings.locale
+    return compose.webhook_email(intent_id, address, webhook, business, lang, mail_domain)

@@ -23,6 +23,7 @@ class CalendarEntry:
     summary: str
     cancelled: bool = False
     stamp: datetime | None = None
+    location: str | None = None  # where it takes place: the business and its address
 
 
 def calendar(entries: Iterable[CalendarEntry], timezone: str, method: str | None) -> bytes:
@@ -47,5 +48,14 @@ def _event(entry: CalendarEntry, zone: ZoneInfo) -> Event:
     event.add("dtstart", entry.start.astimezone(zone))
     event.add("dtend", entry.end.astimezone(zone))
     event.add("summary", entry.summary)
+    if entry.location:
+        event.add("location", entry.location)
     event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
     return event
+
+
+def location(name: str, address: str | None) -> str | None:
+    """A calendar entry's LOCATION: the business and its address on one line (None: none)."""
+    if not address:
+        return None
+    return ", ".join([name, *(line.strip() for line in address.splitlines() if line.strip())])

@@ -16,11 +16,12 @@ from domain.notify import NotificationSettings
 
 @dataclass(frozen=True)
 class Intent:
-    """One message to send once: to `audience` over `channel`, about a booking at `version`."""
+    """One message to send once: to `audience` over `channel`, about a booking at `version`
+    (or, for `webhook_disabled`, about the webhook: its id stands in `booking_id`)."""
 
     booking_id: str
     business_id: str
-    kind: str  # placed, confirmed, ..., or "reminder:P1D"
+    kind: str  # placed, confirmed, ..., "reminder:P1D", or webhook_disabled
     version: int
     channel: str  # email or sms
     audience: str  # customer or business
@@ -48,6 +49,29 @@ class BusinessFacts:
     name: str
     timezone: str
     settings: NotificationSettings = field(default_factory=NotificationSettings)
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookFacts:
+    """A webhook as it stood when SlotWise disabled it."""
+
+    id: str
+    business_id: str
+    url: str
+    description: str
+    reason: str
+    disabled_at: datetime
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A live booking the notifier keeps reminders for: its start and the version they are of."""
+
+    booking_id: str
+    business_id: str
+    start: datetime
+    version: int
 
 
 class Outbox(Protocol):
@@ -56,8 +80,21 @@ class Outbox(Protocol):
     def plan(self, intent: Intent, cause: str) -> None:
         """Record the intent (once: a redelivery adds nothing)."""
 
-    def drop_reminders(self, booking_id: str, why: str) -> None:
-        """Skip the booking's reminders not sent yet, noting why."""
+    def replan(self, intent: Intent, cause: str) -> None:
+        """Record the reminder, or plan again one that was skipped before it was ever sent
+        (a removed offset added back); one planned or sent already stays as it is."""
+
+    def drop_reminders(self, booking_id: str, why: str, keep: frozenset[str] = frozenset()) -> None:
+        """Skip the booking's reminders not sent yet, but those of the kinds in `keep`."""
+
+    def track(self, booking: Upcoming) -> None:
+        """Remember a live booking (placed or moved) whose reminders may be planned again."""
+
+    def untrack(self, booking_id: str) -> None:
+        """The booking is over (cancelled, expired): no reminders for it any more."""
+
+    def upcoming(self, business_id: str, after: datetime) -> list[Upcoming]:
+        """The business's live bookings starting after `after`; forgets those before."""
 
 
 class Directory(Protocol):
@@ -70,6 +107,12 @@ class Directory(Protocol):
     def business_of(self, booking_id: str) -> str | None:
         """The booking's business (without opening any personal data)."""
 
+    def webhook(self, webhook_id: str, version: int) -> WebhookFacts | None:
+        """The webhook as it stood at `version` (None: not a webhook)."""
+
+    def settings_at(self, business_id: str, version: int) -> NotificationSettings | None:
+        """The business's notification settings as they stood at `version` (None: no such)."""
+
 
 @dataclass(frozen=True)
 class Email:
@@ -78,7 +121,7 @@ class Email:
     subject: str
     text: str
     html: str
-    ics: bytes
+    ics: bytes | None  # the calendar attachment; None: a message about no booking
     ics_method: str
 
 

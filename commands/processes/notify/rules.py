@@ -22,6 +22,11 @@ SMS_KINDS = frozenset({"cancelled"})
 ENDS_REMINDERS = frozenset({"cancelled", "expired", "rescheduled"})
 PLANS_REMINDERS = frozenset({"placed", "rescheduled"})
 REMINDER = "reminder:"
+# SlotWise gave up on a webhook (410, or retries ran out): its business is emailed.
+WEBHOOK_DISABLED = "webhook_disabled"
+WEBHOOK_DISABLED_TYPE = "slotwise.webhook.disabled"
+# The business changed its settings: the reminders of its upcoming bookings follow.
+SETTINGS_TYPE = "slotwise.business.notifications_set"
 ACTIVE_STATUSES = frozenset({"pending_payment", "pending", "confirmed"})
 
 

@@ -18,7 +18,6 @@ from commands.processes.webhooks.ports import (
     DeliveryQueue,
     Disabler,
     Due,
-    OwnerNotice,
     SecretReader,
     Sender,
 )
@@ -40,14 +39,13 @@ class Deliverer:
         sender: Sender,
         secrets: SecretReader,
         disable: Disabler,
-        owner: OwnerNotice,
         clock: Callable[[], datetime],
         schedule: RetrySchedule | None = None,
         concurrency: int = 16,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.queue, self.sender, self.secrets = queue, sender, secrets
-        self.disable, self.owner, self.clock, self.wall = disable, owner, clock, wall
+        self.disable, self.clock, self.wall = disable, clock, wall
         self.schedule = schedule or RetrySchedule()
         self.concurrency = concurrency
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="slotwise-webhook")
@@ -111,6 +109,6 @@ class Deliverer:
         return False
 
     def _give_up(self, due: Due, reason: str) -> None:
+        """Disable the webhook: its `disabled` event is what the notifier emails the owner of."""
         log.warning("webhook %s disabled: %s", due.webhook_id, reason)
         self.disable(due.webhook_id, reason, due.event_id)
-        self.owner.webhook_disabled(due.webhook_id, reason)

@@ -102,13 +102,8 @@ class SecretReader(Protocol):
     def reveal(self, secret_ids: Iterable[str]) -> list[str]: ...
 
 
-class OwnerNotice(Protocol):
-    """Told when a webhook is disabled (the notification worker will email the owner)."""
-
-    def webhook_disabled(self, webhook_id: str, reason: str) -> None: ...
-
-
 class Disabler(Protocol):
-    """Records on the webhook's aggregate that SlotWise gave up on it."""
+    """Records on the webhook's aggregate that SlotWise gave up on it (its `disabled` event
+    is what the notification worker emails the business about)."""
 
     def __call__(self, webhook_id: str, reason: str, event_id: str) -> None: ...
