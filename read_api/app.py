@@ -44,6 +44,9 @@ def ports_for(container: Container) -> ReadPorts:
         events_poll_seconds=settings.events_poll_seconds,
         events_replay_page=settings.events_replay_page,
         write_api_url=settings.write_api_url,
+        oidc_issuer=settings.oidc_issuer,
+        oidc_client_id=settings.oidc_client_id,
+        oidc_scope=settings.oidc_scope,
     )
     return ReadPorts(
         read_models=container.read_db,

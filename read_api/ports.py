@@ -114,6 +114,9 @@ class ReadConfig:
     events_poll_seconds: float
     events_replay_page: int
     write_api_url: str  # where the pages send commands ("": this origin)
+    oidc_issuer: str = ""  # where the dashboard signs in ("": paste a token)
+    oidc_client_id: str = ""
+    oidc_scope: str = ""
 
 
 @dataclass(frozen=True)
