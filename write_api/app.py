@@ -15,6 +15,7 @@ from write_api.routes import (
     payments,
     resources,
     services,
+    waitlist,
     webhooks,
 )
 
@@ -36,6 +37,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         payments,
         customers,
         notifications,
+        waitlist,
         webhooks,
     )
     for module in routers:

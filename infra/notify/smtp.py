@@ -156,11 +156,12 @@ def _message(email: Email, mail_from: str) -> EmailMessage:
     message["Message-ID"], message["Date"] = email.message_id, formatdate(localtime=False)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
-    message.add_attachment(
-        email.ics,
-        maintype="text",
-        subtype="calendar",
-        filename="invite.ics",
-        params={"method": email.ics_method},
-    )
+    if email.ics:  # a waitlist offer is no appointment yet: no calendar entry
+        message.add_attachment(
+            email.ics,
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": email.ics_method},
+        )
     return message

@@ -126,4 +126,5 @@ def test_the_oracle_needs_every_partition_caught_up_or_past_the_token(
         "bookings": 0,
         "business_stats": 6,
         "resources": 6,
+        "waitlist": 6,
     }

@@ -18,9 +18,9 @@ from domain.notify import NotificationSettings
 class Intent:
     """One message to send once: to `audience` over `channel`, about a booking at `version`."""
 
-    booking_id: str
+    booking_id: str  # or a waitlist entry's id (kind "offer")
     business_id: str
-    kind: str  # placed, confirmed, ..., or "reminder:P1D"
+    kind: str  # placed, confirmed, ..., "offer", or "reminder:P1D"
     version: int
     channel: str  # email or sms
     audience: str  # customer or business
@@ -40,6 +40,7 @@ class BookingFacts:
     service_name: str
     contact: dict[str, Any] | None
     current_status: str  # the booking's status now (a reminder of a cancelled one is moot)
+    offer_expires_at: datetime | None = None  # a waitlist entry's offer: held until then
 
 
 @dataclass(frozen=True)
