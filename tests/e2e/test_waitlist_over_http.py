@@ -136,3 +136,20 @@ def test_leaving_before_an_offer_and_the_owner_accepting_for_a_customer(
         409,
         "illegal-transition",
     )
+
+
+def test_the_line_claims_a_freed_seat_even_before_the_offer_is_made(api: Api, salon: Salon) -> None:
+    worker = api.container.waitlist_worker
+    assert worker is not None
+    worker.stop()  # the process manager is down: nobody makes the offer yet
+    api.container.waitlist_worker = None
+    anns = api.book(salon.service_id, TEN, ANN, expect=201).json()
+    bobs = join(api, salon.service_id, BOB).json()["id"]
+    api.act(anns["id"], "cancel", ANN, "customer", {"reason": "ill"})
+    api.settle()
+    assert slot_at(api, salon.service_id, TEN) is None  # Bob's, not the fastest booker's
+    assert_problem(api.book(salon.service_id, TEN, DAN), 409, "slot-unavailable")
+    assert status_of(api, BOB, bobs, "waiting")
+
+    api.container.start_waitlist_worker()  # back: the claim becomes Bob's offer
+    eventually(lambda: status_of(api, BOB, bobs, "offered"), "Bob's offer")
