@@ -141,9 +141,12 @@ class Container:
         return True
 
     def nudge(self) -> None:
-        """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""
+        """Something was just written: embedded delivery looks now (Kafka: nothing to do for
+        the read side), and so does this process's waitlist process manager."""
         if self.follower is not None:
             self.follower.nudge()
+        if self.waitlist_worker is not None:
+            self.waitlist_worker.nudge()
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""

@@ -21,6 +21,12 @@ CAROL, DAN = "carol", "dan"
 TEN = local(MONDAY, 10)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The embedded stacks; the first journey runs on the production stack too (below)."""
+    return str(request.param)
+
+
 @pytest.fixture(autouse=True)
 def waitlist_worker(api: Api) -> None:
     """Offers are made by the process manager (started here on the Kafka stack too, where
@@ -60,6 +66,7 @@ def slot_at(api: Api, service_id: str, start: datetime) -> dict[str, Any] | None
     return next((s for s in slots if s["start"] == start.isoformat()), None)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "kafka"], indirect=True)
 def test_a_freed_seat_is_offered_as_a_hold_and_accepted_into_a_booking(
     api: Api, salon: Salon
 ) -> None:
