@@ -22,7 +22,7 @@ from infra.follower import catch_up
 from infra.settings import Settings
 from infra.waitlist.book import WaitingDaysInTable, WaitlistConsumer
 from infra.waitlist.tables import metadata
-from infra.waitlist.tasks import WaitlistTasks
+from infra.waitlist.tasks import TaskPolicy, WaitlistTasks
 
 
 @dataclass
@@ -42,7 +42,8 @@ def build_waitlist(
     runtime.setup()
     metadata.create_all(engine)
     actions = WaitlistActions(app, WaitingDaysInTable(engine))
-    return Waitlist(runtime, WaitlistTasks(engine, actions, clock))
+    policy = TaskPolicy(lease_seconds=settings.waitlist_lease_seconds)
+    return Waitlist(runtime, WaitlistTasks(engine, actions, clock, policy))
 
 
 class WaitlistWorker(PollingLoop):
