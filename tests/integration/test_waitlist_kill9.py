@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -40,6 +41,7 @@ from infra.settings import Settings
 from infra.waitlist.service import WaitlistWorker
 from infra.waitlist.tables import waitlist_tasks
 from tests.conftest import JWT_SECRET, SMALL_POOLS, FrozenClock
+from tests.integration.test_cli import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.slow]
 SLOTWISE = str(Path(sys.executable).with_name("slotwise"))
@@ -54,10 +56,10 @@ class Worker:
         self.env, self.log = env, log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *options: str) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [SLOTWISE, "waitlist"], env=self.env, stdout=out, stderr=out
+                [SLOTWISE, "waitlist", *options], env=self.env, stdout=out, stderr=out
             )
 
     def kill9(self) -> None:
@@ -192,12 +194,16 @@ def test_kill_9_mid_offer_neither_loses_nor_doubles_an_offer(
             mid_task += leased > 0
             cancels.join(timeout=60)
 
-        # Then a worker that is left alone offers every seat freed, once, in line order.
-        worker.start()
+        # Then a worker that is left alone offers every seat freed, once, in line order
+        # (and answers Prometheus on its metrics port meanwhile).
+        port = free_port()
+        worker.start("--metrics-port", str(port))
         wait_for(lambda: sum(offers(shop, line)) >= CAPACITY, "every freed seat offered", worker)
         wait_for(lambda: len(expiry_timers(shop)) >= CAPACITY, "every offer's timer", worker)
         time.sleep(0.3)  # a doubled offer would show now
         assert offers(shop, line) == [1] * CAPACITY + [0] * (LINE - CAPACITY)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert metrics.status_code == 200 and "process_cpu_seconds" in metrics.text
         day = app.repository.get(DayAllocation.create_id(business_id, start.date()))
         assert set(day.held) == set(line[:CAPACITY])
         timers = expiry_timers(shop)
