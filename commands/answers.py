@@ -9,6 +9,7 @@ from domain.booking import Booking
 from domain.business import Business
 from domain.personal import ERASED, PersonalData
 from domain.service import Service
+from domain.waitlist import WaitlistEntry
 
 
 def summary(aggregate: Any) -> dict[str, Any]:
@@ -29,6 +30,8 @@ def summary(aggregate: Any) -> dict[str, Any]:
             "name": aggregate.name,
             "active": aggregate.active,
         }
+    if isinstance(aggregate, WaitlistEntry):
+        return entry_answer(aggregate)
     if isinstance(aggregate, PersonalData):
         return {"customer_id": aggregate.subject, "personal_data": ERASED}
     return {}
@@ -45,6 +48,11 @@ def booking_answer(booking: Booking) -> dict[str, Any]:
     }
     series_id = getattr(booking, "series_id", None)
     return answer if series_id is None else {**answer, "series_id": str(series_id)}
+
+
+def entry_answer(entry: WaitlistEntry) -> dict[str, Any]:
+    """A waitlist entry's status, start and end, and its offer while it lasts."""
+    return entry.view()
 
 
 def closure_view(closure: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from commands.resources import ResourceHandlers
 from commands.series import SeriesHandlers
 from commands.service import ServiceHandlers
 from commands.transcodings import DOMAIN_TRANSCODINGS
+from commands.waitlist import WaitlistHandlers
 from commands.webhooks import WebhookHandlers
 
 
@@ -31,6 +32,7 @@ class SlotWise(
     ServiceHandlers,
     ResourceHandlers,
     SeriesHandlers,
+    WaitlistHandlers,
     PaymentHandlers,
     NotificationHandlers,
     WebhookHandlers,

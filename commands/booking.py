@@ -45,10 +45,12 @@ from domain.errors import (
     RoleNotAllowed,
     ServiceNotFound,
 )
+from domain.line import Line, WaitedService, Waiting, in_line
 from domain.payable import to_minor
 from domain.payment import PROVIDER
 from domain.personal import Sealed, personal_document
 from domain.resources import (
+    Requirement,
     ResourceCalendar,
     bookings_per_resource,
     choose,
@@ -115,12 +117,29 @@ class BookingHandlers(PersonalDataHandlers):
         wanted = occupancy_for(shape, booking_id, start)
         days = self.pooled(pool, business.id, wanted.occupied_start, wanted.occupied_end)
         resources = self.hold(business, service, days, booking_id, start, cmd.resource_id)
+        sealed = self.sealed(customer_id, cmd)
+        return self.new_booking(
+            cmd.actor.id, business, service, customer_id, wanted, resources, sealed, series_id
+        )
+
+    def new_booking(
+        self,
+        placed_by: str,
+        business: Business,
+        service: Service,
+        customer_id: str,
+        wanted: Occupancy,
+        resources: list[dict[str, str]],
+        personal_data: Sealed | None,
+        series_id: UUID | None = None,
+    ) -> Booking:
+        """The Booking of a hold just taken: its first status, and its payment hold if paid."""
         booking = Booking(
-            id=booking_id,
+            id=wanted.booking_id,
             business_id=business.id,
             service_id=service.id,
             customer_id=customer_id,
-            placed_by=cmd.actor.id,
+            placed_by=placed_by,
             start=wanted.start,
             end=wanted.end,
             occupied_start=wanted.occupied_start,
@@ -129,7 +148,7 @@ class BookingHandlers(PersonalDataHandlers):
             service_name=service.name,
             price_amount=service.price_amount,
             currency=service.currency,
-            personal_data=self.sealed(customer_id, cmd),
+            personal_data=personal_data,
             legacy_notes="",
             status=self.first_status(business, service),
             resources=resources,
@@ -166,20 +185,33 @@ class BookingHandlers(PersonalDataHandlers):
         start: datetime,
         asked: UUID | None,
         keep: list[dict[str, str]] | None = None,
+        reserved: list[Occupancy] | None = None,
+        replacing: UUID | None = None,
     ) -> list[dict[str, str]]:
         """Hold the booking in `days`: a place in the capacity pool, or the resources it needs
-        (the ones asked for or kept when free, else the least booked that day, then by id)."""
+        (the ones asked for or kept when free, else the least booked that day, then by id).
+        The seats the waitlist's line takes first (`reserved`, by default worked out from
+        `days`) are not the booking's; `replacing`: the offer whose hold it takes over."""
         shape, requirement = service.shape(), service.requirement()
+        if reserved is None:
+            reserved = self.reservations(business, days)
         if requirement is None:
             if asked is not None:
                 raise InvalidInput("this service books no resources", field="resource_id")
-            allocate(days, business.capacity, shape, booking_id, start, self.seats_of(days, shape))
+            seats_of = self.seats_of(days, shape)
+            allocate(
+                days,
+                business.capacity,
+                shape,
+                booking_id,
+                start,
+                {**seats_of, **self.seats_of_reserved(reserved, shape)},
+                reserved,
+                replacing,
+            )
             return []
         calendars = business.resource_calendars()
-        if asked is not None and asked not in {r.id for r in requirement.groups(calendars)[0]}:
-            raise InvalidInput(
-                "the service cannot be booked with that resource", field="resource_id"
-            )
+        require_resource_choice(requirement, calendars, asked)
         tz, chosen = business.calendar().timezone, list[ResourceCalendar]()
         wanted = occupancy_for(shape, booking_id, start)
 
@@ -191,8 +223,47 @@ class BookingHandlers(PersonalDataHandlers):
             chosen.extend(choose(groups, counts))
             return tuple(r.id for r in chosen)
 
-        allocate_resources(days, shape, booking_id, start, choose_from)
+        allocate_resources(days, shape, booking_id, start, choose_from, reserved, replacing)
         return [r.view() for r in chosen]
+
+    def seats_of_reserved(self, reserved: list[Occupancy], shape: ServiceShape) -> dict[UUID, int]:
+        """Seats of the services the line reserved for (they group like bookings do)."""
+        wanted = {o.service_id for o in reserved if not o.resources} - {shape.service_id}
+        others = (self.load_or_none(Service, s, read_only=True) for s in wanted)
+        return {other.id: other.seats for other in others if other is not None}
+
+    def reservations(
+        self, business: Business, days: list[DayAllocation], also: Service | None = None
+    ) -> list[Occupancy]:
+        """The seats the line of `days` takes first (none, without reading anything, when
+        nobody waits there)."""
+        if not any(a.waiting for a in days):
+            return []
+        held = held_in(days)
+        line = self.line_for(business, days, held, also)
+        return line.reserve(in_line(waiting_in(days), held_ids(days)), held)
+
+    def line_for(
+        self,
+        business: Business,
+        days: list[DayAllocation],
+        held: list[Occupancy],
+        also: Service | None = None,
+    ) -> Line:
+        """What decides who in the line of `days` fits: the business, the services waited for
+        and held there (their seats and requirements), and now."""
+        wanted = {w.service_id for w in waiting_in(days)} | {o.service_id for o in held}
+        services = {also.id: also} if also is not None else {}
+        for service_id in wanted - set(services):
+            found = self.load_or_none(Service, service_id, read_only=True)
+            if found is not None:
+                services[service_id] = found
+        waited = {
+            s.id: WaitedService(s.seats, s.requirement(), s.active) for s in services.values()
+        }
+        seats = {s.id: s.seats for s in services.values()}
+        calendars = business.resource_calendars()
+        return Line(business.calendar(), calendars, waited, seats, self.clock())
 
     def sealed(self, customer_id: str, cmd: BookingRequest) -> Sealed | None:
         """The contact and notes as ciphertext under the customer's key: no event holds them."""
@@ -251,14 +322,19 @@ class BookingHandlers(PersonalDataHandlers):
         calendar, shape = business.calendar(), service.shape()
         require_offered(calendar, shape, start, self.clock())
         old = self.allocations(business.id, booking.occupied_start, booking.occupied_end)
-        for allocation in old:
-            allocation.release(booking.id)
         wanted = occupancy_for(shape, booking.id, start)
         fresh = self.allocations(business.id, wanted.occupied_start, wanted.occupied_end)
         by_id = {a.id: a for a in old}
         days = [by_id.get(a.id, a) for a in fresh]  # a shared day is one aggregate
+        # The line's claims are worked out while the booking still holds its old time: a
+        # move competes with nobody for the seat it gives up.
+        reserved = self.reservations(business, deduplicate([*old, *days]))
+        for allocation in old:
+            allocation.release(booking.id)
         kept = booking.held_resources()
-        resources = self.hold(business, service, days, booking.id, start, cmd.resource_id, kept)
+        resources = self.hold(
+            business, service, days, booking.id, start, cmd.resource_id, kept, reserved
+        )
         booking.reschedule(
             cmd.actor.id,
             wanted.start,
@@ -322,3 +398,25 @@ class BookingHandlers(PersonalDataHandlers):
     @staticmethod
     def deadline(business: Business) -> timedelta:
         return timedelta(hours=int(business.policy["cancellation_deadline_hours"]))
+
+
+def require_resource_choice(
+    requirement: Requirement, calendars: list[ResourceCalendar], asked: UUID | None
+) -> None:
+    """InvalidInput naming `resource_id` unless the service can be booked with that one."""
+    if asked is not None and asked not in {r.id for r in requirement.groups(calendars)[0]}:
+        raise InvalidInput("the service cannot be booked with that resource", field="resource_id")
+
+
+def held_in(days: list[DayAllocation]) -> list[Occupancy]:
+    """Every hold (bookings and offers) in `days`, once each."""
+    return list({o.booking_id: o for a in days for o in a.held.values()}.values())
+
+
+def held_ids(days: list[DayAllocation]) -> set[UUID]:
+    return {booking_id for a in days for booking_id in a.held}
+
+
+def waiting_in(days: list[DayAllocation]) -> list[Waiting]:
+    """Every entry in line in `days` (offered or not), once each."""
+    return list({w.entry_id: w for a in days for w in a.waiting.values()}.values())

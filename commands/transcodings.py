@@ -10,8 +10,10 @@ from typing import Any
 from eventsourcing.persistence import Transcoding
 
 from domain.booking import BookingStatus
+from domain.line import Waiting
 from domain.personal import Sealed
 from domain.slots import Occupancy
+from domain.waitlist import EntryStatus
 
 
 class BookingStatusAsValue(Transcoding):
@@ -38,6 +40,30 @@ class OccupancyAsList(Transcoding):
     def decode(self, data: list[Any]) -> Occupancy:
         held = Occupancy(*data[:6])
         return replace(held, resources=tuple(data[6])) if len(data) > 6 else held
+
+
+class WaitingAsList(Transcoding):
+    """An entry's place in a DayAllocation's line: its fields in order."""
+
+    type = Waiting
+    name = "waiting"
+
+    def encode(self, obj: Waiting) -> list[Any]:
+        return list(astuple(obj))
+
+    def decode(self, data: list[Any]) -> Waiting:
+        return Waiting(*data)
+
+
+class EntryStatusAsValue(Transcoding):
+    type = EntryStatus
+    name = "entry_status"
+
+    def encode(self, obj: EntryStatus) -> str:
+        return obj.value
+
+    def decode(self, data: str) -> EntryStatus:
+        return EntryStatus(data)
 
 
 class DateAsISO(Transcoding):
@@ -68,4 +94,11 @@ class SealedAsDict(Transcoding):
         return Sealed(data["subject"], data["key_version"], ciphertext)
 
 
-DOMAIN_TRANSCODINGS = (DateAsISO(), BookingStatusAsValue(), OccupancyAsList(), SealedAsDict())
+DOMAIN_TRANSCODINGS = (
+    DateAsISO(),
+    BookingStatusAsValue(),
+    OccupancyAsList(),
+    SealedAsDict(),
+    WaitingAsList(),
+    EntryStatusAsValue(),
+)

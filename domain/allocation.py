@@ -8,7 +8,7 @@ optimistic concurrency refuses the second, which then retries and re-checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import Aggregate
+from domain.line import Waiting
 from domain.occurrences import services_sharing_a_start
 from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
 
@@ -74,6 +75,60 @@ class DayAllocation(Aggregate):
             tuple(resource_ids),
         )
 
+    # -- the line of entries waiting for a full start (domain.line) --------------------
+
+    @property
+    def waiting(self) -> dict[UUID, Waiting]:
+        # Snapshots taken before the waitlist existed carry no line.
+        found: dict[UUID, Waiting] = self.__dict__.setdefault("_waiting", {})
+        return found
+
+    @property
+    def last_seq(self) -> int:
+        return int(self.__dict__.get("_last_seq", 0))
+
+    @event("Queued")
+    def queue(
+        self,
+        entry_id: UUID,
+        service_id: UUID,
+        customer_id: str,
+        start: datetime,
+        end: datetime,
+        occupied_start: datetime,
+        occupied_end: datetime,
+        resource_id: UUID | None,
+        seq: int,
+    ) -> None:
+        """An entry joins the line; `seq` is above every place given out on its days."""
+        self.waiting[entry_id] = Waiting(
+            entry_id,
+            service_id,
+            customer_id,
+            start,
+            end,
+            occupied_start,
+            occupied_end,
+            resource_id,
+            seq,
+        )
+        self._last_seq = max(self.last_seq, seq)
+
+    @event("OfferHeld")
+    def hold_offer(self, entry_id: UUID, resource_ids: list[UUID]) -> None:
+        """The entry's offer holds its seat (or resources) like a booking until it ends."""
+        self.held[entry_id] = self.waiting[entry_id].occupancy(tuple(resource_ids))
+
+    def unqueue(self, entry_id: UUID) -> None:
+        """The entry leaves the line (accepted, declined, left, expired or dropped)."""
+        if entry_id in self.waiting:
+            self._unqueue(entry_id)
+
+    @event("Unqueued")
+    def _unqueue(self, entry_id: UUID) -> None:
+        del self.waiting[entry_id]
+        self.held.pop(entry_id, None)
+
     @event("TimeOffMarked")
     def mark_time_off(self, resource_id: UUID, time_off_id: UUID) -> None:
         """Time off of a resource touches this day: a booking racing it must conflict here."""
@@ -94,14 +149,21 @@ def allocate(
     booking_id: UUID,
     start: datetime,
     seats_of: Mapping[UUID, int] | None = None,
+    reserved: Sequence[Occupancy] = (),
+    replacing: UUID | None = None,
 ) -> Occupancy:
     """Check capacity and seats across `allocations`, then hold the booking in each.
 
     `seats_of` gives the seats of the other services held there (see
     `held_services_to_look_up`); without it their bookings count one-to-one.
+    `reserved`: the seats the line takes first (`domain.line`); `replacing`: the offer
+    whose hold the booking takes over.
     """
     held = {o.booking_id: o for a in allocations for o in a.held.values() if not o.resources}
     held.pop(booking_id, None)  # a reschedule does not compete with itself
+    if replacing is not None:
+        held.pop(replacing, None)
+    held.update((o.booking_id, o) for o in reserved if not o.resources)
     require_allocation(capacity, service, start, held.values(), seats_of)
     occupancy = occupancy_for(service, booking_id, start)
     for allocation in allocations:
@@ -123,11 +185,16 @@ def allocate_resources(
     booking_id: UUID,
     start: datetime,
     choose_from: Callable[[list[Occupancy]], tuple[UUID, ...]],
+    reserved: Sequence[Occupancy] = (),
+    replacing: UUID | None = None,
 ) -> Occupancy:
     """Hold the booking with the resources `choose_from` picks given what the days hold
-    (resource bookings take no place in the capacity pool)."""
+    and the line reserved (resource bookings take no place in the capacity pool)."""
     held = {o.booking_id: o for a in allocations for o in a.held.values()}
     held.pop(booking_id, None)
+    if replacing is not None:
+        held.pop(replacing, None)
+    held.update((o.booking_id, o) for o in reserved)
     chosen = choose_from(list(held.values()))
     occupancy = replace(occupancy_for(service, booking_id, start), resources=chosen)
     for allocation in allocations:

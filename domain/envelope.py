@@ -21,7 +21,7 @@ SOURCE = "/slotwise"
 TYPE_PREFIX = "slotwise"
 EVENT_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/event")
 # Aggregate types whose events are the public contract (and get Kafka topics).
-PUBLIC_AGGREGATE_TYPES = ("business", "service", "booking")
+PUBLIC_AGGREGATE_TYPES = ("business", "service", "booking", "waitlist_entry")
 
 
 def event_id(aggregate_id: UUID | str, version: int) -> str:

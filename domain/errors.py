@@ -118,6 +118,11 @@ class BookingNotFound(NotFound):
     title = "Booking not found"
 
 
+class WaitlistEntryNotFound(NotFound):
+    code = "waitlist-entry-not-found"
+    title = "Waitlist entry not found"
+
+
 class NotYourBusiness(Forbidden):
     code = "not-your-business"
     title = "Not your business"
@@ -128,6 +133,11 @@ class NotYourBooking(Forbidden):
     title = "Not your booking"
 
 
+class NotYourWaitlistEntry(Forbidden):
+    code = "not-your-waitlist-entry"
+    title = "Not your waitlist entry"
+
+
 class RoleNotAllowed(Forbidden):
     code = "role-not-allowed"
     title = "Role not allowed"
@@ -136,6 +146,32 @@ class RoleNotAllowed(Forbidden):
 class SlotUnavailable(Conflict):
     code = "slot-unavailable"
     title = "Slot unavailable"
+
+
+class SlotAvailable(Conflict):
+    """A waitlist is for full starts only: this one can be booked now."""
+
+    code = "slot-available"
+    title = "Slot available"
+
+
+class AlreadyWaiting(Conflict):
+    """The customer is in line for that start already (the problem names the entry)."""
+
+    code = "already-waiting"
+    title = "Already on the waitlist"
+
+    def __init__(self, detail: str, entry_id: str) -> None:
+        super().__init__(detail, field="start")
+        self.entry_id = entry_id
+
+    def members(self) -> dict[str, Any]:
+        return {"entry_id": self.entry_id}
+
+
+class OfferExpired(Conflict):
+    code = "offer-expired"
+    title = "Offer expired"
 
 
 class IllegalTransition(Conflict):

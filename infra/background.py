@@ -17,6 +17,7 @@ class PollingLoop:
     def __init__(self, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by `nudge` and `stop`: end the pause at once
         self._thread: threading.Thread | None = None
 
     def step(self) -> int:
@@ -26,6 +27,7 @@ class PollingLoop:
     def run(self) -> None:
         """Loop until `stop` is called."""
         while not self._stop.is_set():
+            self._wake.clear()  # a nudge during the step ends the pause that follows it
             try:
                 worked = self.step()
             except Exception:
@@ -33,7 +35,11 @@ class PollingLoop:
                 self._stop.wait(1.0)
                 continue
             if not worked:
-                self._stop.wait(self.poll_seconds)
+                self._wake.wait(self.poll_seconds)
+
+    def nudge(self) -> None:
+        """Something was just written: look now instead of after the pause."""
+        self._wake.set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
@@ -41,6 +47,7 @@ class PollingLoop:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None

@@ -48,6 +48,7 @@ from infra.readdb import (
 )
 from infra.settings import DEV_JWT_SECRET, Settings, sqlalchemy_url
 from infra.versions import versions_checker
+from infra.waitlist.service import Waitlist, WaitlistWorker, build_waitlist
 from infra.wakeups import PostgresWakeups
 from infra.web.ratelimit import RateLimiter, WindowRateLimiter, rate_limiter_for
 from infra.webhooks.secrets import SqlWebhookSecrets
@@ -100,6 +101,9 @@ class Container:
     notify_worker: NotifyWorker | None = None
     # What the read models show of a customer's personal data (the write API's erasure answer).
     built_shown_personal_data: ShownPersonalData | None = None
+    # The waitlist process manager: its checkpoint, tasks and watch list (event-store database).
+    built_waitlist: Waitlist | None = None
+    waitlist_worker: WaitlistWorker | None = None
 
     @property
     def read_db(self) -> ReadDatabase:
@@ -121,6 +125,10 @@ class Container:
     def shown_personal_data(self) -> ShownPersonalData:
         built = self.built_shown_personal_data
         return _built(built, "read-model reader")  # type: ignore[no-any-return]
+
+    @property
+    def waitlist(self) -> Waitlist:
+        return _built(self.built_waitlist, "waitlist process manager")  # type: ignore[no-any-return]
 
     @property
     def dead_letters(self) -> DeadLetters:
@@ -174,9 +182,12 @@ class Container:
         return wakeups.stop
 
     def nudge(self) -> None:
-        """Something was just written: embedded delivery looks now (Kafka: nothing to do)."""
+        """Something was just written: embedded delivery looks now (Kafka: nothing to do for
+        the read side), and so does this process's waitlist process manager."""
         if self.follower is not None:
             self.follower.nudge()
+        if self.waitlist_worker is not None:
+            self.waitlist_worker.nudge()
 
     def start_follower(self) -> Follower:
         """In-process delivery to the projectors (the embedded stack)."""
@@ -202,6 +213,14 @@ class Container:
             )
             self.payment_worker.start()
         return self.payment_worker
+
+    def start_waitlist_worker(self) -> WaitlistWorker:
+        """The waitlist process manager and its timers in a thread (as `slotwise waitlist`)."""
+        if self.waitlist_worker is None:
+            poll = self.settings.waitlist_poll_seconds
+            self.waitlist_worker = WaitlistWorker(self.waitlist, self.app, poll)
+            self.waitlist_worker.start()
+        return self.waitlist_worker
 
     def start_webhook_worker(self) -> WebhookWorker:
         """Webhook deliveries in a thread (as `slotwise webhooks worker` does)."""
@@ -240,10 +259,15 @@ class Container:
         self.start_follower()
         if self.built_payments is not None and self.built_payments.configured:
             self.start_payment_worker()
+        if self.built_waitlist is not None:
+            self.start_waitlist_worker()
         if self.notify is not None and (self.settings.smtp_url or self.settings.sms_url):
             self.start_notify_worker()
 
     def close(self) -> None:
+        if self.waitlist_worker is not None:
+            self.waitlist_worker.stop()
+            self.waitlist_worker = None
         if self.webhook_worker is not None:
             self.webhook_worker.stop()
             self.webhook_worker = None
@@ -517,6 +541,13 @@ def _add_notify(container: Container) -> None:
     )
 
 
+def _add_waitlist(container: Container, waitlist: Waitlist | None = None) -> None:
+    assert container.event_store_tables is not None
+    container.built_waitlist = waitlist or build_waitlist(
+        container.settings, container.app, container.event_store_tables, container.clock
+    )
+
+
 def build_write_api(
     settings: Settings | None = None,
     *,
@@ -562,6 +593,7 @@ def build_read_api(
         _add_notify(container)  # calendar feeds
         if not settings.kafka:
             _add_payments(container, payments)
+            _add_waitlist(container)
     return container
 
 
@@ -604,6 +636,22 @@ def build_payment_worker(
     return container
 
 
+def build_waitlist_worker(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    app: SlotWise | None = None,
+    waitlist: Waitlist | None = None,
+) -> Container:
+    """The waitlist role: the event store and the waitlist process manager (commands it
+    sends need no read side; a paid offer's payment starts when its customer accepts)."""
+    settings = settings or Settings()
+    with setup_lock(settings):
+        container = _core(settings, clock, app, web=False, redis=False)
+        _add_waitlist(container, waitlist)
+    return container
+
+
 def bootstrap(
     settings: Settings | None = None,
     clock: Clock = utc_now,
@@ -616,7 +664,7 @@ def bootstrap(
 ) -> Container:
     """The dev (and test) composition: every role's adapters in one container, nothing started.
 
-    `slotwise dev` adds the follower and payment worker (`start_embedded_delivery`).
+    `slotwise dev` adds the follower, payment and waitlist workers (`start_embedded_delivery`).
     """
     settings = settings or Settings()
     with setup_lock(settings):
@@ -626,6 +674,7 @@ def bootstrap(
         _add_payments(container, payments)
         _add_notify(container)
         container.built_shown_personal_data = ShownPersonalData(container.read_db.reader)
+        _add_waitlist(container)
     return container
 
 

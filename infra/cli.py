@@ -416,6 +416,19 @@ def notify(
     role.run(data_dir, metrics_host, metrics_port)
 
 
+@app.command()
+def waitlist(
+    data_dir: DataDir = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+) -> None:
+    """Run the waitlist process manager: offer freed seats to the line, end offers (until
+    SIGTERM)."""
+    from infra.entrypoints import waitlist as role
+
+    role.run(data_dir, metrics_host, metrics_port)
+
+
 webhooks_app = typer.Typer(help="Signed webhook deliveries.", no_args_is_help=True)
 app.add_typer(webhooks_app, name="webhooks")
 

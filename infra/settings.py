@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     stripe_request_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     # How often the payment worker looks for new events and due tasks (holds, retries).
     payments_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    # How often the waitlist process manager looks for new events and due offers' ends, and
+    # how long a task it claimed is its own (a killed worker's tasks wait that long at most).
+    waitlist_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    waitlist_lease_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Webhooks: loopback/private addresses and plain http allowed (tests, development only).
     webhooks_allow_private: bool = False
     webhooks_poll_seconds: float = Field(default=0.1, gt=0, le=60)

@@ -9,6 +9,7 @@ from projections.catalogue import ServiceCatalogueProjector
 from projections.directory import BusinessDirectoryProjector
 from projections.resources import ResourcesProjector
 from projections.stats import BusinessStatsProjector
+from projections.waitlist import WaitlistProjector
 
 
 def all_projectors() -> list[DispatchingProjector]:
@@ -20,4 +21,5 @@ def all_projectors() -> list[DispatchingProjector]:
         BookingsProjector(),
         BusinessStatsProjector(),
         ResourcesProjector(),
+        WaitlistProjector(),
     ]

@@ -1,4 +1,5 @@
-"""AvailabilityProjector: the time each live booking holds, for the read-side slot engine."""
+"""AvailabilityProjector: the time each live booking and waitlist offer holds, and the line
+waiting for freed seats, for the read-side slot engine."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 from domain.envelope import Envelope
 from projections.base import DispatchingProjector, Handler
-from projections.tables import allocations, availability_stamps, resource_holds
+from projections.tables import allocations, availability_stamps, resource_holds, waitlist_line
 from projections.workspace import Workspace
 
 
@@ -14,8 +15,8 @@ class AvailabilityProjector(DispatchingProjector):
     name = "availability"
     # Events of many bookings meet in a stamp per business: one batch at a time, across workers.
     serial = True
-    tables = (allocations, availability_stamps, resource_holds)
-    by_subject = (allocations, resource_holds)
+    tables = (allocations, availability_stamps, resource_holds, waitlist_line)
+    by_subject = (allocations, resource_holds, waitlist_line)
 
     def fold(self, ws: Workspace, handler: Handler, envelope: Envelope) -> None:
         business_id = business_of(ws, envelope)  # before a cancellation deletes the row
@@ -29,6 +30,14 @@ class AvailabilityProjector(DispatchingProjector):
             "slotwise.booking.rescheduled": self.rescheduled,
             "slotwise.booking.cancelled": self.released,
             "slotwise.booking.expired": self.released,  # a payment hold ended unpaid
+            "slotwise.waitlist_entry.joined": self.joined,
+            "slotwise.waitlist_entry.offered": self.offered,
+            # An offer's hold ends: taken over by its booking, declined or run out.
+            "slotwise.waitlist_entry.accepted": self.released,
+            "slotwise.waitlist_entry.declined": self.released,
+            "slotwise.waitlist_entry.offer_expired": self.released,
+            "slotwise.waitlist_entry.left": self.left_line,
+            "slotwise.waitlist_entry.dropped": self.left_line,
         }
 
     def placed(self, ws: Workspace, envelope: Envelope) -> None:
@@ -52,6 +61,49 @@ class AvailabilityProjector(DispatchingProjector):
         if ws.get(allocations, envelope.subject) is not None:
             ws.delete(allocations, envelope.subject)
         self.release_resources(ws, envelope)
+
+    def joined(self, ws: Workspace, envelope: Envelope) -> None:
+        ws.insert(
+            waitlist_line,
+            entry_id=envelope.subject,
+            business_id=envelope.text("business_id"),
+            service_id=envelope.text("service_id"),
+            customer_id=envelope.text("customer_id"),
+            resource_id=envelope.data.get("resource_id"),
+            seq=int(envelope.data["seq"]),
+            **held_time(envelope),
+        )
+
+    def offered(self, ws: Workspace, envelope: Envelope) -> None:
+        """The entry leaves the line and holds its seat like a booking until the offer ends."""
+        waiting = ws.get(waitlist_line, envelope.subject)
+        if waiting is None:
+            return
+        ws.delete(waitlist_line, envelope.subject)
+        times = {k: waiting[k] for k in ("start", "end", "occupied_start", "occupied_end")}
+        business_id = str(waiting["business_id"])
+        ws.insert(
+            allocations,
+            booking_id=envelope.subject,
+            business_id=business_id,
+            service_id=waiting["service_id"],
+            **times,
+        )
+        held = [r["id"] for r in envelope.data.get("resources") or ()]
+        if held:
+            ws.put(
+                resource_holds,
+                booking_id=envelope.subject,
+                resource_ids=held,
+                business_id=business_id,
+                start=times["start"],
+                occupied_start=times["occupied_start"],
+                occupied_end=times["occupied_end"],
+            )
+
+    def left_line(self, ws: Workspace, envelope: Envelope) -> None:
+        if ws.get(waitlist_line, envelope.subject) is not None:
+            ws.delete(waitlist_line, envelope.subject)
 
     @staticmethod
     def hold_resources(ws: Workspace, envelope: Envelope, business_id: str) -> None:

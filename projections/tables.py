@@ -113,6 +113,47 @@ resource_holds = Table(
     Index("ix_resource_holds_business_time", "business_id", "occupied_start"),
 )
 
+# Entries waiting for a full start without an offer: the line the read-side slot engine lets
+# take freed seats first, as the write side does (domain.line).
+waitlist_line = Table(
+    "waitlist_line",
+    metadata,
+    Column("entry_id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False),
+    Column("service_id", String(36), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("end", UTCDateTime(), nullable=False),
+    Column("occupied_start", UTCDateTime(), nullable=False),
+    Column("occupied_end", UTCDateTime(), nullable=False),
+    Column("resource_id", String(36)),
+    Column("seq", Integer, nullable=False),
+    Index("ix_waitlist_line_business_time", "business_id", "occupied_start"),
+)
+
+# Waitlist entries as their customers see them (GET /v1/me/waitlist).
+waitlist_entries = Table(
+    "waitlist_entries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("business_id", String(36), nullable=False, index=True),
+    Column("service_id", String(36), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("service_name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("start", UTCDateTime(), nullable=False),
+    Column("end", UTCDateTime(), nullable=False),
+    Column("resource_id", String(36)),
+    Column("status", String(16), nullable=False),
+    Column("offer_expires_at", UTCDateTime()),
+    Column("resources", JSON, nullable=False),  # what the offer holds, while it lasts
+    Column("booking_id", String(36)),
+    Column("joined_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_waitlist_entries_customer", "customer_id", "start", "id"),
+)
+
 # A business's bookable resources with their own hours (null: the business's) and time off.
 resources = Table(
     "resources",

@@ -26,6 +26,7 @@ from read_api.routes import (
     directory,
     events,
     resources,
+    waitlist,
     webhooks,
 )
 from read_api.routes.pages import mount_pages
@@ -121,6 +122,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         directory.router,
         bookings.router,
         resources.router,
+        waitlist.router,
         audit.router,
         audit_log.router,
         webhooks.router,

@@ -24,6 +24,7 @@ from domain.slots import (
     open_intervals,
 )
 from domain.sweep import swept_slots
+from read_api.line import reserved_for_line
 from read_api.queries import Row, list_held, require_dates, service_seats
 from read_api.resource_queries import (
     list_resources,
@@ -118,11 +119,16 @@ def offer_for(
     if not starts:
         return Offer([], until)
     requirement = service_requirement(conn, service["id"])
-    if requirement is not None:
-        return Offer(resource_offer(conn, business, requirement, shape, starts, only), until)
     # Only bookings whose held time meets an offered start's can change its seats.
     lo = min(starts) - shape.buffer_before
     hi = max(starts) + shape.duration + shape.buffer_after
+    # Seats the waitlist's line claims first are taken for everyone else (domain.line).
+    reserved = reserved_for_line(conn, business, lo, hi, LONGEST_HOLD, now)
+    if reserved:  # a claim lapses once its start is within the minimum notice
+        until = min(until, min(o.start for o in reserved) - calendar.policy.min_notice)
+    if requirement is not None:
+        slots = resource_offer(conn, business, requirement, shape, starts, only, reserved)
+        return Offer(slots, until)
     ids: dict[str, UUID] = {}  # a business has few services: parse each id once
     held_by_resources = resource_booking_ids(conn, business["id"], lo, hi, LONGEST_HOLD)
     held = [  # resource bookings take no place in the capacity pool
@@ -130,6 +136,7 @@ def offer_for(
         for b, s, t0, t1, t2, t3 in list_held(conn, business["id"], lo, hi, LONGEST_HOLD)
         if b not in held_by_resources
     ]
+    held += [o for o in reserved if not o.resources]
     seats = service_seats(conn, business["id"]) if held else {}
     return _swept(calendar, shape, starts, until, held, seats)
 
@@ -167,14 +174,19 @@ def resource_offer(
     shape: ServiceShape,
     starts: list[datetime],
     only: UUID | None,
+    reserved: Sequence[Occupancy] = (),
 ) -> list[Slot]:
-    """Starts where some combination of the resources the service needs is free."""
+    """Starts where some combination of the resources the service needs is free (the
+    line's claims `reserved` counted as held)."""
     lo = min(starts) - shape.buffer_before
     hi = max(starts) + shape.duration + shape.buffer_after
     calendars = [
         resource_calendar(r, business["weekly"]) for r in list_resources(conn, business["id"])
     ]
     holds = resource_holds_between(conn, business["id"], lo, hi, LONGEST_HOLD)
+    for claim in reserved:
+        for resource_id in claim.resources:
+            holds.setdefault(resource_id, []).append((claim.occupied_start, claim.occupied_end))
     tz = calendar_from(business).timezone
     return resource_slots(requirement, calendars, tz, shape, starts, holds, only)
 

@@ -28,6 +28,7 @@ AVAILABILITY = ("business_directory", "service_catalogue", "availability", "reso
 BOOKINGS = ("business_directory", "bookings")
 RESOURCES = ("business_directory", "resources")
 STATS = ("business_directory", "business_stats")
+WAITLIST = ("waitlist",)
 
 
 def parse_token(token: str) -> int:
@@ -96,3 +97,4 @@ AvailabilityRead = Annotated[None, Depends(consistent_with(*AVAILABILITY))]
 BookingsRead = Annotated[None, Depends(consistent_with(*BOOKINGS))]
 ResourcesRead = Annotated[None, Depends(consistent_with(*RESOURCES))]
 StatsRead = Annotated[None, Depends(consistent_with(*STATS))]
+WaitlistRead = Annotated[None, Depends(consistent_with(*WAITLIST))]

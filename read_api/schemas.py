@@ -142,6 +142,34 @@ class PersonalExport(BaseModel):
     bookings: list[BookingPublic]
 
 
+class WaitlistEntryPublic(BaseModel):
+    """A place in line for a full start, and the seat offered while the offer lasts."""
+
+    id: str
+    business_id: str
+    service_id: str
+    service_name: str
+    customer_id: str
+    start: datetime
+    end: datetime
+    timezone: str
+    resource_id: str | None = Field(description="the one resource waited for, if any")
+    status: Literal["waiting", "offered", "accepted", "declined", "left", "expired", "dropped"]
+    offer_expires_at: datetime | None = Field(
+        description="while offered: the seat is held until then (accept before it)"
+    )
+    resources: list[ResourceRef] = Field(description="the resources the offer holds")
+    booking_id: str | None = Field(description="the booking an accepted offer became")
+    joined_at: datetime
+
+
+class WaitlistList(BaseModel):
+    """One page of waitlist entries, by start then id; `next_cursor` is null on the last."""
+
+    items: list[WaitlistEntryPublic]
+    next_cursor: str | None
+
+
 class BookingList(BaseModel):
     """One page of bookings, by start then id; `next_cursor` is null on the last page."""
 

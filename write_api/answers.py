@@ -142,6 +142,31 @@ class PaidBookingAnswer(BookingAnswer):
     payment: PaymentStarted | None = Field(default=None, description="absent when not paid online")
 
 
+class WaitlistAnswer(CommandResult):
+    """A waitlist command's answer: the entry's status and start (the business's offset),
+    and, while it is offered, the seat it holds and until when."""
+
+    model_config = example(
+        status="waiting",
+        service_id="0c6d3f1e-3a59-5b0e-8f0e-6b1f9e2b7d44",
+        start="2027-03-08T10:00:00+01:00",
+        end="2027-03-08T11:00:00+01:00",
+        resource_id=None,
+        offer_expires_at=None,
+        resources=[],
+        booking_id=None,
+    )
+
+    status: str = Field(description="waiting, offered, accepted, declined, left, expired, dropped")
+    service_id: UUID
+    start: datetime
+    end: datetime
+    resource_id: UUID | None
+    offer_expires_at: datetime | None = Field(description="while offered: held until then")
+    resources: list[dict[str, str]] = Field(description="what the offer holds")
+    booking_id: UUID | None = Field(description="the booking an accepted offer became")
+
+
 class ErasureAnswer(CommandResult):
     """An erasure's answer: whose data, and how many of their bookings now read erased."""
 

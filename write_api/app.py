@@ -16,6 +16,7 @@ from write_api.routes import (
     payments,
     resources,
     services,
+    waitlist,
     webhooks,
 )
 
@@ -56,6 +57,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         payments,
         customers,
         notifications,
+        waitlist,
         webhooks,
     )
     for module in routers:

@@ -338,6 +338,30 @@ class BookingCreate(Strict):
     )
 
 
+class WaitlistJoin(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2027-03-08T10:00:00+01:00",
+                    "contact": {"name": "Ann Smith", "email": "ann@example.com"},
+                }
+            ]
+        }
+    )
+
+    start: Instant
+    resource_id: UUID | None = Field(
+        default=None, description="wait for this resource only; omitted: any that frees"
+    )
+    contact: ContactIn | None = Field(
+        default=None, description="where the offer is sent (personal data: stored encrypted)"
+    )
+    customer_id: StrictStr | None = Field(
+        default=None, max_length=200, description="only when staff adds a customer to the line"
+    )
+
+
 class Repeat(Strict):
     every: StrictStr = Field(pattern=r"^P[0-9]{1,3}[DW]$", examples=["P1W"])
     count: StrictInt = Field(ge=1, le=52)

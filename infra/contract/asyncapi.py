@@ -12,9 +12,14 @@ CONTENT_TYPE = "application/cloudevents+json"
 
 
 def _camel(type_name: str) -> str:
-    """'slotwise.booking.marked_no_show' -> 'bookingMarkedNoShow'."""
+    """'slotwise.booking.marked_no_show' -> 'bookingMarkedNoShow'; 'slotwise.waitlist_entry.
+    offered' -> 'waitlistEntryOffered'."""
     _, aggregate, event = type_name.split(".")
-    return aggregate + "".join(part.title() for part in event.split("_"))
+    return _title(aggregate)[0].lower() + _title(aggregate)[1:] + _title(event)
+
+
+def _title(snake_name: str) -> str:
+    return "".join(part.title() for part in snake_name.split("_"))
 
 
 def headers_schema() -> dict[str, Any]:
@@ -43,7 +48,7 @@ def document(prefix: str = "slotwise") -> dict[str, Any]:
             ),
             "messages": {_camel(n): {"$ref": f"#/components/messages/{_camel(n)}"} for n in names},
         }
-        operations[f"consume{aggregate.title()}Events"] = {
+        operations[f"consume{_title(aggregate)}Events"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{aggregate}"},
             "messages": [{"$ref": f"#/channels/{aggregate}/messages/{_camel(n)}"} for n in names],
@@ -69,7 +74,8 @@ def document(prefix: str = "slotwise") -> dict[str, Any]:
             "title": "SlotWise events",
             "version": VERSION,
             "description": (
-                "Every fact SlotWise records about businesses, services and bookings, as "
+                "Every fact SlotWise records about businesses, services, bookings and waitlist "
+                "entries, as "
                 "CloudEvents 1.0 in structured mode (JSON). Events of one aggregate share a "
                 "partition (key = aggregate id), so they arrive in order; across aggregates and "
                 "topics there is no order. Each event is published once, also across relay "

@@ -18,9 +18,10 @@ from domain.business import Business
 from domain.envelope import SOURCE, SPEC_VERSION, event_type, snake
 from domain.personal import Sealed
 from domain.service import Service
+from domain.waitlist import WaitlistEntry
 from infra.envelopes import NOT_DATA
 
-PUBLIC_AGGREGATES = (Business, Service, Booking)
+PUBLIC_AGGREGATES = (Business, Service, Booking, WaitlistEntry)
 # Attributes every event class inherits that are not its data.
 INHERITED = frozenset({*NOT_DATA, "originator_id_type", "class_version"})
 SCHEMA_BASE = "https://slotwise.dev/schemas/"

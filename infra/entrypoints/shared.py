@@ -205,13 +205,18 @@ def rebuild_progress(total: int) -> Iterator[Callable[[int], None]]:
 
 
 def open_container(data_dir: Path | None, role: str = "dev") -> Container:
-    """The container of an existing store (`payments`: that role's only), or exit code 2."""
-    from infra.bootstrap import bootstrap, build_payment_worker
+    """The container of an existing store (`payments`, `waitlist`: that role's only), or exit
+    code 2."""
+    from infra.bootstrap import bootstrap, build_payment_worker, build_waitlist_worker
 
     with sentences():
         settings = load_settings(data_dir)
         require_event_store(settings)
-        return (build_payment_worker if role == "payments" else bootstrap)(settings)
+        if role == "payments":
+            return build_payment_worker(settings)
+        if role == "waitlist":
+            return build_waitlist_worker(settings)
+        return bootstrap(settings)
     raise AssertionError("sentences() exits on every failure")
 
 

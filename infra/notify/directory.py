@@ -13,6 +13,7 @@ from domain.booking import Booking
 from domain.business import Business
 from domain.notify import NotificationSettings
 from domain.personal import Sealed
+from domain.waitlist import WaitlistEntry
 from domain.webhook import Webhook
 
 
@@ -37,6 +38,8 @@ class EventStoreDirectory:
         now = self._get(booking_id)
         # Usually the intent is about the booking as it is: one read, not two.
         then = now if getattr(now, "version", None) == version else self._get(booking_id, version)
+        if isinstance(then, WaitlistEntry) and isinstance(now, WaitlistEntry):
+            return self._entry(then, now, version)
         if not isinstance(then, Booking) or not isinstance(now, Booking):
             return None
         return BookingFacts(
@@ -49,6 +52,21 @@ class EventStoreDirectory:
             service_name=then.service_name,
             contact=self._contact(then.personal_data),
             current_status=now.status.value,
+        )
+
+    def _entry(self, then: WaitlistEntry, now: WaitlistEntry, version: int) -> BookingFacts:
+        """A waitlist entry as its offer message needs it."""
+        return BookingFacts(
+            id=str(then.id),
+            business_id=str(then.business_id),
+            version=version,
+            status=then.status.value,
+            start=then.start,
+            end=then.end,
+            service_name=then.service_name,
+            contact=self._contact(then.personal_data),
+            current_status=now.status.value,
+            offer_expires_at=then.offer_expires_at,
         )
 
     def business_of(self, booking_id: str) -> str | None:

@@ -156,7 +156,7 @@ def _message(email: Email, mail_from: str) -> EmailMessage:
     message["Message-ID"], message["Date"] = email.message_id, formatdate(localtime=False)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
-    if email.ics is not None:
+    if email.ics:  # none for a waitlist offer (no appointment yet) or a webhook notice
         message.add_attachment(
             email.ics,
             maintype="text",

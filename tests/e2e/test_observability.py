@@ -113,6 +113,7 @@ def test_metrics_show_each_projectors_position_and_lag(api: Api, salon: Salon) -
         "bookings",
         "business_stats",
         "resources",
+        "waitlist",
     }
     assert all(s.value == head for s in positions)
     assert all(s.value == 0 for s in families["slotwise_projection_lag_events"])

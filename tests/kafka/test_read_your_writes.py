@@ -78,7 +78,7 @@ def test_every_write_is_seen_by_the_read_that_carries_its_token(
 
     owned = [w.consumer.assignment() for w in workers if w.consumer is not None]
     assert len(owned) == 2 and all(owned), "both workers hold partitions"
-    assert sum(len(a) for a in owned) == 12  # 3 topics x 4 partitions, split between them
+    assert sum(len(a) for a in owned) == 16  # 4 topics x 4 partitions, split between them
 
 
 def test_the_oracle_needs_every_partition_caught_up_or_past_the_token(
@@ -126,4 +126,5 @@ def test_the_oracle_needs_every_partition_caught_up_or_past_the_token(
         "bookings": 0,
         "business_stats": 6,
         "resources": 6,
+        "waitlist": 6,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -49,7 +49,15 @@ from commands.payment_messages import (
     RecordRefund,
     RecordStripeEvent,
 )
-from domain.actor import system_actor
+from commands.waitlist_messages import (
+    AcceptOffer,
+    DropEntry,
+    ExpireOffer,
+    JoinWaitlist,
+    LeaveWaitlist,
+    OfferFreedSeats,
+)
+from domain.actor import Actor, Role, system_actor
 from domain.allocation import DayAllocation
 from domain.base import Aggregate
 from domain.booking import Booking
@@ -62,6 +70,7 @@ from domain.series import Series
 from domain.service import Service, ServiceTerms
 from domain.stripe_event import StripeEvent, StripeNotice
 from domain.values import BookingPolicy, Money
+from domain.waitlist import WaitlistEntry
 from infra.envelopes import envelope_from_record, envelope_to_json
 
 from .builders import ALICE, BOB, OWNER, Clock, book, every_day, new_york, open_salon
@@ -77,6 +86,7 @@ EXTENSIONS = {
     "causationid": str,
 }
 SAGA = system_actor("payment-saga")
+WAITLIST = system_actor("waitlist")
 ISO_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?[+-]\d\d:\d\d$")
 
 
@@ -106,6 +116,31 @@ def journey(app: SlotWise, clock: Clock) -> None:
     app.handle(ReactivateService(OWNER, service_id))
     payment_journey(app, clock)
     resource_journey(app)
+    waitlist_journey(app, clock)
+
+
+def waitlist_journey(app: SlotWise, clock: Clock) -> None:
+    """A line at a full start: offers accepted, declined and run out; leaving; dropping."""
+    business_id, service_id = open_salon(app, OWNER, slug="line")
+    wait = [Actor(name, Role.CUSTOMER) for name in ("w1", "w2", "w3", "w4", "w5")]
+    taken = book(app, ALICE, service_id, new_york(24, 10))
+    first, second, third, fourth = (
+        app.handle(JoinWaitlist(who, service_id, new_york(24, 10))).id for who in wait[:4]
+    )
+    app.handle(LeaveWaitlist(wait[3], fourth))
+    app.handle(CancelBooking(ALICE, taken))
+    offer = OfferFreedSeats(WAITLIST, business_id, date(2027, 3, 24))
+    app.handle(offer)
+    accepted = app.handle(AcceptOffer(wait[0], first)).id
+    app.handle(CancelBooking(wait[0], accepted))
+    app.handle(OfferFreedSeats(WAITLIST, business_id, date(2027, 3, 24)))
+    app.handle(LeaveWaitlist(wait[1], second))
+    app.handle(OfferFreedSeats(WAITLIST, business_id, date(2027, 3, 24)))
+    book(app, BOB, service_id, new_york(25, 10))
+    late = app.handle(JoinWaitlist(wait[4], service_id, new_york(25, 10))).id
+    clock.now = new_york(25, 10)
+    app.handle(ExpireOffer(WAITLIST, third))
+    app.handle(DropEntry(WAITLIST, late))
 
 
 def resource_journey(app: SlotWise) -> None:
@@ -200,6 +235,16 @@ EVENT_TYPES = {
     "slotwise.business.resource_time_off_removed",
     "slotwise.resource_index.indexed",
     "slotwise.series.placed",
+    "slotwise.day_allocation.queued",
+    "slotwise.day_allocation.offer_held",
+    "slotwise.day_allocation.unqueued",
+    "slotwise.waitlist_entry.joined",
+    "slotwise.waitlist_entry.offered",
+    "slotwise.waitlist_entry.accepted",
+    "slotwise.waitlist_entry.declined",
+    "slotwise.waitlist_entry.left",
+    "slotwise.waitlist_entry.offer_expired",
+    "slotwise.waitlist_entry.dropped",
 }
 
 
@@ -215,6 +260,7 @@ def defined_event_names() -> set[str]:
         DayAllocation,
         StripeEvent,
         Series,
+        WaitlistEntry,
     )
     for aggregate in aggregates:
         for value in vars(aggregate).values():

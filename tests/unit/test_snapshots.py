@@ -95,3 +95,21 @@ def test_snapshots_are_taken_at_the_interval_and_loads_use_them(app: SlotWise) -
 def test_a_business_snapshot_keeps_its_address(app: SlotWise) -> None:
     business_id = history(app)["business"]
     assert reload_from_snapshot(app, business_id).address == "1 Main St\nSpringfield"
+
+
+def test_a_day_snapshot_keeps_its_line_and_offers(app: SlotWise) -> None:
+    from commands.waitlist_messages import JoinWaitlist, OfferFreedSeats
+    from domain.actor import system_actor
+    from domain.line import Waiting
+
+    business_id, service_id = open_salon(app, OWNER)
+    alices = book(app, ALICE, service_id, new_york(2, 9))
+    bobs = app.handle(JoinWaitlist(BOB, service_id, new_york(2, 9))).id
+    app.handle(CancelBooking(ALICE, alices))
+    app.handle(OfferFreedSeats(system_actor("waitlist"), business_id, date(2027, 3, 2)))
+    tuesday = DayAllocation.create_id(business_id, date(2027, 3, 2))
+    day = reload_from_snapshot(app, tuesday)
+    assert day == replayed(app, tuesday)
+    assert isinstance(day.waiting[bobs], Waiting) and bobs in day.held
+    assert day.last_seq == 1
+    assert reload_from_snapshot(app, bobs) == replayed(app, bobs)

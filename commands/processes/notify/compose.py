@@ -57,6 +57,7 @@ def values(
     zone = ZoneInfo(business.timezone)
     start, end = booking.start.astimezone(zone), booking.end.astimezone(zone)
     name = (booking.contact or {}).get("name") if intent.audience == "customer" else None
+    expires = booking.offer_expires_at
     return {
         "kind": "reminder" if intent.kind.startswith("reminder:") else intent.kind,
         "service": booking.service_name,
@@ -67,6 +68,7 @@ def values(
         "zone": business.timezone,
         "name": name,
         "booking_id": booking.id,
+        "offer_until": _local(expires.astimezone(zone), lang) if expires else "",
     }
 
 
@@ -91,8 +93,19 @@ def email(
     lang: str,
     mail_domain: str,
 ) -> Email:
-    """The email for `intent`, with its calendar file (CANCEL when the booking is off)."""
+    """The email for `intent`, with its calendar file (CANCEL when the booking is off; none
+    for a waitlist offer, which is no appointment until accepted)."""
     context = values(intent, booking, business, lang)
+    if intent.kind == "offer":
+        return Email(
+            message_id=message_id(intent_id, mail_domain),
+            to=to,
+            subject=render("subject", lang, context).strip(),
+            text=render("body", lang, context),
+            html=render("body", lang, context, html=True),
+            ics=b"",
+            ics_method="",
+        )
     cancelled = intent.kind in ("cancelled", "expired")
     entry = CalendarEntry(
         booking.id,

@@ -41,6 +41,8 @@ def prepare(
     business = directory.business(intent.business_id)
     if booking is None or business is None:
         return Skip("the booking or its business is gone")
+    if intent.kind == "offer" and booking.current_status != "offered":
+        return Skip(f"the offer is over: the entry is {booking.current_status}")
     if is_reminder(intent.kind):
         if booking.current_status not in ACTIVE_STATUSES:
             return Skip(f"the booking is {booking.current_status}")

@@ -17,11 +17,12 @@ from domain.notify import NotificationSettings
 @dataclass(frozen=True)
 class Intent:
     """One message to send once: to `audience` over `channel`, about a booking at `version`
-    (or, for `webhook_disabled`, about the webhook: its id stands in `booking_id`)."""
+    (or, for `webhook_disabled`, about the webhook: its id stands in `booking_id`; for `offer`,
+    the waitlist entry's id does)."""
 
-    booking_id: str
+    booking_id: str  # or a waitlist entry's id (kind "offer")
     business_id: str
-    kind: str  # placed, confirmed, ..., "reminder:P1D", or webhook_disabled
+    kind: str  # placed, confirmed, ..., "offer", "reminder:P1D", or webhook_disabled
     version: int
     channel: str  # email or sms
     audience: str  # customer or business
@@ -41,6 +42,7 @@ class BookingFacts:
     service_name: str
     contact: dict[str, Any] | None
     current_status: str  # the booking's status now (a reminder of a cancelled one is moot)
+    offer_expires_at: datetime | None = None  # a waitlist entry's offer: held until then
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The notifier's reactions: each booking event becomes intents and reminder timers.
+"""The notifier's reactions: each booking event (and each waitlist offer) becomes intents and
+reminder timers.
 
 It runs on the consumer runtime (through infra/notify/consumer.py), so every
 intent is written in the same transaction as the checkpoint: a crash or a
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from commands.processes.notify.ports import Directory, Intent, Outbox, Upcoming
 from commands.processes.notify.rules import (
+    CUSTOMER_ONLY,
     ENDS_REMINDERS,
     KINDS,
     PLANS_REMINDERS,
@@ -59,7 +61,9 @@ class NotifyReactions:
         if business is None:
             return
         now = envelope.occurred_at
-        channels = [("email", "customer"), ("email", "business")]
+        channels = [("email", "customer")]
+        if kind not in CUSTOMER_ONLY:
+            channels.append(("email", "business"))
         if kind in SMS_KINDS and business.settings.sms:
             channels.append(("sms", "customer"))
         for channel, audience in channels:

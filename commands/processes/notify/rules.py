@@ -15,9 +15,13 @@ KINDS = {
     "slotwise.booking.cancelled": "cancelled",
     "slotwise.booking.expired": "expired",
     "slotwise.booking.refunded": "refunded",
+    # A waitlist entry offered a freed seat: to its customer only, who has minutes to accept.
+    "slotwise.waitlist_entry.offered": "offer",
 }
+# Kinds that go to the customer only (the business sees offers in its own reads).
+CUSTOMER_ONLY = frozenset({"offer"})
 # Kinds that also go out by SMS (when the business turned SMS on).
-SMS_KINDS = frozenset({"cancelled"})
+SMS_KINDS = frozenset({"cancelled", "offer"})
 # Events after which planned reminders are moot (or planned anew).
 ENDS_REMINDERS = frozenset({"cancelled", "expired", "rescheduled"})
 PLANS_REMINDERS = frozenset({"placed", "rescheduled"})

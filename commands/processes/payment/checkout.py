@@ -26,6 +26,7 @@ from commands.processes.payment.provider import (
     cancel_key,
     require,
 )
+from commands.waitlist_messages import AcceptOffer
 from domain.actor import Actor, system_actor
 from domain.booking import Booking, BookingStatus
 from domain.errors import BookingNotFound, IllegalTransition, PaymentIntentConflict
@@ -181,5 +182,6 @@ class StartPayment:
 
 
 def follow_ups(checkout: Checkout) -> dict[type[Command], StartPayment]:
-    """What the write side does after a command succeeds, before it answers."""
-    return {PlaceBooking: StartPayment(checkout)}
+    """What the write side does after a command succeeds, before it answers (an accepted
+    waitlist offer is a booking like any other)."""
+    return {PlaceBooking: StartPayment(checkout), AcceptOffer: StartPayment(checkout)}

@@ -1,0 +1,1 @@
+"""Adapters of the waitlist process manager: its tables, task runner and worker loop."""
