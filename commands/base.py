@@ -22,12 +22,13 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.answers import summary
 from commands.cache import AggregateCache, current_session, session
+from commands.keeping import current_offer
 from commands.messages import Command, Done
 from domain.access import STAFF_ROLES, require_role, require_staff
 from domain.actor import Actor
 from domain.allocation import DayAllocation
 from domain.business import Business
-from domain.cause import caused_by
+from domain.cause import caused_by, current_cause
 from domain.errors import BusinessNotFound, ConcurrencyConflict, DomainError, NotFound
 from domain.service import Service
 
@@ -244,9 +245,18 @@ class Handlers(Application[UUID]):
     ) -> Done:
         """Save all aggregates atomically and report the primary one (with `answer`, or its
         summary, as the fields the command's answer shows)."""
-        recordings = self.save(primary, *others)
-        position = max((r.notification.id for r in recordings), default=0)
         fields = summary(primary) if answer is None else answer
+        writes = any(getattr(a, "pending_events", ()) for a in (primary, *others))
+        keeps = writes and getattr(self.recorder, "keeps_answers", False)
+        offer = current_offer() if keeps else None
+        kept = None
+        if offer is not None:  # a keyed request's answer, to keep with these events
+            provisional = Done(id=primary.id, version=primary.version, position=0, fields=fields)
+            kept = offer.take(current_cause().causation_id, provisional, primary)
+        recordings = self.save(primary, *others, **({} if kept is None else {"answer": kept}))
+        position = max((r.notification.id for r in recordings), default=0)
+        if offer is not None and kept is not None:
+            offer.saved(kept, position)
         return Done(id=primary.id, version=primary.version, position=position, fields=fields)
 
     def earlier_effect(self, command: Command) -> Done | None:

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from commands.keeping import KeyedAnswer
 from domain.errors import Conflict, InvalidInput
 from domain.text import require_clean_text
 from projections.tables import UTCDateTime
@@ -94,7 +95,15 @@ class Claim:
 class KeyStore(Protocol):
     """Where Idempotency-Keys live: this table (embedded) or Redis (infra/redis_keys.py)."""
 
+    # Whether an answer may ride in its events' transaction (`keeping`): this table, when
+    # the event store's recorder writes it (set by the composition root); never Redis.
+    folds: bool
+
     def setup(self) -> None: ...
+
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer: ...
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
 
@@ -131,6 +140,7 @@ class IdempotencyStore:
         self.lease = timedelta(seconds=lease_seconds)
         self.ttl = timedelta(seconds=ttl_seconds)
         self._pruned_at = 0.0
+        self.folds = False
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
@@ -182,6 +192,17 @@ class IdempotencyStore:
             if taken.rowcount != 1:
                 return None
         return Claim(command_id_for(scope, key), replay=True)
+
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer:
+        """The key's row for the event store's recorder to write with the events (`mark`
+        standing for the save's position); it expires as `complete`'s rows do."""
+        headers = orjson.dumps(answer.headers)
+        expires_at = utc_now() + self.ttl
+        return KeyedAnswer(
+            scope, key, fingerprint, answer.status, answer.body, headers, mark, expires_at
+        )
 
     def complete(
         self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""
