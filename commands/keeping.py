@@ -27,11 +27,16 @@ class KeyedAnswer:
     scope: str
     key: str
     fingerprint: str
-    status: int
+    status: int | None  # None: a guard only (the save fails if the key was answered)
     body: bytes  # the mark stands where the save's position goes
     headers: bytes  # JSON object of the answer's headers, with the mark likewise
     mark: str
-    expires_at: datetime
+    expires_at: datetime | None
+
+    @classmethod
+    def guard(cls, scope: str, key: str) -> KeyedAnswer:
+        """Carried by a save whose answer cannot be told yet: the key must not be answered."""
+        return cls(scope, key, "", None, b"", b"", "", None)
 
     def filled(self, position: int) -> tuple[bytes, bytes]:
         """Body and headers with the save's position in place of the mark."""
@@ -49,21 +54,27 @@ Render = Callable[[Done, Any], KeyedAnswer | None]
 
 
 class AnswerOffer:
-    """A keyed request's answer, offered to the first save of its own command."""
+    """A keyed request's answer, offered to the saves of its own command.
 
-    def __init__(self, causation_id: str, render: Render) -> None:
+    The first save carries the answer, or (when it cannot be told before the save) a
+    guard: either way the save fails with KeyAnswered if another request answered the
+    key first, so nothing a command writes outlives an answer already given for its key.
+    """
+
+    def __init__(self, causation_id: str, render: Render, guard: KeyedAnswer) -> None:
         self.causation_id = causation_id
-        self.render = render
-        self.kept: KeyedAnswer | None = None  # what a committed save carried
+        self.render, self.guard = render, guard
+        self.kept: KeyedAnswer | None = None  # the answer a committed save carried
         self.position = 0  # that save's position
 
     def take(self, causation_id: str, done: Done, primary: Any) -> KeyedAnswer | None:
         if self.kept is not None or causation_id != self.causation_id:
-            return None  # kept already, or a command the request's command sent on
-        return self.render(done, primary)
+            return None  # answered by our own save, or a command the request's command sent on
+        return self.render(done, primary) or self.guard
 
     def saved(self, answer: KeyedAnswer, position: int) -> None:
-        self.kept, self.position = answer, position
+        if answer.status is not None:
+            self.kept, self.position = answer, position
 
 
 _offer: ContextVar[AnswerOffer | None] = ContextVar("slotwise_answer_offer", default=None)

@@ -105,6 +105,8 @@ class KeyStore(Protocol):
         self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
     ) -> KeyedAnswer: ...
 
+    def claim_unread(self, scope: str, key: str) -> Claim: ...
+
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
 
     def complete(
@@ -159,6 +161,14 @@ class IdempotencyStore:
         self._prune_now_and_then()
         outcome = self._existing(scope, key, fingerprint, utc_now())
         return Claim(command_id_for(scope, key), replay=True) if outcome is None else outcome
+
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        """Leave to run the command as a replay without reading the key first: with `folds`,
+        its save carries the answer (or a guard) and fails with KeyAnswered if the key was
+        answered, and an answer kept without events (`complete`) keeps the first one."""
+        check_key(key)
+        self._prune_now_and_then()
+        return Claim(command_id_for(scope, key), replay=True)
 
     def _existing(
         self, scope: str, key: str, fingerprint: str, now: datetime
@@ -228,10 +238,10 @@ class IdempotencyStore:
                 takeovers=0,
                 **values,
             )
-            .on_conflict_do_update(  # a lease row (an older release's claim): fill it in
+            .on_conflict_do_update(  # an older release's lease: filled in; an expired answer
                 index_elements=[command_keys.c.scope, command_keys.c.key],
-                set_=values,
-                where=command_keys.c.status.is_(None),
+                set_={**values, "fingerprint": fingerprint},
+                where=command_keys.c.status.is_(None) | (command_keys.c.expires_at <= now),
             )
             .returning(command_keys.c.key)
         )

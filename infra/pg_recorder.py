@@ -57,6 +57,12 @@ from infra.idempotency import command_keys
 MAX_GROUP = 64  # saves per call at most
 STALE_COPY = "SW001"  # the SQLSTATE of a save refused by its guards
 KEY_ANSWERED = "SW002"  # the SQLSTATE of a save whose Idempotency-Key was answered first
+# The group insert's arguments after the events.
+ARGUMENT_TYPES = (
+    *("int[]", "int[]", "uuid[]", "int[]"),  # saves, guards
+    *("int[]", "text[]", "text[]", "text[]", "int[]", "bytea[]", "bytea[]", "text[]"),
+    "timestamptz[]",  # Idempotency-Key answers
+)
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.{function}(
@@ -104,7 +110,16 @@ BEGIN
             -- An Idempotency-Key's answer, kept in the events' own transaction: the mark
             -- stands for the save's position (its last notification id).
             a := array_position(answer_saves, save_index);
-            IF a IS NOT NULL THEN
+            IF a IS NOT NULL AND answer_statuses[a] IS NULL THEN  -- a guard: still unanswered?
+                IF EXISTS (
+                    SELECT 1 FROM {schema}.{keys} AS k
+                    WHERE k.scope = answer_scopes[a] AND k.key = answer_keys[a]
+                        AND k.status IS NOT NULL AND k.expires_at > now()
+                ) THEN
+                    RAISE EXCEPTION 'the Idempotency-Key was answered first'
+                        USING ERRCODE = '{answered}';
+                END IF;
+            ELSIF a IS NOT NULL THEN
                 last := ids[array_upper(ids, 1)]::text;
                 INSERT INTO {schema}.{keys} AS k (
                     scope, key, fingerprint, status, body, headers,
@@ -118,9 +133,11 @@ BEGIN
                     now(), answer_expiries[a], 0
                 )
                 ON CONFLICT (scope, key) DO UPDATE
-                    SET status = EXCLUDED.status, body = EXCLUDED.body,
-                        headers = EXCLUDED.headers, expires_at = EXCLUDED.expires_at
-                    WHERE k.status IS NULL;  -- an older release's lease: filled in
+                    SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
+                        body = EXCLUDED.body, headers = EXCLUDED.headers,
+                        expires_at = EXCLUDED.expires_at
+                    -- an older release's lease is filled in, an expired answer replaced
+                    WHERE k.status IS NULL OR k.expires_at <= now();
                 GET DIAGNOSTICS kept = ROW_COUNT;
                 IF kept = 0 THEN  -- answered first by another request: this save fails
                     RAISE EXCEPTION 'the Idempotency-Key was answered first'
@@ -192,9 +209,10 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             **names,
         )
         self.sql_create_statements.append(create)
-        arguments = ", ".join(["%s"] * 14)
+        # Typed: a list of NULLs alone (guards have no status) says nothing of its type.
+        arguments = ", ".join(f"%s::{kind}" for kind in ARGUMENT_TYPES)
         self.call_locked_insert = SQL(
-            "SELECT * FROM {schema}.{function}(" + arguments + ")"
+            "SELECT * FROM {schema}.{function}(%s, " + arguments + ")"
         ).format(**names)
         self._queue: list[Pending] = []
         self._queue_lock = threading.Lock()

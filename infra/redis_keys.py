@@ -78,6 +78,9 @@ class RedisIdempotencyStore:
     ) -> KeyedAnswer:
         raise NotImplementedError("answers kept in Redis are never written with the events")
 
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        raise NotImplementedError("a Redis key is claimed (SET NX) before its command runs")
+
     def __init__(
         self,
         client: redis.Redis,

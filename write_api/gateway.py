@@ -82,7 +82,10 @@ class CommandGateway:
             command = dataclasses.replace(command, context=context)
             return self._execute(command, status, location, then).response
         store = self.idempotency
-        claim = store.claim(self.scope, self.key, self.fingerprint)
+        if store.folds:  # the save checks the key (see AnswerOffer): nothing to read first
+            claim: Claim | StoredResponse = store.claim_unread(self.scope, self.key)
+        else:
+            claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
             return replayed(claim)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
@@ -118,16 +121,17 @@ class CommandGateway:
 
     def _offer(
         self, command: Command, status: int, location: Locate | None, then: Then | None
-    ) -> AnswerOffer | None:
+    ) -> AnswerOffer:
         """The answer the command's save may keep with its events, rendered for the Done the
         save will produce: when nothing after the save writes or changes the answer."""
         follow_up = self.follow_ups.get(type(command))
         settled = getattr(follow_up, "settled", None)
-        if then is not None or (follow_up is not None and settled is None):
-            return None
+        unsettled = then is not None or (follow_up is not None and settled is None)
         mark = f"slotwise-position-{secrets.token_hex(12)}"
 
         def render(done: Done, primary: Any) -> KeyedAnswer | None:
+            if unsettled:  # told only after the save: the save carries a guard
+                return None
             extra = settled(primary) if settled is not None else {}
             if extra is None:  # the follow-up will write: the answer waits for it
                 return None
@@ -136,7 +140,9 @@ class CommandGateway:
             assert self.key is not None
             return self.idempotency.keeping(self.scope, self.key, self.fingerprint, answer, mark)
 
-        return AnswerOffer(command.context.causation_id, render)
+        assert self.key is not None
+        guard = KeyedAnswer.guard(self.scope, self.key)
+        return AnswerOffer(command.context.causation_id, render, guard)
 
     def _answered_first(self) -> Response:
         """The answer another request with this key kept first (our save was undone)."""
@@ -168,12 +174,13 @@ class CommandGateway:
         try:
             with offering(offer):
                 done = self.bus.handle(command)
-            if offer is not None and offer.kept is not None:
+            kept = offer.kept if offer is not None else None
+            if offer is not None and kept is not None and kept.status is not None:
                 # The answer was rendered, follow-up included, and kept with the events.
                 self.delivery.nudge()
-                body, headers = offer.kept.filled(offer.position)
-                kept = StoredResponse(offer.kept.status, body, orjson.loads(headers))
-                return Outcome(as_response(kept), final=True)
+                body, headers = kept.filled(offer.position)
+                stored = StoredResponse(kept.status, body, orjson.loads(headers))
+                return Outcome(as_response(stored), final=True)
             if follow_up is not None:  # e.g. StartPayment after PlaceBooking
                 done, extra = follow_up(done, self.correlation_id)
             if then is not None:

@@ -54,6 +54,9 @@ class Idempotency(Protocol):
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
 
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        """Run as a replay without reading the key (only where `folds`: the save checks it)."""
+
     def keeping(
         self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
     ) -> KeyedAnswer:

@@ -53,9 +53,15 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         self.keep_answer = (
             f"INSERT INTO {KEYS_TABLE} AS k (scope, key, fingerprint, status, body, headers, "
             "lease_until, expires_at, takeovers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) "
-            "ON CONFLICT (scope, key) DO UPDATE SET status = excluded.status, "
-            "body = excluded.body, headers = excluded.headers, expires_at = excluded.expires_at "
-            "WHERE k.status IS NULL"  # an older release's lease: filled in
+            "ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "status = excluded.status, body = excluded.body, headers = excluded.headers, "
+            "expires_at = excluded.expires_at "
+            # an older release's lease is filled in, an expired answer replaced
+            "WHERE k.status IS NULL OR k.expires_at <= excluded.lease_until"
+        )
+        self.key_answered = (
+            f"SELECT 1 FROM {KEYS_TABLE} WHERE scope = ? AND key = ? "
+            "AND status IS NOT NULL AND expires_at > ?"
         )
 
     def construct_create_table_statements(self) -> list[str]:
@@ -97,8 +103,13 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     def _keep(self, c: SQLiteCursor, answer: KeyedAnswer, position: int) -> None:
         """The key's answer with the save's position, or KeyAnswered (the transaction rolls
         back) when another request's answer was kept first."""
-        body, headers = answer.filled(position)
         now = datetime.now(UTC)
+        if answer.status is None:  # a guard: the save fails if the key was answered
+            c.execute(self.key_answered, (answer.scope, answer.key, sqlite_time(now)))
+            if c.fetchone() is not None:
+                raise KeyAnswered("the Idempotency-Key was answered first")
+            return
+        body, headers = answer.filled(position)
         c.execute(
             self.keep_answer,
             (
@@ -109,7 +120,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 body,
                 headers,
                 sqlite_time(now),
-                sqlite_time(answer.expires_at),
+                sqlite_time(answer.expires_at or now),
             ),
         )
         if c.sqlite_cursor.rowcount != 1:

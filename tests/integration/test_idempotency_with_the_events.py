@@ -13,20 +13,26 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 
+from commands.keeping import AnswerOffer, KeyAnswered, KeyedAnswer, offering
+from commands.messages import CommandContext, PlaceBooking
+from domain.actor import Actor, Role
 from infra.bootstrap import Container, bootstrap
-from infra.idempotency import IdempotencyStore, StoredResponse
+from infra.idempotency import IdempotencyStore, StoredResponse, command_id_for
 from tests.conftest import settings_for
 from tests.integration.crashing_server import Answer, placed_bookings
 from tests.integration.test_idempotency_under_crashes import open_salon
 from write_api.app import create_app as create_write_app
 
 REQUEST_START = "2027-03-08T10:00:00+00:00"
+guard = KeyedAnswer.guard
 
 
 def keys_of(container: Container) -> IdempotencyStore:
@@ -60,6 +66,7 @@ def test_a_keyed_booking_is_answered_again_identically_without_a_write_of_its_ow
     assert first.body["consistency_token"] == first.headers["x-consistency-token"] == str(log_end)
 
     # When the client retries the key
+    monkeypatch.undo()
     again = Answer.of(write_client.post("/v1/bookings", json=request, headers=headers))
 
     # Then it hears the identical answer, marked as replayed, and nothing more was written
@@ -102,6 +109,58 @@ def test_a_save_whose_key_was_answered_first_is_undone_and_hears_that_answer(
     assert raced.headers.get("idempotent-replayed") == "true"
     assert placed_bookings(container.app, business_id) == []
     assert container.app.recorder.max_notification_id() == log_end
+
+
+def test_a_refusal_kept_for_a_key_stands_when_a_retry_could_now_book(
+    container: Container,
+    write_client: TestClient,
+    token: Callable[[str, str], dict[str, str]],
+) -> None:
+    business_id, service_id = open_salon(write_client, token("owner-full", "owner"))
+    request = {"service_id": service_id, "start": REQUEST_START}
+    dan = token("dan", "customer")
+    eve = {**token("eve", "customer"), "Idempotency-Key": "eve-full-1"}
+
+    # Given eve's keyed booking was refused because dan holds the only seat
+    held = write_client.post("/v1/bookings", json=request, headers=dan)
+    assert held.status_code == 201, held.text
+    refused = Answer.of(write_client.post("/v1/bookings", json=request, headers=eve))
+    assert refused.status == 409, refused
+
+    # When the seat frees and eve retries the key (the key is not read first: the save checks it)
+    cancelled = write_client.post(f"/v1/bookings/{held.json()['id']}/cancel", headers=dan)
+    assert cancelled.status_code == 200, cancelled.text
+    again = Answer.of(write_client.post("/v1/bookings", json=request, headers=eve))
+
+    # Then she hears the refusal again, and no booking of hers was written
+    assert (again.status, again.content) == (refused.status, refused.content)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert [p.customer_id for p in placed_bookings(container.app, business_id)] == ["dan"]
+
+
+def test_a_save_whose_answer_waits_for_it_still_fails_if_the_key_was_answered(
+    container: Container,
+    write_client: TestClient,
+    token: Callable[[str, str], dict[str, str]],
+) -> None:
+    business_id, service_id = open_salon(write_client, token("owner-guard", "owner"))
+    store = keys_of(container)
+    context = CommandContext.replayable_as(command_id_for("fay", "fay-1"), "corr")
+    start = datetime.fromisoformat(REQUEST_START)
+    command = PlaceBooking(Actor("fay", Role.CUSTOMER), UUID(service_id), start, context=context)
+
+    # Given the key was answered, and a save that carries only a guard (its answer is told
+    # after it: a follow-up that writes, or a `then`)
+    answered = StoredResponse(409, b"{}", {})
+    assert store.complete("fay", "fay-1", answered, "fp") is None
+    offer = AnswerOffer(context.causation_id, lambda done, primary: None, guard("fay", "fay-1"))
+
+    # When the command saves
+    with offering(offer), pytest.raises(KeyAnswered):
+        container.app.handle(command)
+
+    # Then nothing was written
+    assert placed_bookings(container.app, business_id) == []
 
 
 # --------------------------------------------------------------------------- concurrency
