@@ -1,15 +1,15 @@
 """Idempotency keys, kept in a table of the event-store database.
 
-A key is scoped to the caller. A request reads the key's row first: a retry
-with the same body gets the stored answer and appends nothing; the same key
-with a different body is refused. An unknown key is not claimed (no write
-before the command): the command runs as a replay, whose ids derive from
-(caller, key) and which first looks for its own earlier effect in the event
-store, so a crash between the events and the answer's row leaves nothing to
-redo twice; the answer is then kept in one upsert, the first answer kept
-winning. See docs/architecture.md for the reasoning. Rows with a lease are an
-older release's claims and are honoured. Completed keys expire after a TTL
-and are pruned.
+A key is scoped to the caller. Where the event store's recorder writes this
+table (`folds`, set by the composition root), a keyed request reads nothing
+first: its command runs as a replay (ids derived from (caller, key)), and its
+save carries the answer (commands/keeping.py), written in the events' own
+transaction, or a guard; either fails the save if the key was answered
+already, and the request then answers with what was kept. Commands that write
+no events keep their answer in one upsert, the first answer kept winning.
+Otherwise (`claim`) the key is read first and the answer kept in that upsert.
+See docs/architecture.md ("HTTP") for the reasoning. Rows with a lease are an
+older release's claims. Completed keys expire after a TTL and are pruned.
 """
 
 from __future__ import annotations
