@@ -65,16 +65,20 @@ class AnswerOffer:
         self.causation_id = causation_id
         self.render, self.guard = render, guard
         self.kept: KeyedAnswer | None = None  # the answer a committed save carried
-        self.position = 0  # that save's position
+        self.done: Done | None = None  # what that save's commit reported
 
     def take(self, causation_id: str, done: Done, primary: Any) -> KeyedAnswer | None:
         if self.kept is not None or causation_id != self.causation_id:
             return None  # answered by our own save, or a command the request's command sent on
         return self.render(done, primary) or self.guard
 
-    def saved(self, answer: KeyedAnswer, position: int) -> None:
+    def saved(self, answer: KeyedAnswer, done: Done) -> None:
         if answer.status is not None:
-            self.kept, self.position = answer, position
+            self.kept, self.done = answer, done
+
+    @property
+    def position(self) -> int:
+        return 0 if self.done is None else self.done.position
 
 
 _offer: ContextVar[AnswerOffer | None] = ContextVar("slotwise_answer_offer", default=None)

@@ -177,6 +177,8 @@ class CommandGateway:
             kept = offer.kept if offer is not None else None
             if offer is not None and kept is not None and kept.status is not None:
                 # The answer was rendered, follow-up included, and kept with the events.
+                if offer.done != done:  # a handler changed its commit's Done: a bug
+                    log.error("%s answered %s, kept %s", type(command).__name__, done, offer.done)
                 self.delivery.nudge()
                 body, headers = kept.filled(offer.position)
                 stored = StoredResponse(kept.status, body, orjson.loads(headers))

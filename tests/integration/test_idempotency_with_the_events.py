@@ -163,6 +163,31 @@ def test_a_save_whose_answer_waits_for_it_still_fails_if_the_key_was_answered(
     assert placed_bookings(container.app, business_id) == []
 
 
+def test_a_keyed_answer_about_something_inside_an_aggregate_names_it(
+    container: Container,
+    write_client: TestClient,
+    token: Callable[[str, str], dict[str, str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    owner = token("owner-joe", "owner")
+    business_id, _ = open_salon(write_client, owner)
+    headers = {**owner, "Idempotency-Key": "add-joe-1"}
+    body = {"name": "Joe", "kind": "staff", "category": "barber"}
+    path = f"/v1/businesses/{business_id}/resources"
+
+    # Given a keyed resource added to a business (the business aggregate is what is saved)
+    first = Answer.of(write_client.post(path, json=body, headers=headers))
+    again = Answer.of(write_client.post(path, json=body, headers=headers))
+
+    # Then the kept answer names the resource, not the business, and is given again
+    assert first.status == 201, first
+    assert first.body["id"] != business_id
+    assert first.headers["location"] == f"/v1/resources/{first.body['id']}"
+    assert (again.status, again.content) == (first.status, first.content)
+    assert again.headers["location"] == first.headers["location"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 # --------------------------------------------------------------------------- concurrency
 
 WRITERS = 8  # simultaneous requests with one key
