@@ -22,12 +22,13 @@ from eventsourcing.persistence import IntegrityError
 
 from commands.answers import summary
 from commands.cache import AggregateCache, current_session, session
+from commands.keeping import current_offer
 from commands.messages import Command, Done
 from domain.access import STAFF_ROLES, require_role, require_staff
 from domain.actor import Actor
 from domain.allocation import DayAllocation
 from domain.business import Business
-from domain.cause import caused_by
+from domain.cause import caused_by, current_cause
 from domain.errors import BusinessNotFound, ConcurrencyConflict, DomainError, NotFound
 from domain.service import Service
 
@@ -240,14 +241,33 @@ class Handlers(Application[UUID]):
         return recordings
 
     def commit(
-        self, primary: Aggregate, *others: Aggregate, answer: dict[str, Any] | None = None
+        self,
+        primary: Aggregate,
+        *others: Aggregate,
+        answer: dict[str, Any] | None = None,
+        id: UUID | None = None,  # what the answer is about, if not `primary`
     ) -> Done:
         """Save all aggregates atomically and report the primary one (with `answer`, or its
-        summary, as the fields the command's answer shows)."""
-        recordings = self.save(primary, *others)
-        position = max((r.notification.id for r in recordings), default=0)
+        summary, as the fields the command's answer shows; `id` names what the command
+        made, e.g. a resource inside its business).
+
+        A handler returns this Done as it is: a keyed request's answer is rendered from it
+        and kept with the events (commands/keeping.py)."""
         fields = summary(primary) if answer is None else answer
-        return Done(id=primary.id, version=primary.version, position=position, fields=fields)
+        subject = primary.id if id is None else id
+        writes = any(getattr(a, "pending_events", ()) for a in (primary, *others))
+        keeps = writes and getattr(self.recorder, "keeps_answers", False)
+        offer = current_offer() if keeps else None
+        kept = None
+        if offer is not None:  # a keyed request's answer, to keep with these events
+            provisional = Done(id=subject, version=primary.version, position=0, fields=fields)
+            kept = offer.take(current_cause().causation_id, provisional, primary)
+        recordings = self.save(primary, *others, **({} if kept is None else {"answer": kept}))
+        position = max((r.notification.id for r in recordings), default=0)
+        done = Done(id=subject, version=primary.version, position=position, fields=fields)
+        if offer is not None and kept is not None:
+            offer.saved(kept, done)
+        return done
 
     def earlier_effect(self, command: Command) -> Done | None:
         """What `command` did when it ran before under the same id, if it took effect."""

@@ -70,8 +70,8 @@ class ResourceHandlers(HeldBookings):
         return self.owned_business(actor, index.business_id)
 
     def resource_done(self, business: Business, resource_id: UUID, **extra: Any) -> Done:
-        done = self.commit(business, answer={**resource_view(business, resource_id), **extra})
-        return dataclasses.replace(done, id=resource_id)
+        answer = {**resource_view(business, resource_id), **extra}
+        return self.commit(business, answer=answer, id=resource_id)
 
     @handles(AddResource)
     @retry_on_conflict
@@ -80,8 +80,9 @@ class ResourceHandlers(HeldBookings):
         resource_id = cmd.context.new_id("resource")
         business.add_resource(resource_id, cmd.profile)
         index = ResourceIndex(resource_id=resource_id, business_id=business.id)
-        done = self.commit(business, index, answer=resource_view(business, resource_id))
-        return dataclasses.replace(done, id=resource_id)
+        return self.commit(
+            business, index, answer=resource_view(business, resource_id), id=resource_id
+        )
 
     @handles(ChangeResource)
     @retry_on_conflict
@@ -152,8 +153,7 @@ class ResourceHandlers(HeldBookings):
             "resource_id": str(cmd.resource_id),
             "affected_bookings": affected,
         }
-        done = self.commit(business, *days, answer=answer)
-        return dataclasses.replace(done, id=cmd.resource_id)
+        return self.commit(business, *days, answer=answer, id=cmd.resource_id)
 
     def marked_days(
         self, business: Business, resource_id: UUID, time_off_id: UUID, entry: dict[str, Any]

@@ -15,22 +15,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
-from domain.actor import TOKEN_ROLES as ACTOR_TOKEN_ROLES
 from domain.actor import Actor, Role
-from domain.errors import InvalidInput
-from domain.text import require_clean_text, require_visible
+from infra.claims import TOKEN_ROLES, TokenPolicy, issue_token, require_issuable
+from infra.claims import require_subject as _require_subject
 from infra.jwks import KeysUnavailable, SigningKeys
 
-__all__ = ["KeysUnavailable", "TokenPolicy", "TokenVerifier", "Unauthenticated"]
+__all__ = [
+    "TOKEN_ROLES",
+    "KeysUnavailable",
+    "TokenPolicy",
+    "TokenVerifier",
+    "Unauthenticated",
+    "issue_token",
+    "require_issuable",
+]
 
-MAX_SUBJECT = 200  # the width of owner and customer ids in the read models
-# Roles a token may carry (`system` belongs to SlotWise's own processes).
-TOKEN_ROLES = frozenset(role.value for role in ACTOR_TOKEN_ROLES)
 ASYMMETRIC = frozenset({"RS256", "ES256"})
 # A NumericDate (RFC 7519: seconds since 1970, fractions allowed) must fall before the
 # year 10000; anything later is no real instant and would overflow date arithmetic.
@@ -45,37 +48,9 @@ class Unauthenticated(Exception):
     """No usable bearer token; the APIs answer 401."""
 
 
-@dataclass(frozen=True)
-class TokenPolicy:
-    """What every accepted token must satisfy besides its signature."""
-
-    max_lifetime_seconds: int = 86_400
-    leeway_seconds: int = 30
-    issuer: str = ""
-    audience: str = ""
-
-
-def issue_token(secret: str, sub: str, role: Role, ttl_seconds: int = 3600) -> str:
-    """An HS256 token (development and scripts; `slotwise token` checks its inputs first)."""
-    now = int(time.time())
-    claims = {"sub": sub, "role": role.value, "iat": now, "exp": now + ttl_seconds}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 def verify_token(secret: str, token: str) -> Actor:
     """The Actor of an HS256 token signed with `secret` (scripts and tests)."""
     return TokenVerifier(secret).verify(token)
-
-
-def require_issuable(sub: str, role: str, ttl_seconds: int, policy: TokenPolicy) -> None:
-    """Refuse, with InvalidInput naming the field, what `TokenVerifier` would refuse."""
-    _require_subject(sub, InvalidInput)
-    if role not in TOKEN_ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(sorted(TOKEN_ROLES))}", field="role")
-    if not 1 <= ttl_seconds <= policy.max_lifetime_seconds:
-        raise InvalidInput(
-            f"ttl must be between 1 and {policy.max_lifetime_seconds} seconds", field="ttl"
-        )
 
 
 class TokenVerifier:
@@ -199,23 +174,6 @@ def _instant(claims: dict[str, Any], name: str) -> float | None:
             "(seconds since 1970, before the year 10000)"
         )
     return float(value)
-
-
-def _require_subject(sub: object, refusal: type[Exception]) -> str:
-    if not isinstance(sub, str) or not 1 <= len(sub) <= MAX_SUBJECT:
-        raise _refused(refusal, f"sub must be a string of 1 to {MAX_SUBJECT} characters")
-    try:
-        require_clean_text(sub, "sub", single_line=True)  # it reaches events and read models
-        require_visible(sub, "sub")
-    except InvalidInput as error:
-        raise _refused(refusal, error.detail) from None
-    return sub
-
-
-def _refused(refusal: type[Exception], detail: str) -> Exception:
-    if refusal is InvalidInput:
-        return InvalidInput(detail, field="sub")
-    return refusal(f"the bearer token's {detail}")
 
 
 _SENTENCES: tuple[tuple[type[jwt.PyJWTError], str], ...] = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -520,7 +521,24 @@ def _add_idempotency(container: Container, idempotency: KeyStore | None = None) 
         container.settings, container.event_store_tables, container.redis
     )
     store.setup()
+    if isinstance(store, IdempotencyStore):
+        store.folds = answers_ride_with_events(container.app.recorder, store.engine)
     container.built_idempotency = store
+
+
+def answers_ride_with_events(recorder: Any, tables: Engine) -> bool:
+    """Whether the event store's recorder can write the key table's rows in the events'
+    transaction: it says it keeps answers, and it writes the database the table is in."""
+    if not getattr(recorder, "keeps_answers", False):
+        return False
+    if tables.dialect.name == "postgresql":
+        return True  # the same URL and schema (Settings.event_store_sqlalchemy_url)
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    db_name = getattr(pool, "db_name", "")
+    memory = getattr(pool, "is_sqlite_memory_mode", True)
+    found = tables.url.database
+    same = bool(found) and os.path.realpath(found or "") == os.path.realpath(db_name or "")
+    return bool(db_name) and not memory and same
 
 
 def _add_payments(container: Container, payments: Payments | None = None) -> None:

@@ -171,7 +171,7 @@ def token(
 
     from domain.actor import Role
     from domain.errors import InvalidInput
-    from infra.auth import TokenPolicy, issue_token, require_issuable
+    from infra.claims import TokenPolicy, issue_token, require_issuable
     from infra.lines import CommandFailed, say
     from infra.settings import Settings
 

@@ -1,15 +1,15 @@
 """Idempotency keys, kept in a table of the event-store database.
 
-A key is scoped to the caller. A request reads the key's row first: a retry
-with the same body gets the stored answer and appends nothing; the same key
-with a different body is refused. An unknown key is not claimed (no write
-before the command): the command runs as a replay, whose ids derive from
-(caller, key) and which first looks for its own earlier effect in the event
-store, so a crash between the events and the answer's row leaves nothing to
-redo twice; the answer is then kept in one upsert, the first answer kept
-winning. See docs/architecture.md for the reasoning. Rows with a lease are an
-older release's claims and are honoured. Completed keys expire after a TTL
-and are pruned.
+A key is scoped to the caller. Where the event store's recorder writes this
+table (`folds`, set by the composition root), a keyed request reads nothing
+first: its command runs as a replay (ids derived from (caller, key)), and its
+save carries the answer (commands/keeping.py), written in the events' own
+transaction, or a guard; either fails the save if the key was answered
+already, and the request then answers with what was kept. Commands that write
+no events keep their answer in one upsert, the first answer kept winning.
+Otherwise (`claim`) the key is read first and the answer kept in that upsert.
+See docs/architecture.md ("HTTP") for the reasoning. Rows with a lease are an
+older release's claims. Completed keys expire after a TTL and are pruned.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from commands.keeping import KeyedAnswer
 from domain.errors import Conflict, InvalidInput
 from domain.text import require_clean_text
 from projections.tables import UTCDateTime
@@ -94,7 +95,17 @@ class Claim:
 class KeyStore(Protocol):
     """Where Idempotency-Keys live: this table (embedded) or Redis (infra/redis_keys.py)."""
 
+    # Whether an answer may ride in its events' transaction (`keeping`): this table, when
+    # the event store's recorder writes it (set by the composition root); never Redis.
+    folds: bool
+
     def setup(self) -> None: ...
+
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer: ...
+
+    def claim_unread(self, scope: str, key: str) -> Claim: ...
 
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
 
@@ -131,6 +142,7 @@ class IdempotencyStore:
         self.lease = timedelta(seconds=lease_seconds)
         self.ttl = timedelta(seconds=ttl_seconds)
         self._pruned_at = 0.0
+        self.folds = False
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
@@ -149,6 +161,14 @@ class IdempotencyStore:
         self._prune_now_and_then()
         outcome = self._existing(scope, key, fingerprint, utc_now())
         return Claim(command_id_for(scope, key), replay=True) if outcome is None else outcome
+
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        """Leave to run the command as a replay without reading the key first: with `folds`,
+        its save carries the answer (or a guard) and fails with KeyAnswered if the key was
+        answered, and an answer kept without events (`complete`) keeps the first one."""
+        check_key(key)
+        self._prune_now_and_then()
+        return Claim(command_id_for(scope, key), replay=True)
 
     def _existing(
         self, scope: str, key: str, fingerprint: str, now: datetime
@@ -183,6 +203,17 @@ class IdempotencyStore:
                 return None
         return Claim(command_id_for(scope, key), replay=True)
 
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer:
+        """The key's row for the event store's recorder to write with the events (`mark`
+        standing for the save's position); it expires as `complete`'s rows do."""
+        headers = orjson.dumps(answer.headers)
+        expires_at = utc_now() + self.ttl
+        return KeyedAnswer(
+            scope, key, fingerprint, answer.status, answer.body, headers, mark, expires_at
+        )
+
     def complete(
         self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""
     ) -> StoredResponse | None:
@@ -207,10 +238,10 @@ class IdempotencyStore:
                 takeovers=0,
                 **values,
             )
-            .on_conflict_do_update(  # a lease row (an older release's claim): fill it in
+            .on_conflict_do_update(  # an older release's lease: filled in; an expired answer
                 index_elements=[command_keys.c.scope, command_keys.c.key],
-                set_=values,
-                where=command_keys.c.status.is_(None),
+                set_={**values, "fingerprint": fingerprint},
+                where=command_keys.c.status.is_(None) | (command_keys.c.expires_at <= now),
             )
             .returning(command_keys.c.key)
         )

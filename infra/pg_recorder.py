@@ -50,20 +50,35 @@ from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from commands.base import StaleCopy
+from commands.keeping import KeyAnswered, KeyedAnswer
 from infra.audit.pg_chain import ChainedPostgresRecorder
+from infra.idempotency import command_keys
 
 MAX_GROUP = 64  # saves per call at most
 STALE_COPY = "SW001"  # the SQLSTATE of a save refused by its guards
+KEY_ANSWERED = "SW002"  # the SQLSTATE of a save whose Idempotency-Key was answered first
+# The group insert's arguments after the events.
+ARGUMENT_TYPES = (
+    *("int[]", "int[]", "uuid[]", "int[]"),  # saves, guards
+    *("int[]", "text[]", "text[]", "text[]", "int[]", "bytea[]", "bytea[]", "text[]"),
+    "timestamptz[]",  # Idempotency-Key answers
+)
 
 FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.{function}(
     events {schema}.{event}[], saves int[],
-    guard_saves int[], guard_ids uuid[], guard_versions int[]
+    guard_saves int[], guard_ids uuid[], guard_versions int[],
+    answer_saves int[], answer_scopes text[], answer_keys text[], answer_fingerprints text[],
+    answer_statuses int[], answer_bodies bytea[], answer_headers bytea[], answer_marks text[],
+    answer_expiries timestamptz[]
 )
 RETURNS TABLE (save_index int, new_id bigint, error_code text, error_message text)
 LANGUAGE plpgsql AS $BODY$
 DECLARE
     ids bigint[];
+    a int;
+    last text;
+    kept int;
 BEGIN
     SET LOCAL lock_timeout = '{lock_timeout}s';
     LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE;
@@ -92,6 +107,43 @@ BEGIN
             SELECT array_agg(i.notification_id ORDER BY i.notification_id) INTO ids
             FROM inserted AS i;
             PERFORM {schema}.{chain_function}(ids);
+            -- An Idempotency-Key's answer, kept in the events' own transaction: the mark
+            -- stands for the save's position (its last notification id).
+            a := array_position(answer_saves, save_index);
+            IF a IS NOT NULL AND answer_statuses[a] IS NULL THEN  -- a guard: still unanswered?
+                IF EXISTS (
+                    SELECT 1 FROM {schema}.{keys} AS k
+                    WHERE k.scope = answer_scopes[a] AND k.key = answer_keys[a]
+                        AND k.status IS NOT NULL AND k.expires_at > now()
+                ) THEN
+                    RAISE EXCEPTION 'the Idempotency-Key was answered first'
+                        USING ERRCODE = '{answered}';
+                END IF;
+            ELSIF a IS NOT NULL THEN
+                last := ids[array_upper(ids, 1)]::text;
+                INSERT INTO {schema}.{keys} AS k (
+                    scope, key, fingerprint, status, body, headers,
+                    lease_until, expires_at, takeovers
+                ) VALUES (
+                    answer_scopes[a], answer_keys[a], answer_fingerprints[a], answer_statuses[a],
+                    convert_to(replace(
+                        convert_from(answer_bodies[a], 'UTF8'), answer_marks[a], last), 'UTF8'),
+                    convert_to(replace(
+                        convert_from(answer_headers[a], 'UTF8'), answer_marks[a], last), 'UTF8'),
+                    now(), answer_expiries[a], 0
+                )
+                ON CONFLICT (scope, key) DO UPDATE
+                    SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status,
+                        body = EXCLUDED.body, headers = EXCLUDED.headers,
+                        expires_at = EXCLUDED.expires_at
+                    -- an older release's lease is filled in, an expired answer replaced
+                    WHERE k.status IS NULL OR k.expires_at <= now();
+                GET DIAGNOSTICS kept = ROW_COUNT;
+                IF kept = 0 THEN  -- answered first by another request: this save fails
+                    RAISE EXCEPTION 'the Idempotency-Key was answered first'
+                        USING ERRCODE = '{answered}';
+                END IF;
+            END IF;
             FOREACH new_id IN ARRAY ids LOOP
                 RETURN NEXT;
             END LOOP;
@@ -114,6 +166,7 @@ class Pending:
 
     rows: list[Any]
     guards: Sequence[tuple[Any, int]] = ()  # (aggregate id, version read) it decided on
+    answer: KeyedAnswer | None = None  # an Idempotency-Key's answer, kept with the events
     done: threading.Event = field(default_factory=threading.Event)
     ids: list[int] = field(default_factory=list)
     error: Exception | None = None
@@ -126,15 +179,19 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
     # A save may carry `guards`: (aggregate id, version) pairs it decided on without
     # changing them (commands/cache.py); they are checked in the save's own subtransaction.
     checks_guards = True
+    # A save may carry `answer`: an Idempotency-Key's answer (commands/keeping.py), written
+    # into infra.idempotency's table in the save's own subtransaction.
+    keeps_answers = True
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        # v3 checks each save's guards; v2 returned each failed save's SQLSTATE. A new name
+        # v4 keeps Idempotency-Key answers; v3 checks each save's guards; v2 returned each
+        # failed save's SQLSTATE. A new name
         # each time, as CREATE OR REPLACE cannot change a function's signature or result type
         # (older versions stay in older stores, unused).
-        self.locked_insert_function = f"slotwise_group_insert_v3_{self.events_table_name}"
+        self.locked_insert_function = f"slotwise_group_insert_v4_{self.events_table_name}"
         self.check_identifier_length(self.locked_insert_function)
         names = {
             "schema": Identifier(self.datastore.schema),
@@ -143,13 +200,19 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             "event": Identifier(self.stored_event_type_name),
             "channel": Identifier(self.channel_name),
             "chain_function": Identifier(self.chain_function),
+            "keys": Identifier(command_keys.name),
         }
         create = SQL(FUNCTION).format(
-            lock_timeout=self.datastore.lock_timeout, stale=SQL(STALE_COPY), **names
+            lock_timeout=self.datastore.lock_timeout,
+            stale=SQL(STALE_COPY),
+            answered=SQL(KEY_ANSWERED),
+            **names,
         )
         self.sql_create_statements.append(create)
+        # Typed: a list of NULLs alone (guards have no status) says nothing of its type.
+        arguments = ", ".join(f"%s::{kind}" for kind in ARGUMENT_TYPES)
         self.call_locked_insert = SQL(
-            "SELECT * FROM {schema}.{function}(%s, %s, %s, %s, %s)"
+            "SELECT * FROM {schema}.{function}(%s, " + arguments + ")"
         ).format(**names)
         self._queue: list[Pending] = []
         self._queue_lock = threading.Lock()
@@ -168,7 +231,7 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        mine = Pending(rows, tuple(kwargs.get("guards", ())))
+        mine = Pending(rows, tuple(kwargs.get("guards", ())), kwargs.get("answer"))
         with self._queue_lock:
             self._queue.append(mine)
             mine.leads = not self._calling
@@ -210,6 +273,7 @@ class LockedInsertRecorder(ChainedPostgresRecorder):
             [n for n, _, _ in guards],
             [i for _, i, _ in guards],
             [v for _, _, v in guards],
+            *answer_arrays(group),
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             assert conn.autocommit  # the server commits right after the statement
@@ -235,12 +299,30 @@ MAPPED: tuple[tuple[type[psycopg.Error], type[PersistenceError]], ...] = (
 )
 
 
+def answer_arrays(group: list[Pending]) -> list[list[Any]]:
+    """The answers' columns, one array each, as the group insert takes them."""
+    kept = [(n, p.answer) for n, p in enumerate(group) if p.answer is not None]
+    return [
+        [n for n, _ in kept],
+        [a.scope for _, a in kept],
+        [a.key for _, a in kept],
+        [a.fingerprint for _, a in kept],
+        [a.status for _, a in kept],
+        [a.body for _, a in kept],
+        [a.headers for _, a in kept],
+        [a.mark for _, a in kept],
+        [a.expires_at for _, a in kept],
+    ]
+
+
 def save_error(sqlstate: str | None, message: str | None) -> Exception:
     """The library's exception for one save that failed inside the group's call (or, when a
     guard refused it, the command side's signal to decide again on fresh state)."""
     detail = f"{message or 'the save failed'} (SQLSTATE {sqlstate})"
     if sqlstate == STALE_COPY:
         return StaleCopy(detail)
+    if sqlstate == KEY_ANSWERED:
+        return KeyAnswered(detail)
     try:
         found: type[psycopg.Error] = psycopg.errors.lookup(sqlstate or "")
     except KeyError:

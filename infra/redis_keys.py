@@ -20,6 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from commands.keeping import KeyedAnswer
 from infra.breaker import Breaker, DependencyUnavailable
 from infra.idempotency import (
     Claim,
@@ -69,6 +70,16 @@ def _now_ms() -> int:
 
 class RedisIdempotencyStore:
     """Idempotency-Keys in Redis: claims, leases, stored answers and takeovers."""
+
+    folds = False  # Redis is not the events' database: the answer is its own write
+
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer:
+        raise NotImplementedError("answers kept in Redis are never written with the events")
+
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        raise NotImplementedError("a Redis key is claimed (SET NX) before its command runs")
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -13,8 +14,9 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from commands.keeping import AnswerOffer, KeyAnswered, KeyedAnswer, offering
 from commands.messages import Command, CommandContext, Done
-from domain.errors import DomainError
+from domain.errors import ConcurrencyConflict, DomainError
 from infra.idempotency import Claim, StoredResponse
 from infra.web.deps import ActorDep
 from infra.web.problems import domain_problem
@@ -39,16 +41,6 @@ Locate = Callable[[Done], str]
 
 def consistency_token(position: int) -> str:
     return str(position)
-
-
-def result_body(done: Done, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": str(done.id),
-        "version": done.version,
-        "consistency_token": consistency_token(done.position),
-        **done.fields,
-        **extra,
-    }
 
 
 @dataclass(frozen=True)
@@ -90,23 +82,33 @@ class CommandGateway:
             command = dataclasses.replace(command, context=context)
             return self._execute(command, status, location, then).response
         store = self.idempotency
-        claim = store.claim(self.scope, self.key, self.fingerprint)
+        if store.folds:  # the save checks the key (see AnswerOffer): nothing to read first
+            claim: Claim | StoredResponse = store.claim_unread(self.scope, self.key)
+        else:
+            claim = store.claim(self.scope, self.key, self.fingerprint)
         if isinstance(claim, StoredResponse):
-            headers = {**claim.headers, "Idempotent-Replayed": "true"}
-            return Response(claim.body, status_code=claim.status, headers=headers)
+            return replayed(claim)
         command = dataclasses.replace(command, context=self._keyed_context(claim))
+        offer = self._offer(command, status, location, then) if store.folds else None
         try:
-            outcome = self._execute(command, status, location, then)
+            outcome = self._execute(command, status, location, then, offer)
+        except KeyAnswered:  # another request with this key answered first: say the same
+            return self._answered_first()
         except BaseException:
             store.abandon(self.scope, self.key)  # a retry replays it, finding what it did
             raise
         response = outcome.response
+        if offer is not None and offer.kept is not None:
+            return response  # kept with the events, in their transaction: nothing left to do
         if not outcome.final:
             store.abandon(self.scope, self.key)  # "try again" is no answer to keep for good
             return response
-        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        # No event was written (a refusal, a no-op) or the answer could not be told before
+        # the save (a follow-up that writes, a `then`): the answer is its own upsert.
         try:
-            answer = StoredResponse(response.status_code, bytes(response.body), headers)
+            answer = StoredResponse(
+                response.status_code, bytes(response.body), stored_headers(response)
+            )
             first = store.complete(self.scope, self.key, answer, self.fingerprint)
         except DomainError as error:  # the same key with another body answered first
             return domain_problem(error)
@@ -114,9 +116,45 @@ class CommandGateway:
             log.exception("could not store the answer for an Idempotency-Key")
             return response
         if first is not None:  # a concurrent request with this key answered first: say the same
-            replayed = {**first.headers, "Idempotent-Replayed": "true"}
-            return Response(first.body, status_code=first.status, headers=replayed)
+            return replayed(first)
         return response
+
+    def _offer(
+        self, command: Command, status: int, location: Locate | None, then: Then | None
+    ) -> AnswerOffer:
+        """The answer the command's save may keep with its events, rendered for the Done the
+        save will produce: when nothing after the save writes or changes the answer."""
+        follow_up = self.follow_ups.get(type(command))
+        settled = getattr(follow_up, "settled", None)
+        unsettled = then is not None or (follow_up is not None and settled is None)
+        mark = f"slotwise-position-{secrets.token_hex(12)}"
+
+        def render(done: Done, primary: Any) -> KeyedAnswer | None:
+            if unsettled:  # told only after the save: the save carries a guard
+                return None
+            extra = settled(primary) if settled is not None else {}
+            if extra is None:  # the follow-up will write: the answer waits for it
+                return None
+            response = self._answer(done, status, location, extra, token=mark)
+            answer = StoredResponse(status, bytes(response.body), stored_headers(response))
+            assert self.key is not None
+            return self.idempotency.keeping(self.scope, self.key, self.fingerprint, answer, mark)
+
+        assert self.key is not None
+        guard = KeyedAnswer.guard(self.scope, self.key)
+        return AnswerOffer(command.context.causation_id, render, guard)
+
+    def _answered_first(self) -> Response:
+        """The answer another request with this key kept first (our save was undone)."""
+        assert self.key is not None
+        try:
+            found = self.idempotency.claim(self.scope, self.key, self.fingerprint)
+        except DomainError as error:  # kept for another body
+            return domain_problem(error)
+        if isinstance(found, StoredResponse):
+            return replayed(found)
+        busy = ConcurrencyConflict("another request with this Idempotency-Key is running; retry")
+        return domain_problem(busy)  # its answer expired meanwhile: only a retry can tell
 
     def _keyed_context(self, claim: Claim) -> CommandContext:
         if claim.replay:
@@ -124,12 +162,27 @@ class CommandGateway:
         return CommandContext(claim.command_id, self.correlation_id, str(claim.command_id))
 
     def _execute(
-        self, command: Command, status: int, location: Locate | None, then: Then | None
+        self,
+        command: Command,
+        status: int,
+        location: Locate | None,
+        then: Then | None,
+        offer: AnswerOffer | None = None,
     ) -> Outcome:
         extra: dict[str, Any] = {}
         follow_up = self.follow_ups.get(type(command))
         try:
-            done = self.bus.handle(command)
+            with offering(offer):
+                done = self.bus.handle(command)
+            kept = offer.kept if offer is not None else None
+            if offer is not None and kept is not None and kept.status is not None:
+                # The answer was rendered, follow-up included, and kept with the events.
+                if offer.done != done:  # a handler changed its commit's Done: a bug
+                    log.error("%s answered %s, kept %s", type(command).__name__, done, offer.done)
+                self.delivery.nudge()
+                body, headers = kept.filled(offer.position)
+                stored = StoredResponse(kept.status, body, orjson.loads(headers))
+                return Outcome(as_response(stored), final=True)
             if follow_up is not None:  # e.g. StartPayment after PlaceBooking
                 done, extra = follow_up(done, self.correlation_id)
             if then is not None:
@@ -138,16 +191,42 @@ class CommandGateway:
         except DomainError as error:
             return Outcome(domain_problem(error), final=not error.transient)
         self.delivery.nudge()
-        headers = {TOKEN_HEADER: consistency_token(done.position)}
+        answer = self._answer(done, status, location, extra, consistency_token(done.position))
+        return Outcome(answer, final=True)
+
+    def _answer(
+        self,
+        done: Done,
+        status: int,
+        location: Locate | None,
+        extra: dict[str, Any],
+        token: str,
+    ) -> Response:
+        headers = {TOKEN_HEADER: token}
         if location is not None:
             headers["Location"] = location(done)
-        answer = Response(
-            orjson.dumps(result_body(done, **extra)),
+        body = {"id": str(done.id), "version": done.version, "consistency_token": token}
+        return Response(
+            orjson.dumps({**body, **done.fields, **extra}),
             status_code=status,
             media_type="application/json",
             headers=headers,
         )
-        return Outcome(answer, final=True)
+
+
+def stored_headers(response: Response) -> dict[str, str]:
+    """The headers an answer is kept with (its length is the body's)."""
+    return {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+
+
+def as_response(answer: StoredResponse) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def replayed(answer: StoredResponse) -> Response:
+    """A kept answer, given again."""
+    headers = {**answer.headers, "Idempotent-Replayed": "true"}
+    return Response(answer.body, status_code=answer.status, headers=headers)
 
 
 def _fingerprint(request: Request, body: bytes) -> str:

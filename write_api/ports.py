@@ -15,6 +15,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 
+from commands.keeping import KeyedAnswer
 from commands.messages import Command, Done
 from commands.processes.payment.checkout import PaymentView
 from domain.actor import Actor
@@ -47,7 +48,19 @@ class EventLog(Protocol):
 class Idempotency(Protocol):
     """Where Idempotency-Keys and their answers are kept."""
 
+    # True when an answer can ride in its events' transaction (the SQL key store beside
+    # an event store that writes it); False for Redis.
+    folds: bool
+
     def claim(self, scope: str, key: str, fingerprint: str) -> Claim | StoredResponse: ...
+
+    def claim_unread(self, scope: str, key: str) -> Claim:
+        """Run as a replay without reading the key (only where `folds`: the save checks it)."""
+
+    def keeping(
+        self, scope: str, key: str, fingerprint: str, answer: StoredResponse, mark: str
+    ) -> KeyedAnswer:
+        """The key's row for the recorder to write with the events (`mark`: their position)."""
 
     def complete(
         self, scope: str, key: str, response: StoredResponse, fingerprint: str = ""

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
+from commands.keeping import KeyAnswered, KeyedAnswer
 from infra.audit.chain import GENESIS, link
+from infra.idempotency import command_keys
+
+KEYS_TABLE = command_keys.name
+
+
+def sqlite_time(moment: datetime) -> str:
+    """A UTC time as SQLAlchemy's DateTime stores it on SQLite (what the key store reads)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
 
 MIGRATION_PAGE = 2000
 
@@ -27,6 +38,10 @@ class ChainReused(PersistenceError):
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     """Writes each record's chain hash in the transaction that inserts it."""
 
+    # A save may carry `answer`: an Idempotency-Key's answer (commands/keeping.py), written
+    # into infra.idempotency's table (same file) in the events' transaction.
+    keeps_answers = True
+
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.chain_table_name = f"{events_table_name}_chain"
         super().__init__(datastore, events_table_name)
@@ -35,6 +50,19 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             "ORDER BY position DESC LIMIT 1"
         )
         self.insert_chain = f"INSERT INTO {self.chain_table_name} VALUES (?, ?)"
+        self.keep_answer = (
+            f"INSERT INTO {KEYS_TABLE} AS k (scope, key, fingerprint, status, body, headers, "
+            "lease_until, expires_at, takeovers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) "
+            "ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+            "status = excluded.status, body = excluded.body, headers = excluded.headers, "
+            "expires_at = excluded.expires_at "
+            # an older release's lease is filled in, an expired answer replaced
+            "WHERE k.status IS NULL OR k.expires_at <= excluded.lease_until"
+        )
+        self.key_answered = (
+            f"SELECT 1 FROM {KEYS_TABLE} WHERE scope = ? AND key = ? "
+            "AND status IS NOT NULL AND expires_at > ?"
+        )
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -67,7 +95,36 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 f"position {ids[0]} is already chained: the log was altered "
                 "(run slotwise audit verify)"
             ) from None
+        answer: KeyedAnswer | None = kwargs.get("answer")
+        if answer is not None:
+            self._keep(c, answer, ids[-1])
         return ids
+
+    def _keep(self, c: SQLiteCursor, answer: KeyedAnswer, position: int) -> None:
+        """The key's answer with the save's position, or KeyAnswered (the transaction rolls
+        back) when another request's answer was kept first."""
+        now = datetime.now(UTC)
+        if answer.status is None:  # a guard: the save fails if the key was answered
+            c.execute(self.key_answered, (answer.scope, answer.key, sqlite_time(now)))
+            if c.fetchone() is not None:
+                raise KeyAnswered("the Idempotency-Key was answered first")
+            return
+        body, headers = answer.filled(position)
+        c.execute(
+            self.keep_answer,
+            (
+                answer.scope,
+                answer.key,
+                answer.fingerprint,
+                answer.status,
+                body,
+                headers,
+                sqlite_time(now),
+                sqlite_time(answer.expires_at or now),
+            ),
+        )
+        if c.sqlite_cursor.rowcount != 1:
+            raise KeyAnswered("the Idempotency-Key was answered first")
 
     def create_table(self) -> None:
         super().create_table()

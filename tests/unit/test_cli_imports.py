@@ -8,6 +8,9 @@ import sys
 import pytest
 
 HEAVY = ("fastapi", "sqlalchemy", "eventsourcing", "uvicorn", "psycopg")
+# What minting an HS256 token does without: verification (PyJWT, and the cryptography it
+# loads) and the rate limiter's library.
+NOT_FOR_A_TOKEN = ("jwt", "cryptography", "limits")
 PROBE = """
 import sys
 from typer.testing import CliRunner
@@ -18,8 +21,8 @@ print(",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-def loaded_by(args: list[str]) -> list[str]:
-    code = PROBE.format(args=args, heavy=HEAVY)
+def loaded_by(args: list[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    code = PROBE.format(args=args, heavy=heavy)
     env = {"SLOTWISE_JWT_SECRET": "a-test-secret-of-at-least-32-characters!"}
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
@@ -35,3 +38,8 @@ def test_help_loads_no_web_framework_database_or_event_store() -> None:
 @pytest.mark.subprocess
 def test_minting_a_token_loads_no_web_framework_database_or_event_store() -> None:
     assert loaded_by(["token", "--sub", "ada", "--role", "customer"]) == []
+
+
+@pytest.mark.subprocess
+def test_minting_a_token_loads_neither_the_verifier_nor_the_rate_limiter() -> None:
+    assert loaded_by(["token", "--sub", "ada", "--role", "owner"], NOT_FOR_A_TOKEN) == []

@@ -180,6 +180,13 @@ class StartPayment:
         covered = Done(done.id, view.booking.version, max(done.position, view.position))
         return covered, view.body()
 
+    def settled(self, placed: Any) -> dict[str, Any] | None:
+        """What `__call__` adds to the answer for the booking about to be saved, when it
+        would write nothing (no payment to open); None when it would (or may)."""
+        if not isinstance(placed, Booking) or placed.status is BookingStatus.PENDING_PAYMENT:
+            return None
+        return PaymentView(placed, None, 0).body()
+
 
 def follow_ups(checkout: Checkout) -> dict[type[Command], StartPayment]:
     """What the write side does after a command succeeds, before it answers (an accepted
