@@ -108,9 +108,12 @@ class FrozenClock:
         return self.now
 
 
+CLOCK_START = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
-    return FrozenClock(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    return FrozenClock(CLOCK_START)
 
 
 @pytest.fixture(scope="session")
@@ -176,14 +179,15 @@ def container(
     built.close()
 
 
+def auth_headers(sub: str, role: str) -> dict[str, str]:
+    """Authorization headers for a subject and role."""
+    return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, Role(role))}"}
+
+
 @pytest.fixture
 def token() -> Callable[[str, str], dict[str, str]]:
     """Authorization headers for a subject and role."""
-
-    def headers(sub: str, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, Role(role))}"}
-
-    return headers
+    return auth_headers
 
 
 @pytest.fixture

@@ -16,15 +16,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.bootstrap import Container
+from infra.bootstrap import Container, bootstrap
 from infra.follower import catch_up
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET, as_marked, settings_for
+from read_api.app import create_app as create_read_app
+from tests.conftest import (
+    CLOCK_START,
+    JWT_SECRET,
+    SMALL_POOLS,
+    FrozenClock,
+    as_marked,
+    auth_headers,
+    settings_for,
+)
 from tests.kafka_broker import Broker
 from tests.production_stack import InProcessStack, Prepared, WarmStacks
+from write_api.app import create_app as create_write_app
 
 HERE = Path(__file__).parent
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -276,20 +287,100 @@ def stack(prepared: Prepared | None, container: Container) -> InProcessStack | N
     return prepared.stack if prepared is not None else None
 
 
-@pytest.fixture
-def api(
-    write_client: TestClient,
-    read_client: TestClient,
-    token: Callable[[str, str], dict[str, str]],
-    container: Container,
-    stack: InProcessStack | None,
-) -> Api:
-    return Api(write_client, read_client, token, container, stack)
+class SharedStacks:
+    """A module's embedded stacks, one per store, built at its first test and kept for all.
+
+    For tables of refusals (`@pytest.mark.shared_stack`): each case sends what the API must
+    refuse and checks the log did not grow, so the cases need not each pay for a new stack
+    (a schema and its tables on PostgreSQL, the app's start-up): they run one after the
+    other against one salon, and a case that wrote would still fail its own check. The Kafka
+    stack is never shared: it runs one case per function anyway.
+    """
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.apis: dict[str, Api] = {}
+        self.memo: dict[str, dict[str, Any]] = {}
+        self.closing: list[Callable[[], object]] = []
+
+    def api(self, backend: str, request: pytest.FixtureRequest) -> Api:
+        if backend not in self.apis:
+            self.apis[backend] = self._build(backend, request)
+            self.memo[backend] = {}
+        return self.apis[backend]
+
+    def _build(self, backend: str, request: pytest.FixtureRequest) -> Api:
+        if request.node.get_closest_marker("settings") is not None:
+            raise pytest.UsageError("a shared stack takes no settings mark")
+        if backend == "sqlite":
+            settings = Settings(data_dir=self.tmp / "data", jwt_secret=JWT_SECRET)
+        else:
+            dsn = request.getfixturevalue("postgres_dsn")
+            schema = f"t_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
+            self.closing.append(lambda: _drop_schema(dsn, schema))
+            url = f"{dsn}?schema={schema}&{SMALL_POOLS}"
+            settings = Settings(event_store=url, read_db=url, jwt_secret=JWT_SECRET)
+        container = bootstrap(settings, clock=FrozenClock(CLOCK_START))
+        self.closing.append(container.close)
+        write = TestClient(create_write_app(container), raise_server_exceptions=False)
+        write.__enter__()
+        self.closing.append(lambda: write.__exit__(None, None, None))
+        container.start_embedded_delivery()
+        read = TestClient(create_read_app(container), raise_server_exceptions=False)
+        read.__enter__()
+        self.closing.append(lambda: read.__exit__(None, None, None))
+        return Api(write, read, auth_headers, container)
+
+    def close(self) -> None:
+        for close in reversed(self.closing):
+            close()
+
+
+def _drop_schema(dsn: str, schema: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def shared_stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedStacks]:
+    stacks = SharedStacks(tmp_path_factory.mktemp("shared"))
+    yield stacks
+    stacks.close()
+
+
+def _shared(request: pytest.FixtureRequest, backend: str) -> SharedStacks | None:
+    if backend == "kafka" or request.node.get_closest_marker("shared_stack") is None:
+        return None
+    stacks: SharedStacks = request.getfixturevalue("shared_stacks")
+    return stacks
 
 
 @pytest.fixture
-def salon(api: Api) -> Salon:
-    return api.open_salon()
+def api(backend: str, request: pytest.FixtureRequest) -> Api:
+    shared = _shared(request, backend)
+    if shared is not None:
+        return shared.api(backend, request)
+    return Api(
+        request.getfixturevalue("write_client"),
+        request.getfixturevalue("read_client"),
+        request.getfixturevalue("token"),
+        request.getfixturevalue("container"),
+        request.getfixturevalue("stack"),
+    )
+
+
+@pytest.fixture
+def salon(api: Api, backend: str, request: pytest.FixtureRequest) -> Salon:
+    shared = _shared(request, backend)
+    if shared is None:
+        return api.open_salon()
+    memo = shared.memo[backend]
+    if "salon" not in memo:
+        memo["salon"] = api.open_salon()
+    found: Salon = memo["salon"]
+    return found
 
 
 def assert_names(problem: dict[str, Any], name: str) -> None:
@@ -310,8 +401,19 @@ def fill(template: Any, ids: dict[str, str]) -> Any:
 
 
 @pytest.fixture
-def world(api: Api, salon: Salon) -> dict[str, str]:
+def world(api: Api, salon: Salon, backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
     """Owner A's salon with Ann's Monday-10:00 booking, owner B's salon, and an unused id."""
+    shared = _shared(request, backend)
+    if shared is None:
+        return _world(api, salon)
+    memo = shared.memo[backend]
+    if "world" not in memo:
+        memo["world"] = _world(api, salon)
+    found: dict[str, str] = memo["world"]
+    return found
+
+
+def _world(api: Api, salon: Salon) -> dict[str, str]:
     booking = api.book(salon.service_id, local(MONDAY, 10), expect=201).json()
     other = api.open_salon(owner=OTHER_OWNER, slug="elsewhere")
     api.query(

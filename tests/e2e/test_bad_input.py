@@ -126,6 +126,7 @@ CASES = [
 ]
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("method", "path", "body", "status", "name", "kind", "role"), CASES)
 def test_a_bad_command_is_a_problem_naming_the_field_and_appends_nothing(
     api: Api,
@@ -149,6 +150,7 @@ def test_a_bad_command_is_a_problem_naming_the_field_and_appends_nothing(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("path", "raw"),
     [
@@ -172,6 +174,7 @@ def test_a_malformed_json_body_is_a_400_problem(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("patch", "name"),
     [
@@ -214,6 +217,7 @@ def test_a_key_reused_on_another_path_is_refused(api: Api, world: dict[str, str]
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

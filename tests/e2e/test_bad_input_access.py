@@ -71,6 +71,7 @@ FORBIDDEN = [
 ]
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("method", "path", "body", "sub", "role", "kind"), FORBIDDEN)
 def test_acting_on_what_is_not_yours_is_forbidden_and_appends_nothing(
     api: Api,
@@ -119,6 +120,7 @@ AUTHORIZATIONS = [
 ]
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("authorization", "name"), AUTHORIZATIONS)
 def test_a_command_without_a_valid_token_is_401_and_appends_nothing(
     api: Api, world: dict[str, str], authorization: Any, name: str
@@ -135,6 +137,7 @@ def test_a_command_without_a_valid_token_is_401_and_appends_nothing(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("authorization", "name"), AUTHORIZATIONS)
 def test_a_private_read_without_a_valid_token_is_401(
     api: Api, world: dict[str, str], authorization: Any, name: str

@@ -42,6 +42,7 @@ READS = [
 ]
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("path", "params", "status", "name", "who"), READS)
 def test_a_bad_query_is_a_problem_naming_the_parameter(
     api: Api,
@@ -57,6 +58,7 @@ def test_a_bad_query_is_a_problem_naming_the_parameter(
     assert_names(assert_problem(response, status), fill(name, world))
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize("garbage", ["latest", "-1", "12abc", " ", "1.5"])
 def test_a_garbage_consistency_token_is_422_naming_the_header(
     api: Api, world: dict[str, str], garbage: str
@@ -90,6 +92,7 @@ def test_a_consistency_token_of_non_ascii_digits_is_422_not_a_crash(
     assert_names(assert_problem(response, 422), "X-Consistency-Token")
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("path", "params"),
     [

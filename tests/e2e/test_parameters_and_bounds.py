@@ -13,6 +13,7 @@ from tests.e2e.conftest import ANN, OWNER, Api, assert_names, assert_problem, fi
 BAD = {"NUL": "%00", "ESC": "%1B", "DEL": "%7F", "C1 next line": "%C2%85"}
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("template", "name", "sub"),
     [

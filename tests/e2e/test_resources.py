@@ -37,6 +37,7 @@ def test_a_profile_patch_changes_only_what_it_names(api: Api, salon: Salon) -> N
     assert (profile["name"], profile["timezone"]) == ("Nord", "Europe/Berlin")
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("body", "name"),
     [
@@ -63,6 +64,7 @@ def test_a_bad_profile_patch_names_the_field_and_appends_nothing(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("sub", "path_of", "status"),
     [
@@ -134,6 +136,7 @@ def test_a_keyed_retry_of_a_closure_adds_no_second_closure(api: Api, salon: Salo
     assert api.events() == events
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("body", "name"),
     [
@@ -152,6 +155,7 @@ def test_a_bad_closure_names_the_field_and_appends_nothing(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("closure_id", "status"),
     [("not-a-uuid", 422), ("7c1d7f4e-9f2a-4d55-8e2c-0d3c5b6a7e81", 404)],

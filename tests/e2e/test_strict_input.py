@@ -92,6 +92,7 @@ def test_loose_input_is_refused_naming_the_field_and_appends_nothing(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("field", "raw"),
     [("reason", '{"reason": "x\\ud800"}'), ("reason", '{"reason": "\\udfff"}')],

@@ -47,6 +47,7 @@ def test_business_and_service_events_name_their_owner(api: Api, salon: Salon) ->
         assert all(e["correlation_id"] and e["causation_id"] for e in events)
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     "sent", [b"", b"x" * 129, b"has space", b"semi;colon", "\u00fcnicode".encode("latin-1")]
 )
@@ -67,6 +68,7 @@ def token_with(sub: Any, role: str = "customer") -> dict[str, str]:
     return {"Authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("sub", "role"),
     [
@@ -89,6 +91,7 @@ def test_a_validly_signed_token_with_an_unusable_identity_is_a_401(
     assert api.events() == before
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     ("name", "field"),
     [("Salon\x7f", "name"), ("\ufeff", "name"), ("\u200b\u200b", "name"), ("  \u3164 ", "name")],
