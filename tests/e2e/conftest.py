@@ -232,17 +232,23 @@ def backend(request: pytest.FixtureRequest) -> str:
 # already covers; what Kafka adds (relay, workers, Redis, read-your-writes through the
 # workers, the contract of every message published) each function still exercises. The
 # files below run every case on Kafka too, because each case travels through the workers.
+# A table of refusals (marked `shared_stack`) does not run on Kafka at all: what it checks
+# is refused before any event is written, so nothing of it ever reaches the relay.
 KAFKA_EVERY_CASE = {"test_input_that_must_not_stall_the_read_side.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep each end-to-end function's first Kafka case (all of them in KAFKA_EVERY_CASE)."""
+    """Keep each end-to-end function's first Kafka case (all of them in KAFKA_EVERY_CASE,
+    none of a table of refusals)."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     seen: set[tuple[str, str]] = set()
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_kafka = callspec is not None and callspec.params.get("backend") == "kafka"
+        if on_kafka and item.get_closest_marker("shared_stack") is not None:
+            dropped.append(item)
+            continue
         if not on_kafka or item.path.parent != HERE or item.path.name in KAFKA_EVERY_CASE:
             kept.append(item)
             continue
