@@ -318,7 +318,10 @@ class SharedStacks:
     def _build(self, backend: str, request: pytest.FixtureRequest) -> Api:
         if request.node.get_closest_marker("settings") is not None:
             raise pytest.UsageError("a shared stack takes no settings mark")
-        if backend == "sqlite":
+        own = _module_settings(request)
+        if own is not None:
+            settings = own
+        elif backend == "sqlite":
             settings = Settings(data_dir=self.tmp / "data", jwt_secret=JWT_SECRET)
         else:
             dsn = request.getfixturevalue("postgres_dsn")
@@ -342,6 +345,15 @@ class SharedStacks:
     def close(self) -> None:
         for close in reversed(self.closing):
             close()
+
+
+def _module_settings(request: pytest.FixtureRequest) -> Settings | None:
+    """The module's `shared_settings` fixture (module-scoped), if it has one."""
+    try:
+        settings: Settings = request.getfixturevalue("shared_settings")
+    except pytest.FixtureLookupError:
+        return None
+    return settings
 
 
 def _drop_schema(dsn: str, schema: str) -> None:

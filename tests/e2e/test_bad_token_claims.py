@@ -31,13 +31,25 @@ def backend() -> str:
     return "sqlite"  # token checks happen before any store is touched
 
 
-@pytest.fixture
-def settings(tmp_path: Path, provider_key: rsa.RSAPrivateKey) -> Settings:
+def provider_settings(tmp_path: Path, provider_key: rsa.RSAPrivateKey) -> Settings:
     """HS256 with the test secret, and RS256 from an identity provider's JWKS file."""
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(provider_key.public_key()))
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [{**public, "kid": KID, "alg": "RS256", "use": "sig"}]}))
     return Settings(data_dir=tmp_path / "data", jwt_secret=JWT_SECRET, jwt_jwks_file=jwks)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, provider_key: rsa.RSAPrivateKey) -> Settings:
+    return provider_settings(tmp_path, provider_key)
+
+
+@pytest.fixture(scope="module")
+def shared_settings(
+    tmp_path_factory: pytest.TempPathFactory, provider_key: rsa.RSAPrivateKey
+) -> Settings:
+    """The stack the tables of bad tokens share (`shared_stack`)."""
+    return provider_settings(tmp_path_factory.mktemp("tokens"), provider_key)
 
 
 Signer = Callable[[dict[str, Any]], str]
@@ -83,6 +95,7 @@ BAD_CLAIMS = [
 ]
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(("bad", "claim"), BAD_CLAIMS)
 def test_a_signed_token_with_a_bad_claim_is_401_naming_it(
     api: Api, world: dict[str, str], sign: Signer, bad: Callable[[], dict[str, Any]], claim: str
@@ -111,6 +124,7 @@ def operations(app: Any) -> list[tuple[str, str]]:
     return sorted((method.upper(), path) for path, item in paths.items() for method in item)
 
 
+@pytest.mark.shared_stack
 @pytest.mark.parametrize(
     "bad",
     [
