@@ -19,7 +19,17 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Integer, Table, delete, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -58,15 +68,12 @@ class Workspace:
         known = self._rows.setdefault(table, {})
         wanted = list(dict.fromkeys(k for k in keys if k not in known))
         names = key_columns(table)
-        columns = [table.c[n] for n in names]
+        query = rows_of(table)
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             known.update(dict.fromkeys(chunk))
-            if len(columns) == 1:
-                where = columns[0].in_([k[0] for k in chunk])
-            else:
-                where = tuple_(*columns).in_(chunk)
-            for found in self.conn.execute(select(table).where(where)).mappings():
+            keys = [k[0] for k in chunk] if len(names) == 1 else chunk
+            for found in self.conn.execute(query, {"keys": keys}).mappings():
                 row = dict(found)
                 known[tuple(row[n] for n in names)] = row
 
@@ -170,6 +177,15 @@ class Workspace:
             else:
                 where = tuple_(*columns).in_(chunk)
             self.conn.execute(delete(table).where(where))
+
+
+@cache
+def rows_of(table: Table) -> Select[Any]:
+    """The rows of `table` whose keys are in the bound list `keys`, built once per table
+    (building the statement cost more than running it, for the few rows of a live pass)."""
+    columns = [table.c[n] for n in key_columns(table)]
+    key = columns[0] if len(columns) == 1 else tuple_(*columns)
+    return select(table).where(key.in_(bindparam("keys", expanding=True)))
 
 
 @cache
