@@ -177,8 +177,13 @@ class ConsumerRuntime:
         monotonic: Callable[[], float] = time.monotonic,
         *,
         rebuildable: bool = False,
+        reader: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Where progress is read: on SQLite the writer engine takes the write lock at BEGIN,
+        # so every read of the checkpoints (each read with a consistency token, each pass)
+        # queued behind the follower's transaction, and the follower behind them.
+        self.reader = reader or engine
         self.consumers = list(consumers)
         self.retry = retry or RetryPolicy()
         self.monotonic = monotonic
@@ -200,7 +205,9 @@ class ConsumerRuntime:
     def only(self, names: Iterable[str]) -> ConsumerRuntime:
         """A runtime over some of these consumers, sharing the database and retry policy."""
         chosen = [self.consumer(n) for n in names]
-        return ConsumerRuntime(self.engine, chosen, self.retry, rebuildable=self.rebuildable)
+        return ConsumerRuntime(
+            self.engine, chosen, self.retry, rebuildable=self.rebuildable, reader=self.reader
+        )
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -532,7 +539,7 @@ class ConsumerRuntime:
 
     def checkpoints(self, source: str, partition: int) -> dict[str, Checkpoint]:
         """Each consumer's checkpoint in (source, partition), before the first offset if none."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(checkpoints).where(
                     (checkpoints.c.source == source) & (checkpoints.c.partition == partition)
