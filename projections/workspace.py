@@ -212,7 +212,10 @@ def compiled_upsert(table: Table, dialect: Dialect) -> tuple[str, list[tuple[str
     the statement again for every batch: a third of a live follower pass's time.
     """
     compiled = upsert(table, dialect.name).compile(dialect=dialect)
-    processors = dict(bind_processors(table, dialect))
+    # The dialect's own types (SQLite's DATETIME writes its text format, with no offset).
+    processors = {
+        c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+    }
     return compiled.string, [(name, processors[name]) for name in compiled.positiontup or ()]
 
 

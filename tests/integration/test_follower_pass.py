@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, event
+from sqlalchemy import Connection, Table, event, select
 from sqlalchemy.exc import OperationalError
 
 from commands.messages import PlaceBooking
@@ -16,6 +16,8 @@ from domain.envelope import Envelope
 from infra.bootstrap import Container
 from infra.consumers.runtime import ConsumerRuntime, RetryPolicy
 from infra.follower import LOG_PARTITION, LOG_SOURCE, catch_up, read_log
+from projections.tables import bookings
+from read_api.raw import utc_reader
 from tests.integration.test_scenarios import ANN, MONDAY_10, open_salon
 
 
@@ -157,3 +159,18 @@ def test_reading_progress_never_waits_for_the_followers_transaction(
         reader.start()
         reader.join(timeout=10)  # a hang guard only: it used to wait for the lock
         assert answers == [end]
+
+
+def test_a_projected_booking_reads_back_with_the_times_it_was_written(
+    container: Container,
+) -> None:
+    """The bulk upsert writes each column as SQLAlchemy would (SQLite's own DATETIME text,
+    which the read API's raw queries parse)."""
+    _, service = open_salon(container)
+    booking = container.app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10))
+    container.catch_up()
+    with container.read_db.reader.connect() as conn:
+        row = conn.execute(select(bookings).where(bookings.c.id == str(booking.id))).one()
+        stored = conn.exec_driver_sql("SELECT start FROM bookings").scalar()
+        assert utc_reader(conn)(stored) == MONDAY_10
+    assert row.start == MONDAY_10
