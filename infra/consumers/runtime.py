@@ -102,6 +102,14 @@ def undecodable(
     )
 
 
+class _Guard(Exception):
+    """A consumer's batch failed outside a savepoint: do the pass again, it in a savepoint."""
+
+    def __init__(self, consumer: str) -> None:
+        super().__init__(consumer)
+        self.consumer = consumer
+
+
 # The last offset of a consumer that consumed nothing yet (Kafka offsets start at 0).
 NOTHING_YET = -1
 
@@ -233,12 +241,16 @@ class ConsumerRuntime:
             for consumer in ready:
                 self._deliver_to(consumer, source, partition, deliveries)
             return
-        if not ready:
-            return
-        with self.engine.begin() as conn:
-            if self.rebuildable and conn.dialect.name == "postgresql":
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            self._deliver_together(conn, ready, source, partition, deliveries)
+        guarded: set[str] = set()  # consumers whose batch failed: in a savepoint this time
+        while ready:
+            try:
+                with self.engine.begin() as conn:
+                    if self.rebuildable and conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    self._deliver_together(conn, ready, source, partition, deliveries, guarded)
+                return
+            except _Guard as failed:  # at most once per consumer: a guarded one never raises it
+                guarded.add(failed.consumer)
 
     def _deliver_together(
         self,
@@ -247,6 +259,7 @@ class ConsumerRuntime:
         source: str,
         partition: int,
         deliveries: Sequence[Delivery],
+        guarded: set[str],
     ) -> None:
         """Every consumer's share of one transaction; the bookkeeping in one statement each."""
         names = [c.name for c in ready]
@@ -258,7 +271,7 @@ class ConsumerRuntime:
             start, held = starts[consumer.name], parked.get(consumer.name, set())
             try:
                 reached[consumer.name] = self._apply_alone(
-                    conn, consumer, source, partition, start, deliveries, held
+                    conn, consumer, source, partition, start, deliveries, held, guarded
                 )
             except TRANSIENT as error:
                 if len(ready) == 1 or conn.invalidated or not conn.in_transaction():
@@ -282,14 +295,28 @@ class ConsumerRuntime:
         start: Checkpoint,
         deliveries: Sequence[Delivery],
         parked: set[str],
+        guarded: set[str],
     ) -> Checkpoint:
-        """One consumer's part of a shared transaction, in a savepoint of its own; a database
-        error is raised after that savepoint rolled back."""
+        """One consumer's part of a shared transaction.
+
+        Its batch first runs without a savepoint (on PostgreSQL a savepoint and its release
+        are two round trips per consumer per pass); if it fails, `_Guard` aborts the pass,
+        which is done again with this consumer `guarded`: in a savepoint of its own, rolled
+        back alone, a database error raised after that rollback.
+        """
         if not self._has_work(consumer, start, deliveries):
             return self._apply_one_by_one(
                 conn, consumer, source, partition, start, deliveries, parked
             )
         plan = batch_plan(consumer, start, deliveries, parked)
+        if plan is not None and consumer.name not in guarded:
+            try:
+                consumer.apply_batch(conn, plan[1])  # type: ignore[attr-defined]
+            except Exception as error:
+                log.info("consumer %s: batch failed (%s); again, guarded", consumer.name, error)
+                raise _Guard(consumer.name) from error
+            self._troubles.pop(consumer.name, None)
+            return plan[0]
         if plan is not None:
             reached, fresh = plan
             savepoint = conn.begin_nested()
