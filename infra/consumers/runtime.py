@@ -20,9 +20,10 @@ sources and partitions (its rows are shared between aggregates).
 
 The log follower delivers to every consumer in one transaction (`one_transaction`):
 the checkpoints are locked, read and saved with one statement each for all
-consumers, a consumer with nothing to apply in the batch costs no statement,
-and each of the others works in a savepoint of its own, so one whose work fails
-even with a database error (a broken projector on SQLite raises
+consumers, and a consumer with nothing to apply in the batch costs no
+statement. The others fold their batch without a savepoint; when one fails the
+pass is done again with that consumer in a savepoint of its own, so one whose
+work fails even with a database error (a broken projector on SQLite raises
 `OperationalError`) is rolled back and paused alone while the others commit. A
 runtime over `rebuildable` effects (the read models) commits there without
 waiting for PostgreSQL to flush (`synchronous_commit = off`): see
