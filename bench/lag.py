@@ -25,10 +25,15 @@ Stacks (`--stacks`, comma-separated):
   projector workers, Redis) at the same rates and folds its figures in.
 
     .venv/bin/python bench/lag.py [--rates 20,50] [--seconds 10] [--poll-ms 2]
-        [--stacks embedded,postgres] [--kafka]
+        [--stacks embedded,postgres] [--kafka] [--sequential 200]
 
 Prints a table, then one JSON line. Exits 1 if a booking failed or never became
 visible within --visible-timeout seconds.
+
+`--sequential N` adds a run of N bookings sent one at a time: each is sent only
+once the previous one was seen (or given up after --visible-timeout), and probed
+for every --poll-ms until it is. It measures the lag of a lone write on an idle
+stack (issue 19's "one booking at a time"); its row reads `seq` for the rate.
 """
 
 from __future__ import annotations
@@ -218,8 +223,31 @@ class LagRun:
             sending.clear()
             await prober
 
+    async def run_sequential(self, total: int, starts: list[str], tag: str) -> None:
+        """One booking at a time: the next leaves once the previous one was seen."""
+        async with (
+            httpx.AsyncClient(base_url=self.write, timeout=30) as wc,
+            httpx.AsyncClient(base_url=self.read, timeout=30) as rc,
+        ):
+            await wc.get("/health")
+            await rc.get("/health")
+            began = time.perf_counter()
+            for n in range(total):
+                await self.one(wc, n, starts[n], tag)
+                while self.pending:
+                    entry = self.pending[0]
+                    if time.perf_counter() - entry[1] > self.timeout:
+                        heapq.heappop(self.pending)
+                        self.invisible += 1
+                    elif await self.visible(rc, entry):
+                        self.settle(entry[0], time.perf_counter())
+                    else:
+                        await asyncio.sleep(self.poll)
+            self.sent_for = time.perf_counter() - began
+
     def summary(self, rate: float, total: int) -> dict[str, Any]:
         return {
+            "mode": "sequential" if rate == 0 else "rate",
             "rate_asked": rate,
             "rate_sent": round(total / self.sent_for, 1) if self.sent_for else 0.0,
             "bookings": total,
@@ -247,6 +275,7 @@ def bench_stack(name: str, args: argparse.Namespace) -> dict[str, Any]:
             write, read = stack.enter_context(separate(tmp, secret, args.pg_dsn))
         service = harness.set_up_service(write, secret).service_id
         total_bookings = WARMUP_BOOKINGS + sum(int(r * args.seconds) for r in args.rates)
+        total_bookings += args.sequential
         starts = [s.isoformat() for s in harness.distinct_starts(total_bookings)]
         warm = LagRun(write, read, secret, service, args)
         asyncio.run(warm.run(10.0, WARMUP_BOOKINGS, starts[:WARMUP_BOOKINGS], "warm"))
@@ -259,6 +288,12 @@ def bench_stack(name: str, args: argparse.Namespace) -> dict[str, Any]:
             used += total
             runs.append(lag.summary(rate, total))
             progress(f"{name}: {rate:g}/s done")
+        if args.sequential:
+            total = args.sequential
+            lag = LagRun(write, read, secret, service, args)
+            asyncio.run(lag.run_sequential(total, starts[used : used + total], "seq"))
+            runs.append(lag.summary(0.0, total))
+            progress(f"{name}: {total} one at a time done")
         logs = sorted(Path(tmp).glob("*.log"))
         errors = [line for log in logs for line in harness.server_log(log)[0]]
     return {"runs": runs, "server_errors": len(errors), "server_error_excerpt": errors[:5]}
@@ -291,8 +326,9 @@ def print_table(stacks: dict[str, dict[str, Any]]) -> None:
         if "error" in result:
             print(f"{name:<9} error: {result['error']}")
         for r in result["runs"]:
+            rate = "seq" if r.get("mode") == "sequential" else f"{r['rate_asked']:g}"
             print(
-                f"{name:<9} {r['rate_asked']:>5g} {r['rate_sent']:>7.1f} {r['bookings']:>5} "
+                f"{name:<9} {rate:>5} {r['rate_sent']:>7.1f} {r['bookings']:>5} "
                 f"{r['failed']:>4} {r['invisible']:>4} {r['p50_ms']:>8.1f} "
                 f"{harness.fmt(r.get('p95_ms'), '.1f'):>8} {r['p99_ms']:>8.1f} "
                 f"{r['max_ms']:>8.1f} {harness.fmt(r.get('write_p50_ms'), '.1f'):>9}"
@@ -309,6 +345,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--visible-timeout", type=float, default=10.0, help="seconds")
     parser.add_argument("--stacks", default="embedded,postgres", help="embedded, postgres, kafka")
     parser.add_argument("--kafka", action="store_true", help="add the kafka stack")
+    parser.add_argument(
+        "--sequential", type=int, default=0, help="also N bookings one at a time (0: none)"
+    )
     parser.add_argument("--kafka-bulk", type=int, default=500, help="kafka_lag.py --bulk")
     parser.add_argument("--pg-dsn", default=harness.DEFAULT_PG)
     args = parser.parse_args(argv)
@@ -318,8 +357,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.stacks.append("kafka")
     if not set(args.stacks) <= {"embedded", "postgres", "kafka"} or not args.stacks:
         parser.error("--stacks takes embedded, postgres, kafka")
-    if not args.rates or min(args.rates) <= 0:
-        parser.error("--rates must be positive")
+    if (not args.rates and not args.sequential) or min(args.rates, default=1) <= 0:
+        parser.error("--rates must be positive (or empty with --sequential)")
+    if args.sequential < 0 or (args.sequential and "kafka" in args.stacks):
+        parser.error("--sequential takes a count and the embedded or postgres stack")
     return args
 
 

@@ -471,7 +471,10 @@ def _add_read_side(
         settings.db_connect_timeout_seconds,
     )
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
-    runtime = ConsumerRuntime(read_db.writer, all_projectors(), retry)
+    # Read models are made again from the log: their commits need not wait for the disk.
+    runtime = ConsumerRuntime(
+        read_db.writer, all_projectors(), retry, rebuildable=True, reader=read_db.reader
+    )
     runtime.setup()
     adopt_legacy_tracking(runtime)
     read_db.create_tables()

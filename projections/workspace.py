@@ -19,7 +19,17 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Integer, Table, delete, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -58,15 +68,12 @@ class Workspace:
         known = self._rows.setdefault(table, {})
         wanted = list(dict.fromkeys(k for k in keys if k not in known))
         names = key_columns(table)
-        columns = [table.c[n] for n in names]
+        query = rows_of(table)
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             known.update(dict.fromkeys(chunk))
-            if len(columns) == 1:
-                where = columns[0].in_([k[0] for k in chunk])
-            else:
-                where = tuple_(*columns).in_(chunk)
-            for found in self.conn.execute(select(table).where(where)).mappings():
+            keys = [k[0] for k in chunk] if len(names) == 1 else chunk
+            for found in self.conn.execute(query, {"keys": keys}).mappings():
                 row = dict(found)
                 known[tuple(row[n] for n in names)] = row
 
@@ -152,8 +159,13 @@ class Workspace:
             ]
             self.conn.exec_driver_sql(unnest_upsert(table, dialect), tuple(columns))
             return
-        # One cached statement for many rows; SQLite runs executemany in C.
-        self.conn.execute(upsert(table, self.conn.dialect.name), list(rows))
+        # One statement compiled once for many rows; SQLite runs executemany in C.
+        statement, binds = compiled_upsert(table, self.conn.dialect)
+        values = [
+            tuple(process(row[name]) if process else row[name] for name, process in binds)
+            for row in rows
+        ]
+        self.conn.exec_driver_sql(statement, values)
 
     def _delete(self, table: Table, keys: Sequence[Key]) -> None:
         names = key_columns(table)
@@ -165,6 +177,15 @@ class Workspace:
             else:
                 where = tuple_(*columns).in_(chunk)
             self.conn.execute(delete(table).where(where))
+
+
+@cache
+def rows_of(table: Table) -> Select[Any]:
+    """The rows of `table` whose keys are in the bound list `keys`, built once per table
+    (building the statement cost more than running it, for the few rows of a live pass)."""
+    columns = [table.c[n] for n in key_columns(table)]
+    key = columns[0] if len(columns) == 1 else tuple_(*columns)
+    return select(table).where(key.in_(bindparam("keys", expanding=True)))
 
 
 @cache
@@ -181,6 +202,21 @@ def upsert(table: Table, dialect: str) -> Insert:
 def bind_processors(table: Table, dialect: Dialect) -> list[tuple[str, Any]]:
     """Each column's name and the function turning a Python value into what the driver takes."""
     return [(c.name, c.type.bind_processor(dialect)) for c in table.columns]
+
+
+@cache
+def compiled_upsert(table: Table, dialect: Dialect) -> tuple[str, list[tuple[str, Any]]]:
+    """`upsert` as SQL text, with each parameter's column and bind processor in order.
+
+    SQLAlchemy has no cache key for SQLite's `ON CONFLICT` clause, so it compiled
+    the statement again for every batch: a third of a live follower pass's time.
+    """
+    compiled = upsert(table, dialect.name).compile(dialect=dialect)
+    # The dialect's own types (SQLite's DATETIME writes its text format, with no offset).
+    processors = {
+        c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
+    }
+    return compiled.string, [(name, processors[name]) for name in compiled.positiontup or ()]
 
 
 @cache

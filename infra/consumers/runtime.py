@@ -18,6 +18,17 @@ relay's Kafka), are not the event's fault: the batch rolls back and is retried.
 A consumer that sets `serial = True` gets one batch at a time across all its
 sources and partitions (its rows are shared between aggregates).
 
+The log follower delivers to every consumer in one transaction (`one_transaction`):
+the checkpoints are locked, read and saved with one statement each for all
+consumers, and a consumer with nothing to apply in the batch costs no
+statement. The others fold their batch without a savepoint; when one fails the
+pass is done again with that consumer in a savepoint of its own, so one whose
+work fails even with a database error (a broken projector on SQLite raises
+`OperationalError`) is rolled back and paused alone while the others commit. A
+runtime over `rebuildable` effects (the read models) commits there without
+waiting for PostgreSQL to flush (`synchronous_commit = off`): see
+`ConsumerRuntime`.
+
 A consumer may define `before_commit(conn)`: it runs after the batch's effects
 and checkpoint are written and before the commit, and if it raises the batch
 rolls back (the relay flushes its producer there, so its position is saved only
@@ -38,7 +49,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, delete, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -80,6 +101,14 @@ def undecodable(
         correlationid="",
         causationid="",
     )
+
+
+class _Guard(Exception):
+    """A consumer's batch failed outside a savepoint: do the pass again, it in a savepoint."""
+
+    def __init__(self, consumer: str) -> None:
+        super().__init__(consumer)
+        self.consumer = consumer
 
 
 # The last offset of a consumer that consumed nothing yet (Kafka offsets start at 0).
@@ -138,7 +167,16 @@ def utc_now() -> datetime:
 
 
 class ConsumerRuntime:
-    """Applies deliveries to every consumer, each in its own transaction with its checkpoint."""
+    """Applies deliveries to every consumer, each in its own transaction with its checkpoint.
+
+    `rebuildable`: the consumers' effects can be made again from the log (read
+    models), so the follower's shared transaction commits with PostgreSQL's
+    `synchronous_commit = off`. A server crash may then lose the last few of those
+    commits (never a part of one: effects and checkpoint are one transaction, and
+    WAL replay keeps a prefix of the commits); the consumers resume from the
+    checkpoint that survived and apply the lost events again. Nothing with effects
+    outside its database (the relay, sagas, notifiers) may set it.
+    """
 
     def __init__(
         self,
@@ -146,13 +184,22 @@ class ConsumerRuntime:
         consumers: Iterable[Consumer],
         retry: RetryPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        rebuildable: bool = False,
+        reader: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Where progress is read: on SQLite the writer engine takes the write lock at BEGIN,
+        # so every read of the checkpoints (each read with a consistency token, each pass)
+        # queued behind the follower's transaction, and the follower behind them.
+        self.reader = reader or engine
         self.consumers = list(consumers)
         self.retry = retry or RetryPolicy()
         self.monotonic = monotonic
+        self.rebuildable = rebuildable
         self._failures: dict[tuple[str, str, int, int], Failure] = {}
         self._paused_until: dict[str, float] = {}
+        self._troubles: dict[str, int] = {}  # consecutive database errors, per consumer
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
@@ -166,7 +213,10 @@ class ConsumerRuntime:
 
     def only(self, names: Iterable[str]) -> ConsumerRuntime:
         """A runtime over some of these consumers, sharing the database and retry policy."""
-        return ConsumerRuntime(self.engine, [self.consumer(n) for n in names], self.retry)
+        chosen = [self.consumer(n) for n in names]
+        return ConsumerRuntime(
+            self.engine, chosen, self.retry, rebuildable=self.rebuildable, reader=self.reader
+        )
 
     # -- delivery ---------------------------------------------------------------------
 
@@ -192,10 +242,129 @@ class ConsumerRuntime:
             for consumer in ready:
                 self._deliver_to(consumer, source, partition, deliveries)
             return
-        with self.engine.begin() as conn:
-            for consumer in ready:
-                with conn.begin_nested():
-                    self._deliver_in(conn, consumer, source, partition, deliveries)
+        guarded: set[str] = set()  # consumers whose batch failed: in a savepoint this time
+        while ready:
+            try:
+                with self.engine.begin() as conn:
+                    if self.rebuildable and conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    self._deliver_together(conn, ready, source, partition, deliveries, guarded)
+                return
+            except _Guard as failed:  # at most once per consumer: a guarded one never raises it
+                guarded.add(failed.consumer)
+
+    def _deliver_together(
+        self,
+        conn: Connection,
+        ready: Sequence[Consumer],
+        source: str,
+        partition: int,
+        deliveries: Sequence[Delivery],
+        guarded: set[str],
+    ) -> None:
+        """Every consumer's share of one transaction; the bookkeeping in one statement each."""
+        names = [c.name for c in ready]
+        lock_consumers(conn, [c.name for c in ready if getattr(c, "serial", False)])
+        starts = lock_checkpoints(conn, names, source, partition)
+        parked = parked_by_consumer(conn, names)
+        reached: dict[str, Checkpoint] = {}
+        for consumer in ready:
+            start, held = starts[consumer.name], parked.get(consumer.name, set())
+            try:
+                reached[consumer.name] = self._apply_alone(
+                    conn, consumer, source, partition, start, deliveries, held, guarded
+                )
+            except TRANSIENT as error:
+                if len(ready) == 1 or conn.invalidated or not conn.in_transaction():
+                    raise  # alone, or the connection itself is gone: the pass is retried
+                self._pause_alone(consumer, error)
+        moved = {name: r for name, r in reached.items() if r != starts[name]}
+        save_checkpoints(conn, source, partition, moved)
+        for consumer in ready:
+            before_commit: Callable[[Connection], None] | None = getattr(
+                consumer, "before_commit", None
+            )
+            if before_commit is not None and consumer.name in reached:
+                before_commit(conn)
+
+    def _apply_alone(
+        self,
+        conn: Connection,
+        consumer: Consumer,
+        source: str,
+        partition: int,
+        start: Checkpoint,
+        deliveries: Sequence[Delivery],
+        parked: set[str],
+        guarded: set[str],
+    ) -> Checkpoint:
+        """One consumer's part of a shared transaction.
+
+        Its batch first runs without a savepoint (on PostgreSQL a savepoint and its release
+        are two round trips per consumer per pass); if it fails, `_Guard` aborts the pass,
+        which is done again with this consumer `guarded`: in a savepoint of its own, rolled
+        back alone, a database error raised after that rollback.
+        """
+        if not self._has_work(consumer, start, deliveries):
+            return self._apply_one_by_one(
+                conn, consumer, source, partition, start, deliveries, parked
+            )
+        plan = batch_plan(consumer, start, deliveries, parked)
+        if plan is not None and consumer.name not in guarded:
+            try:
+                consumer.apply_batch(conn, plan[1])  # type: ignore[attr-defined]
+            except Exception as error:
+                log.info("consumer %s: batch failed (%s); again, guarded", consumer.name, error)
+                raise _Guard(consumer.name) from error
+            self._troubles.pop(consumer.name, None)
+            return plan[0]
+        if plan is not None:
+            reached, fresh = plan
+            savepoint = conn.begin_nested()
+            try:
+                consumer.apply_batch(conn, fresh)  # type: ignore[attr-defined]
+            except TRANSIENT:
+                savepoint.rollback()
+                raise
+            except Exception as error:
+                savepoint.rollback()
+                log.info(
+                    "consumer %s: batch failed (%s); going event by event", consumer.name, error
+                )
+            else:
+                savepoint.commit()
+                self._troubles.pop(consumer.name, None)
+                return reached
+        with conn.begin_nested():
+            reached = self._apply_one_by_one(
+                conn, consumer, source, partition, start, deliveries, parked
+            )
+        self._troubles.pop(consumer.name, None)
+        return reached
+
+    def _has_work(
+        self, consumer: Consumer, start: Checkpoint, deliveries: Sequence[Delivery]
+    ) -> bool:
+        """Whether any delivery past `start` is for this consumer (to apply, hold or park)."""
+        return any(
+            d.offset > start.offset
+            and not is_republished(d, start)
+            and (d.envelope.type == UNDECODABLE or consumer.handles(d.envelope.type))
+            for d in deliveries
+        )
+
+    def _pause_alone(self, consumer: Consumer, error: Exception) -> None:
+        """A database error in one consumer's work: it waits (backing off), the others go on."""
+        troubles = self._troubles[consumer.name] = self._troubles.get(consumer.name, 0) + 1
+        pause = self.retry.backoff(troubles)
+        self._paused_until[consumer.name] = self.monotonic() + pause
+        log.warning(
+            "consumer %s paused %.2fs after a database error (%d in a row): %s",
+            consumer.name,
+            pause,
+            troubles,
+            f"{type(error).__name__}: {error}"[:500],
+        )
 
     def deliver_through(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> None:
         """Deliver the whole batch to every consumer now, retrying without pauses (rebuilds).
@@ -257,24 +426,13 @@ class ConsumerRuntime:
         A failure rolls the batch back to its savepoint: event by event, the runtime
         then finds the culprit, retries and parks it, and applies the rest.
         """
-        apply_batch: Callable[[Connection, list[Envelope]], None] | None = getattr(
-            consumer, "apply_batch", None
-        )
-        if apply_batch is None or len(deliveries) < 2:
+        if len(deliveries) < 2:
             return None
-        reached, fresh = start, []
-        for delivery in deliveries:
-            envelope = delivery.envelope
-            if delivery.offset <= reached.offset:
-                continue
-            if is_republished(delivery, reached):
-                reached = Checkpoint(delivery.offset, reached.position)
-                continue
-            if envelope.type == UNDECODABLE or envelope.subject in parked:
-                return None  # to be parked or held: the careful path
-            if consumer.handles(envelope.type):
-                fresh.append(envelope)
-            reached = Checkpoint(delivery.offset, max(reached.position, envelope.position))
+        plan = batch_plan(consumer, start, deliveries, parked)
+        if plan is None:
+            return None
+        reached, fresh = plan
+        apply_batch: Callable[[Connection, list[Envelope]], None] = consumer.apply_batch  # type: ignore[attr-defined]
         try:
             with conn.begin_nested():
                 apply_batch(conn, fresh)
@@ -409,7 +567,7 @@ class ConsumerRuntime:
 
     def checkpoints(self, source: str, partition: int) -> dict[str, Checkpoint]:
         """Each consumer's checkpoint in (source, partition), before the first offset if none."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 select(checkpoints).where(
                     (checkpoints.c.source == source) & (checkpoints.c.partition == partition)
@@ -472,6 +630,29 @@ def lock_consumer(conn: Connection, consumer: str) -> None:
         )
 
 
+def batch_plan(
+    consumer: Consumer, start: Checkpoint, deliveries: Sequence[Delivery], parked: set[str]
+) -> tuple[Checkpoint, list[Envelope]] | None:
+    """Where the batch takes the consumer and the envelopes it handles; None when it cannot
+    fold the batch at once (no `apply_batch`, or an event to park or hold: the careful path)."""
+    if getattr(consumer, "apply_batch", None) is None:
+        return None
+    reached, fresh = start, []
+    for delivery in deliveries:
+        envelope = delivery.envelope
+        if delivery.offset <= reached.offset:
+            continue
+        if is_republished(delivery, reached):
+            reached = Checkpoint(delivery.offset, reached.position)
+            continue
+        if envelope.type == UNDECODABLE or envelope.subject in parked:
+            return None
+        if consumer.handles(envelope.type):
+            fresh.append(envelope)
+        reached = Checkpoint(delivery.offset, max(reached.position, envelope.position))
+    return reached, fresh
+
+
 def is_republished(delivery: Delivery, reached: Checkpoint) -> bool:
     """A copy of an event this consumer already has, published again by a restarted producer."""
     envelope = delivery.envelope
@@ -493,6 +674,103 @@ def lock_checkpoint(conn: Connection, consumer: str, source: str, partition: int
         .with_for_update()
     ).one()
     return Checkpoint(found.last_offset, found.last_position)
+
+
+_LOCK_SERIAL = text(
+    "SELECT pg_advisory_xact_lock(:space, k)"
+    " FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS given(k, n) ORDER BY n"
+)
+_CHECKPOINTS = (
+    select(checkpoints.c.consumer, checkpoints.c.last_offset, checkpoints.c.last_position)
+    .where(
+        (checkpoints.c.source == bindparam("in_source"))
+        & (checkpoints.c.partition == bindparam("in_partition"))
+        & checkpoints.c.consumer.in_(bindparam("consumers", expanding=True))
+    )
+    .order_by(checkpoints.c.consumer)  # rows locked in one order by every follower
+    .with_for_update()
+)
+_SAVE = (
+    update(checkpoints)
+    .where(
+        (checkpoints.c.source == bindparam("in_source"))
+        & (checkpoints.c.partition == bindparam("in_partition"))
+        & checkpoints.c.consumer.in_(bindparam("consumers", expanding=True))
+    )
+    .values(
+        last_offset=bindparam("to_offset"),
+        last_position=bindparam("to_position"),
+        updated_at=bindparam("now"),
+    )
+)
+_PARKED = (
+    select(dead_letters.c.consumer, dead_letters.c.aggregate_id)
+    .distinct()
+    .where(dead_letters.c.consumer.in_(bindparam("consumers", expanding=True)))
+)
+
+
+def lock_consumers(conn: Connection, consumers: Sequence[str]) -> None:
+    """`lock_consumer` for several at once, in the order given: the runtime's consumer order,
+    which every follower (of this release and the previous one) locks them in, so none
+    deadlocks another (advisory locks span the database, every schema in it)."""
+    if consumers and conn.dialect.name == "postgresql":
+        keys = list(dict.fromkeys(zlib.crc32(c.encode()) & 0x7FFFFFFF for c in consumers))
+        conn.execute(_LOCK_SERIAL, {"space": SERIAL_LOCKS, "keys": keys})
+
+
+def lock_checkpoints(
+    conn: Connection, consumers: Sequence[str], source: str, partition: int
+) -> dict[str, Checkpoint]:
+    """`lock_checkpoint` for several consumers in one statement (made the first time)."""
+    where = {"in_source": source, "in_partition": partition, "consumers": list(consumers)}
+    found = {
+        r.consumer: Checkpoint(r.last_offset, r.last_position)
+        for r in conn.execute(_CHECKPOINTS, where)
+    }
+    missing = [name for name in consumers if name not in found]
+    if not missing:
+        return found
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    new = {"source": source, "partition": partition, "last_offset": NOTHING_YET, "last_position": 0}
+    conn.execute(
+        dialect_insert(checkpoints).on_conflict_do_nothing(),
+        [{**new, "consumer": name, "updated_at": utc_now()} for name in missing],
+    )
+    return {
+        r.consumer: Checkpoint(r.last_offset, r.last_position)
+        for r in conn.execute(_CHECKPOINTS, where)
+    }
+
+
+def save_checkpoints(
+    conn: Connection, source: str, partition: int, reached: dict[str, Checkpoint]
+) -> None:
+    """`save_checkpoint` for several consumers: one statement per checkpoint reached (after a
+    pass they have usually all reached the same one)."""
+    names_by_checkpoint: dict[Checkpoint, list[str]] = {}
+    for name, checkpoint in reached.items():
+        names_by_checkpoint.setdefault(checkpoint, []).append(name)
+    for checkpoint, names in names_by_checkpoint.items():
+        conn.execute(
+            _SAVE,
+            {
+                "in_source": source,
+                "in_partition": partition,
+                "consumers": names,
+                "to_offset": checkpoint.offset,
+                "to_position": checkpoint.position,
+                "now": utc_now(),
+            },
+        )
+
+
+def parked_by_consumer(conn: Connection, consumers: Sequence[str]) -> dict[str, set[str]]:
+    """`parked_aggregates` of several consumers in one statement."""
+    parked: dict[str, set[str]] = {}
+    for consumer, aggregate in conn.execute(_PARKED, {"consumers": list(consumers)}):
+        parked.setdefault(consumer, set()).add(aggregate)
+    return parked
 
 
 def save_checkpoint(
