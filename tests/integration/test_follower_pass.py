@@ -129,8 +129,17 @@ def test_a_consumer_whose_database_work_fails_pauses_alone(container: Container)
     assert runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)["troubled"].position == end
 
 
+@pytest.fixture
+def server_default_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This module's connections commit as the server's default says, not as the tests'
+    PGOPTIONS do (tests/conftest.py turns synchronous_commit off for every other test)."""
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+
+
 @pytest.mark.parametrize("backend", ["postgres"])
-def test_only_read_model_commits_skip_waiting_for_the_disk(container: Container) -> None:
+def test_only_read_model_commits_skip_waiting_for_the_disk(
+    server_default_commits: None, container: Container
+) -> None:
     open_salon(container)
     for rebuildable, expected in ((True, "off"), (False, "on")):
         troubled, clock = Troubled(), Clock()
