@@ -12,6 +12,7 @@ import contextlib
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -157,12 +158,17 @@ class WarmStacks:
     next stack in the background keeps that second out of every test's time.
     """
 
-    def __init__(self, dsn: str, servers: str, jwt_secret: str) -> None:
+    def __init__(self, dsn: str, servers: str, jwt_secret: str, ahead: int = 2) -> None:
         self.dsn, self.servers, self.jwt_secret = dsn, servers, jwt_secret
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warm-stack")
+        # Two stacks warm at once: a consumer group's first join waits about 2 s in the
+        # broker whatever the test does, longer than most Kafka tests take. About 16
+        # PostgreSQL connections each (relay, two workers): with the test's own stack and
+        # one retiring, some 70 of the server's 100 at the most.
+        self.ahead = ahead
+        self._executor = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="warm-stack")
         self._retiring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retire-stack")
         self._retired: list[Future[None]] = []
-        self._next: Future[Prepared] | None = None
+        self._next: deque[Future[Prepared]] = deque()
 
     def retire(self, used: Prepared) -> None:
         """Stop a test's stack, check what it published against the contract, drop it.
@@ -181,9 +187,9 @@ class WarmStacks:
             forget_redis_keys(used.settings)
 
     def take(self) -> Prepared:
-        current = self._next or self._executor.submit(self._prepare)
-        self._next = self._executor.submit(self._prepare)
-        return current.result()
+        while len(self._next) < self.ahead + 1:
+            self._next.append(self._executor.submit(self._prepare))
+        return self._next.popleft().result()
 
     def _prepare(self) -> Prepared:
         schemas = (new_schema(self.dsn), new_schema(self.dsn))
@@ -193,9 +199,9 @@ class WarmStacks:
         return Prepared(settings, stack, self.dsn, schemas)
 
     def close(self) -> None:
-        if self._next is not None:
+        for warming in self._next:
             with contextlib.suppress(Exception):
-                self._next.result().discard()
+                warming.result().discard()
         self._executor.shutdown()
         self._retiring.shutdown()
         for retired in self._retired:
