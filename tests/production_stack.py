@@ -158,12 +158,12 @@ class WarmStacks:
     next stack in the background keeps that second out of every test's time.
     """
 
-    def __init__(self, dsn: str, servers: str, jwt_secret: str, ahead: int = 2) -> None:
+    def __init__(self, dsn: str, servers: str, jwt_secret: str, ahead: int = 1) -> None:
         self.dsn, self.servers, self.jwt_secret = dsn, servers, jwt_secret
-        # Two stacks warm at once: a consumer group's first join waits about 2 s in the
-        # broker whatever the test does, longer than most Kafka tests take. About 16
-        # PostgreSQL connections each (relay, two workers): with the test's own stack and
-        # one retiring, some 70 of the server's 100 at the most.
+        # How many stacks warm at once. A consumer group's first join waits about 2 s in the
+        # broker whatever the test does, so two would hide more of it, but each holds about
+        # 16 PostgreSQL connections (relay, two workers): two warming, the test's own and one
+        # retiring came to the server's 100 beside the other xdist worker's tests.
         self.ahead = ahead
         self._executor = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="warm-stack")
         self._retiring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="retire-stack")
