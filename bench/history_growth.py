@@ -68,6 +68,8 @@ from domain.business import Business, SlugIndex  # noqa: E402
 from domain.cause import Cause, caused_by  # noqa: E402
 from domain.service import Service, ServiceTerms  # noqa: E402
 from domain.values import WEEKDAYS, BookingPolicy, Money  # noqa: E402
+from infra.bootstrap import event_store_engine  # noqa: E402
+from infra.personal_data import PersonalDataKeys  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -305,9 +307,15 @@ def summarise(samples: Samples) -> dict[str, Any]:
 
 def open_app(url: str, now: datetime, snapshot_interval: int) -> SlotWise:
     settings = Settings(event_store=url, jwt_secret="bench-not-used")
-    return SlotWise(
+    app = SlotWise(
         env=settings.eventsourcing_env(), clock=lambda: now, snapshot_interval=snapshot_interval
     )
+    # Cancellations seal their reason (personal data): the keys' table beside the events, as
+    # the composition root sets it.
+    keys = PersonalDataKeys(event_store_engine(settings, 1, 2))
+    keys.setup()
+    app.sealer = keys
+    return app
 
 
 def bench_store(url: str, args: argparse.Namespace) -> dict[str, Any]:
