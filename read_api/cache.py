@@ -17,14 +17,15 @@ offers, and a read outside them computes afresh.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, bindparam, func, select
+from sqlalchemy import Connection, Select, bindparam, exists, func, select
 
 from domain.errors import ServiceNotFound
-from projections.tables import availability_stamps, businesses, services
+from projections.tables import availability_stamps, businesses, service_requirements, services
 from read_api.ports import AnswerCache
 
 
@@ -42,6 +43,9 @@ def _state_query() -> Select[Any]:
             businesses.c.version.label("business_version"),
             all_versions.label("services_version"),
             availability_stamps.c.stamp,
+            exists()
+            .where(service_requirements.c.service_id == services.c.id)
+            .label("needs_resources"),
         )
         .select_from(
             services.outerjoin(businesses, businesses.c.id == services.c.business_id).outerjoin(
@@ -66,20 +70,30 @@ def _state_sql(conn: Connection) -> tuple[str, bool]:
     return _compiled[name]
 
 
-def availability_key(conn: Connection, service_id: UUID, first: date, last: date) -> str:
-    """The cache key of from..to of the service's current state; ServiceNotFound if none."""
+@dataclass(frozen=True)
+class AvailabilityState:
+    key: str  # the cache key of from..to of the service's current state
+    needs_resources: bool  # its answer depends on resources, which the key does not follow
+
+
+def availability_key(
+    conn: Connection, service_id: UUID, first: date, last: date
+) -> AvailabilityState:
+    """The service's state for from..to, in one query (a cache hit's only one besides the
+    cache itself); ServiceNotFound if there is no such active service."""
     sql, positional = _state_sql(conn)
     params = (str(service_id),) if positional else {"service_id": str(service_id)}
     state = conn.exec_driver_sql(sql, params).first()
     if state is None or not state[0]:
         raise ServiceNotFound(f"no active service with id {service_id}")
-    version, business_version, services_version, stamp = state[1:]
+    version, business_version, services_version, stamp, needs_resources = state[1:]
     if business_version is None:
         raise ServiceNotFound(f"service {service_id} is not bookable yet")
-    return (
+    key = (
         f"availability.2:{service_id}:{version}:{business_version}:{services_version}:"
         f"{stamp or '-'}:{first.isoformat()}:{last.isoformat()}"
     )
+    return AvailabilityState(key, bool(needs_resources))
 
 
 EPOCH, MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)

@@ -25,7 +25,6 @@ from read_api.paging import (
 )
 from read_api.ports import CacheDep, ClockDep, ReadDbDep
 from read_api.raw import single_statements
-from read_api.resource_queries import service_requirement
 from read_api.schemas import Availability, BusinessPage, BusinessPublic, ServicePublic
 from read_api.views import availability_json, business_view, service_view
 
@@ -111,9 +110,10 @@ def get_availability(
     require_bounded(first, last)
     now = clock().replace(microsecond=0)
     with single_statements(read_db.reader.connect()) as conn:
-        key = availability_key(conn, service_id, first, last)
+        state = availability_key(conn, service_id, first, last)
+        key = state.key
         # Resources change with their business's events, which the key does not follow yet.
-        by_resources = service_requirement(conn, str(service_id)) is not None
+        by_resources = state.needs_resources
         body = None if by_resources else cached(cache, key, now)
         if body is None:
             service = queries.get_service(conn, service_id)
