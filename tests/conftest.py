@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,15 +127,24 @@ def postgres_dsn() -> str:
     return POSTGRES
 
 
+@contextmanager
+def fresh_schema(dsn: str) -> Iterator[str]:
+    """A new schema's name, the schema dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
 @pytest.fixture
 def postgres_schema(postgres_dsn: str) -> Iterator[str]:
     """A fresh schema, dropped afterwards; the URL to use it is `f'{dsn}?schema={name}'`."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+    with fresh_schema(postgres_dsn) as name:
+        yield name
 
 
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:

@@ -14,52 +14,46 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import httpx
-import psycopg
 import pytest
 
 from commands.messages import CancelBooking, PlaceBooking
 from domain.actor import Actor, Role
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET, SMALL_POOLS, FrozenClock
+from tests.conftest import JWT_SECRET, SMALL_POOLS, FrozenClock, fresh_schema
 from tests.integration.test_cli import free_port
 from tests.integration.test_scenarios import MONDAY_10, OWNER, open_salon, table_contents
+from tests.killable import KillableProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.slow]
 SLOTWISE = str(Path(sys.executable).with_name("slotwise"))
 ROUNDS, BOOKINGS_PER_ROUND = 5, 12
 
 
-class ReadApi:
+class ReadApi(KillableProcess):
     """One `slotwise read-api` process at a time on the store, SIGKILLed and started again."""
 
     def __init__(self, store: str, log: Path) -> None:
+        super().__init__(log)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTWISE_")} | {
             "SLOTWISE_EVENT_STORE": store,
             "SLOTWISE_READ_DB": store,
             "SLOTWISE_JWT_SECRET": JWT_SECRET,
         }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         port = free_port()
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [SLOTWISE, "read-api", "--port", str(port)], env=self.env, stdout=out, stderr=out
-            )
+        self.spawn([SLOTWISE, "read-api", "--port", str(port)], self.env)
+        assert self.process is not None
         deadline = time.monotonic() + 60
         while True:
             assert self.process.poll() is None, self.tail()
@@ -71,33 +65,12 @@ class ReadApi:
             assert time.monotonic() < deadline, f"the read API never answered\n{self.tail()}"
             time.sleep(0.05)
 
-    def kill9(self) -> None:
-        assert self.process is not None and self.process.poll() is None, self.tail()
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
 
 @pytest.fixture
 def scratch_schema(postgres_dsn: str) -> Iterator[str]:
     """A second schema, for read models built from scratch."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    yield name
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+    with fresh_schema(postgres_dsn) as name:
+        yield name
 
 
 def slot(n: int) -> datetime:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -42,6 +40,7 @@ from infra.waitlist.service import WaitlistWorker
 from infra.waitlist.tables import waitlist_tasks
 from tests.conftest import JWT_SECRET, SMALL_POOLS, FrozenClock
 from tests.integration.test_cli import free_port
+from tests.killable import KillableProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess, pytest.mark.slow]
 SLOTWISE = str(Path(sys.executable).with_name("slotwise"))
@@ -49,35 +48,15 @@ OWNER = Actor("owner-a", Role.OWNER)
 CAPACITY, LINE, ROUNDS = 12, 16, 2  # half of the seats freed in each round
 
 
-class Worker:
+class Worker(KillableProcess):
     """One `slotwise waitlist` process at a time, SIGKILLed and started again."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(log)
+        self.env = env
 
     def start(self, *options: str) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [SLOTWISE, "waitlist", *options], env=self.env, stdout=out, stderr=out
-            )
-
-    def kill9(self) -> None:
-        assert self.process is not None and self.process.poll() is None, self.tail()
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
+        self.spawn([SLOTWISE, "waitlist", *options], self.env)
 
     def running(self, times: int) -> bool:
         """Whether the `times`-th process has started its loop (it says so once it has)."""

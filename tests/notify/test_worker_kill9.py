@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +30,7 @@ from infra.notify.tables import notify_outbox
 from infra.settings import Settings
 from tests.conftest import JWT_SECRET, SMALL_POOLS
 from tests.e2e.conftest import BERLIN, OWNER, Api
+from tests.killable import KillableProcess
 from tests.notify.mailbox import Mailbox, smtp_url, start_mailbox
 from write_api.app import create_app as create_write_app
 
@@ -57,34 +56,17 @@ def future_slots(count: int) -> list[datetime]:
     return slots[:count]
 
 
-class Worker:
+class Worker(KillableProcess):
     """One `slotwise notify` process at a time, SIGKILLed and started again."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(log)
+        self.env = env
         self.started_at = 0.0
 
     def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [SLOTWISE, "notify"], env=self.env, stdout=out, stderr=out
-            )
+        self.spawn([SLOTWISE, "notify"], self.env)
         self.started_at = time.monotonic()
-
-    def kill9(self) -> None:
-        assert self.process is not None and self.process.poll() is None, self.log.read_text()
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
