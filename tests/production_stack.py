@@ -2,8 +2,9 @@
 schemas, Redis, a real Kafka-protocol broker, the relay and two projector workers.
 
 The relay and the workers run here as threads, each with its own container
-(its own pools), exactly the code `slotwise relay` and `slotwise project` run;
-the fault tests run them as subprocesses instead, to SIGKILL them.
+(its own pools) built by its role's composition root, exactly the code
+`slotwise relay` and `slotwise project` run; the fault tests run them as
+subprocesses instead, to SIGKILL them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 import psycopg
 import redis
 
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container, build_projectors
+from infra.bootstrap import build_relay as relay_role
 from infra.kafka.processes import Stoppable, build_relay, build_worker
 from infra.kafka.worker import ProjectorWorker
 from infra.settings import Settings
@@ -37,6 +39,13 @@ QUICK_GROUPS = {
     "kafka_fetch_max_wait_ms": 20,
     "relay_poll_seconds": 0.02,
 }
+
+
+# A stack's relay and two workers each hold an event-store and a read-model pool; a test
+# sends a handful of requests, and the Kafka worker keeps three stacks (the test's, the
+# next one warming, the last one retiring) beside the other xdist worker's tests, all
+# within PostgreSQL's 100 connections.
+SMALL_POOLS = {"event_store_pool_size": 1, "read_db_pool_size": 1}
 
 
 def new_schema(dsn: str) -> str:
@@ -80,6 +89,7 @@ def production_settings(
         consistency_wait_seconds=10.0,  # a rebalance on a loaded machine takes seconds
         cache_ttl_seconds=600,
         **QUICK_GROUPS,
+        **SMALL_POOLS,
     )
 
 
@@ -98,11 +108,11 @@ class InProcessStack:
     running: list[Running] = field(default_factory=list)
 
     def start_relay(self) -> None:
-        container = bootstrap(self.settings)
+        container = relay_role(self.settings)
         self._run(build_relay(container), container)
 
     def start_worker(self, names: Sequence[str] = ()) -> ProjectorWorker:
-        container = bootstrap(self.settings)
+        container = build_projectors(self.settings)
         worker = build_worker(container, names)
         self._run(worker, container)
         return worker
