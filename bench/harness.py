@@ -241,6 +241,35 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=STOP_SECONDS)
 
 
+# The process id serving each base URL this run started (for its CPU time).
+SERVED: dict[str, int] = {}
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads) and of its children that
+    have ended, from /proc; 0.0 where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICK
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every `postgres` process on this machine (its backends come and go, so
+    measure around a run: other clients of the same server count too)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            total += sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:13]) / TICK
+    return total
+
+
 @contextmanager
 def process(
     command: list[str],
@@ -256,6 +285,7 @@ def process(
         try:
             if base_url is not None:
                 wait_healthy(base_url, proc, log_path, health_path)
+                SERVED[base_url] = proc.pid
             yield proc
         finally:
             stop(proc)

@@ -34,6 +34,12 @@ visible within --visible-timeout seconds.
 once the previous one was seen (or given up after --visible-timeout), and probed
 for every --poll-ms until it is. It measures the lag of a lone write on an idle
 stack (issue 19's "one booking at a time"); its row reads `seq` for the rate.
+
+`--read-wait S` runs the stacks as a client uses them: the read API waits up to S
+seconds for a read's token (`SLOTWISE_CONSISTENCY_WAIT_SECONDS`) and answers
+when the follower's pass that reached it ends, so a probe is one read that
+answers 200 (no polling, no probing granularity); the rows read `wait`. The
+time from a 201 to that 200 is what a client that reads its own write waits.
 """
 
 from __future__ import annotations
@@ -68,13 +74,13 @@ NO_WAIT = {"SLOTWISE_CONSISTENCY_WAIT_SECONDS": "0"}
 
 
 @contextmanager
-def embedded(tmp: str, secret: str) -> Iterator[tuple[str, str]]:
+def embedded(tmp: str, secret: str, wait: dict[str, str]) -> Iterator[tuple[str, str]]:
     """`slotwise dev` on two free ports; yields (write URL, read URL)."""
     write_port, read_port = harness.free_port(), harness.free_port()
     command = harness.slotwise_command(
         "dev", "--data-dir", tmp, "--write-port", str(write_port), "--read-port", str(read_port)
     )
-    env = harness.base_env({**harness.sqlite_settings(tmp, secret), **NO_WAIT})
+    env = harness.base_env({**harness.sqlite_settings(tmp, secret), **wait})
     write, read = f"http://127.0.0.1:{write_port}", f"http://127.0.0.1:{read_port}"
     log = Path(tmp) / "dev.log"
     with harness.process(command, env, log, write) as proc:
@@ -83,11 +89,11 @@ def embedded(tmp: str, secret: str) -> Iterator[tuple[str, str]]:
 
 
 @contextmanager
-def separate(tmp: str, secret: str, dsn: str) -> Iterator[tuple[str, str]]:
+def separate(tmp: str, secret: str, dsn: str, wait: dict[str, str]) -> Iterator[tuple[str, str]]:
     """A PostgreSQL schema, `slotwise write-api` and `slotwise read-api` as two processes."""
     with ExitStack() as stack:
         schema = stack.enter_context(harness.pg_schema(dsn))
-        settings = {**harness.pg_settings(dsn, schema, tmp, secret, True), **NO_WAIT}
+        settings = {**harness.pg_settings(dsn, schema, tmp, secret, True), **wait}
         write_log, read_log = Path(tmp) / "write.log", Path(tmp) / "read.log"
         write = stack.enter_context(harness.serve_slotwise("write", settings, write_log))
         read = stack.enter_context(harness.serve_slotwise("read", settings, read_log))
@@ -112,6 +118,7 @@ class LagRun:
     def __init__(self, write: str, read: str, secret: str, service: str, args: Any) -> None:
         self.write, self.read, self.secret, self.service = write, read, secret, service
         self.poll = args.poll_ms / 1000.0
+        self.read_wait = args.read_wait
         self.timeout = args.visible_timeout
         self.lags_ms: list[float] = []
         self.write_ms: list[float] = []
@@ -248,6 +255,7 @@ class LagRun:
     def summary(self, rate: float, total: int) -> dict[str, Any]:
         return {
             "mode": "sequential" if rate == 0 else "rate",
+            "read_wait_s": self.read_wait,
             "rate_asked": rate,
             "rate_sent": round(total / self.sent_for, 1) if self.sent_for else 0.0,
             "bookings": total,
@@ -267,12 +275,15 @@ class LagRun:
 
 def bench_stack(name: str, args: argparse.Namespace) -> dict[str, Any]:
     secret = secrets.token_hex(16)
+    wait = (
+        {"SLOTWISE_CONSISTENCY_WAIT_SECONDS": f"{args.read_wait:g}"} if args.read_wait else NO_WAIT
+    )
     with tempfile.TemporaryDirectory(prefix="slotwise-bench-") as tmp, ExitStack() as stack:
         progress(f"{name}: starting")
         if name == "embedded":
-            write, read = stack.enter_context(embedded(tmp, secret))
+            write, read = stack.enter_context(embedded(tmp, secret, wait))
         else:
-            write, read = stack.enter_context(separate(tmp, secret, args.pg_dsn))
+            write, read = stack.enter_context(separate(tmp, secret, args.pg_dsn, wait))
         service = harness.set_up_service(write, secret).service_id
         total_bookings = WARMUP_BOOKINGS + sum(int(r * args.seconds) for r in args.rates)
         total_bookings += args.sequential
@@ -319,7 +330,7 @@ def kafka_stack(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(stacks: dict[str, dict[str, Any]]) -> None:
     print(
-        f"{'stack':<9} {'rate':>5} {'sent/s':>7} {'n':>5} {'fail':>4} {'lost':>4} "
+        f"{'stack':<9} {'rate':>8} {'sent/s':>7} {'n':>5} {'fail':>4} {'lost':>4} "
         f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'write p50':>9}"
     )
     for name, result in stacks.items():
@@ -327,8 +338,9 @@ def print_table(stacks: dict[str, dict[str, Any]]) -> None:
             print(f"{name:<9} error: {result['error']}")
         for r in result["runs"]:
             rate = "seq" if r.get("mode") == "sequential" else f"{r['rate_asked']:g}"
+            rate += " wait" if r.get("read_wait_s") else ""
             print(
-                f"{name:<9} {rate:>5} {r['rate_sent']:>7.1f} {r['bookings']:>5} "
+                f"{name:<9} {rate:>8} {r['rate_sent']:>7.1f} {r['bookings']:>5} "
                 f"{r['failed']:>4} {r['invisible']:>4} {r['p50_ms']:>8.1f} "
                 f"{harness.fmt(r.get('p95_ms'), '.1f'):>8} {r['p99_ms']:>8.1f} "
                 f"{r['max_ms']:>8.1f} {harness.fmt(r.get('write_p50_ms'), '.1f'):>9}"
@@ -347,6 +359,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kafka", action="store_true", help="add the kafka stack")
     parser.add_argument(
         "--sequential", type=int, default=0, help="also N bookings one at a time (0: none)"
+    )
+    parser.add_argument(
+        "--read-wait", type=float, default=0.0, help="the read API waits for tokens (seconds)"
     )
     parser.add_argument("--kafka-bulk", type=int, default=500, help="kafka_lag.py --bulk")
     parser.add_argument("--pg-dsn", default=harness.DEFAULT_PG)
@@ -377,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             "rates": args.rates,
             "seconds": args.seconds,
             "poll_ms": args.poll_ms,
+            "read_wait_s": args.read_wait,
             **harness.machine(),
             "stacks": stacks,
         }

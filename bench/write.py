@@ -31,6 +31,7 @@ non-201 booking, a non-200 hello) or a server logged an error.
 from __future__ import annotations
 
 import argparse
+import resource
 import secrets
 import statistics
 import sys
@@ -85,7 +86,20 @@ class Runs:
         self.rates: dict[tuple[str, int, bool], list[float]] = defaultdict(list)
         self.latencies: dict[tuple[str, int, bool], list[float]] = defaultdict(list)
         self.unexpected: dict[tuple[str, int, bool], int] = defaultdict(int)
+        # CPU seconds spent during the runs: the server process, PostgreSQL, this client.
+        self.cpu: dict[tuple[str, int, bool], list[float]] = defaultdict(lambda: [0.0] * 3)
         self.failures: list[str] = []
+
+    def measure(self, key: tuple[str, int, bool], url: str, calls: list[Call], c: int) -> None:
+        """Run the load and count the CPU time it cost each side."""
+        pid = harness.SERVED[url]
+        before = (harness.cpu_seconds(pid), harness.postgres_cpu_seconds(), client_cpu())
+        result = run_load(url, calls, c, 200 if key[0] == HELLO else 201)
+        after = (harness.cpu_seconds(pid), harness.postgres_cpu_seconds(), client_cpu())
+        spent = self.cpu[key]
+        for side, (start, end) in enumerate(zip(before, after, strict=True)):
+            spent[side] += end - start
+        self.add(key, result)
 
     def add(self, key: tuple[str, int, bool], result: harness.LoadResult) -> None:
         summary = result.summary()
@@ -96,13 +110,22 @@ class Runs:
 
     def figures(self, key: tuple[str, int, bool]) -> dict[str, Any]:
         rates = self.rates[key]
+        count = max(len(self.latencies[key]), 1)
+        server, postgres, client = (round(1000 * s / count, 3) for s in self.cpu[key])
         return {
             "per_s": round(statistics.median(rates), 1) if rates else 0.0,
             "per_s_rounds": rates,
             "requests": len(self.latencies[key]),
             **harness.quantiles(self.latencies[key]),
             "unexpected": self.unexpected[key],
+            "cpu_ms_per_request": {"server": server, "postgres": postgres, "client": client},
         }
+
+
+def client_cpu() -> float:
+    """CPU seconds this process (the load's client threads) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -172,11 +195,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 for server in order[shift:] + order[:shift]:
                     if server == HELLO:
                         calls = [Call("GET", "/")] * args.requests
-                        runs.add((HELLO, c, False), run_load(urls[HELLO], calls, c, 200))
+                        runs.measure((HELLO, c, False), urls[HELLO], calls, c)
                         continue
                     for idem in (False, True) if round_no % 2 == 0 else (True, False):
                         calls = bookings(server, args.requests, idem)
-                        runs.add((server, c, idem), run_load(urls[server], calls, c, 201))
+                        runs.measure((server, c, idem), urls[server], calls, c)
                 progress(f"round {round_no + 1}/{args.rounds} c={c} done")
         errors = {
             name: harness.server_log(path)[0]
@@ -218,16 +241,18 @@ def results_of(runs: Runs, concurrency: list[int], baseline: bool = False) -> di
 def print_table(results: dict[str, Any]) -> None:
     print(
         f"{'conc':>4} {'server':<14} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-        f" {'bad':>4}"
+        f" {'bad':>4}  CPU ms per request: server / PostgreSQL / client"
     )
     for key, row in results.items():
         servers = (HELLO, SLOTWISE, f"{SLOTWISE}_idem", CRUD, f"{CRUD}_idem")
         servers += (BASELINE, f"{BASELINE}_idem") if BASELINE in row else ()
         for server in servers:
             r = row[server]
+            cpu = r["cpu_ms_per_request"]
             print(
                 f"{key:>4} {server:<14} {r['per_s']:>8.1f} {r['p50_ms']:>8.1f} "
-                f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['unexpected']:>4}"
+                f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['unexpected']:>4}  "
+                f"{cpu['server']:.2f} / {cpu['postgres']:.2f} / {cpu['client']:.2f}"
             )
         print(
             f"{key:>4} SlotWise/CRUD {fmt(row['ratio_crud'])} "
