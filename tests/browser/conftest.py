@@ -149,6 +149,18 @@ class Stack:
         head = int(self.container.app.recorder.max_notification_id() or 0)
         return self.container.reached(BOOKINGS) >= head
 
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every projection reflects the scene set so far: the page then reads
+        what a client carrying the last write's token would (the dashboard lists the
+        owner's businesses once, at sign-in)."""
+        everyone = tuple(c.name for c in self.container.runtime.consumers)
+        deadline = time.monotonic() + timeout
+        while self.container.reached(everyone) < int(
+            self.container.app.recorder.max_notification_id() or 0
+        ):
+            assert time.monotonic() < deadline, "the read side did not catch up"
+            time.sleep(0.02)
+
     def token(self, sub: str, role: str) -> str:
         now = int(time.time())
         claims = {"sub": sub, "role": Role(role).value, "iat": now, "exp": now + 3600}

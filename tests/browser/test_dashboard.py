@@ -90,6 +90,7 @@ def test_owner_signs_in_acts_and_sees_bookings_arrive_live(stack: Stack, browser
     stack.book(service_id, local(TODAY, 13), sub="bob", name="Bob Lund")
     gone = stack.book(service_id, local(TODAY, 15), sub="dan", name="Dan Ek")
     stack.command("POST", f"/v1/bookings/{gone['id']}/cancel", "dan", "customer", {"reason": "ill"})
+    stack.settle()
 
     page = frozen_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(f"{stack.read_url}/dashboard/")
@@ -182,6 +183,7 @@ def test_lanes_per_resource_by_day_and_week_and_charts_per_resource_by_keyboard(
     stack.book(fade, local(TODAY, 14), sub="bob", name="Bob Lund", resource_id=kim)
     both = stack.book(shave, local(TODAY, 15), sub="cara", name="Cara Moe")
     stack.book(haircut, local(TODAY, 10), sub="dan", name="Dan Ek")
+    stack.settle()
 
     page = frozen_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(f"{stack.read_url}/dashboard/")

@@ -21,6 +21,7 @@ def test_an_owner_signs_in_through_the_identity_provider_and_sees_their_business
 ) -> None:
     stack, provider = sign_in_stack.stack, sign_in_stack.provider
     stack.open_salon()
+    stack.settle()
     page = frozen_page(browser, viewport={"width": 1280, "height": 800})
     page.goto(f"{stack.read_url}/dashboard/")
     button = page.get_by_role("button", name="Sign in through your identity provider")
