@@ -257,8 +257,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU time of every `postgres` process on this machine (its backends come and go, so
-    measure around a run: other clients of the same server count too)."""
+    """CPU time of every `postgres` process on this machine, with that of its ended children
+    (a backend that exits hands its time to the postmaster's children's time, so the sum
+    only grows); other clients of the same server count too."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -266,7 +267,7 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue
         if "(postgres)" in text:
-            total += sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:13]) / TICK
+            total += sum(int(f) for f in text.rsplit(")", 1)[1].split()[11:15]) / TICK
     return total
 
 
