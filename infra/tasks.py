@@ -61,16 +61,23 @@ class Outcome:
     unexpected: bool = False  # failed for a reason nobody foresaw (a bug)
 
 
-@dataclass(frozen=True)
-class TaskPolicy:
-    lease_seconds: float = 60.0
-    first_backoff_seconds: float = 0.5
-    max_backoff_seconds: float = 60.0
-    max_unexpected_failures: int = 10
+class Backoff:
+    """Exponential backoff, capped: the first pause, doubled for each attempt after it."""
+
+    first_backoff_seconds: float
+    max_backoff_seconds: float
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.first_backoff_seconds * 2 ** max(attempts - 1, 0)
         return timedelta(seconds=min(seconds, self.max_backoff_seconds))
+
+
+@dataclass(frozen=True)
+class TaskPolicy(Backoff):
+    lease_seconds: float = 60.0
+    first_backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 60.0
+    max_unexpected_failures: int = 10
 
 
 class TaskTable(Generic[T]):

@@ -32,20 +32,17 @@ from commands.processes.notify.ports import (
 from domain.notify import NotificationSettings
 from infra.notify.consumer import FAILED, PLANNED, SENDING, SENT, SKIPPED, UNCONFIRMED
 from infra.notify.tables import notify_outbox as outbox
+from infra.tasks import Backoff
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DeliveryPolicy:
+class DeliveryPolicy(Backoff):
     lease_seconds: float = 30.0
     first_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 300.0
     max_attempts: int = 8
-
-    def backoff(self, attempts: int) -> timedelta:
-        seconds = self.first_backoff_seconds * 2 ** max(attempts - 1, 0)
-        return timedelta(seconds=min(seconds, self.max_backoff_seconds))
 
 
 class Lost(Exception):
