@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import harness
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,20 +118,6 @@ def serve(api: str, env: dict[str, str], tree: Path, log: Path) -> Iterator[str]
                 proc.wait()
 
 
-@contextmanager
-def pg_schema(dsn: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"slotwise_bench_read_{secrets.token_hex(4)}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-
-
 def in_schema(dsn: str, schema: str) -> str:
     # Small pools: PostgreSQL allows 100 connections to everyone on this machine.
     return f"{dsn}{'&' if '?' in dsn else '?'}schema={schema}&pool_size=4&max_overflow=4"
@@ -146,7 +133,11 @@ def databases(backend: str, dsn: str, data_dir: str) -> Iterator[tuple[str, str,
             f"sqlite:///{data_dir}/read-uncached.sqlite",
         )
         return
-    with pg_schema(dsn) as events, pg_schema(dsn) as cached, pg_schema(dsn) as uncached:
+    with (
+        harness.pg_schema(dsn) as events,
+        harness.pg_schema(dsn) as cached,
+        harness.pg_schema(dsn) as uncached,
+    ):
         yield in_schema(dsn, events), in_schema(dsn, cached), in_schema(dsn, uncached)
 
 

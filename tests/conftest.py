@@ -127,17 +127,27 @@ def postgres_dsn() -> str:
     return POSTGRES
 
 
-@contextmanager
-def fresh_schema(dsn: str) -> Iterator[str]:
-    """A new schema's name, the schema dropped afterwards."""
+def new_schema(dsn: str) -> str:
+    """A new, empty schema's name."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
+    return name
+
+
+def drop_schema(dsn: str, name: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@contextmanager
+def fresh_schema(dsn: str) -> Iterator[str]:
+    """A new schema's name, the schema dropped afterwards."""
+    name = new_schema(dsn)
     try:
         yield name
     finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+        drop_schema(dsn, name)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import psycopg
 import redis
 
 from infra.bootstrap import Container, build_projectors
@@ -26,6 +25,7 @@ from infra.bootstrap import build_relay as relay_role
 from infra.kafka.processes import Stoppable, build_relay, build_worker
 from infra.kafka.worker import ProjectorWorker
 from infra.settings import Settings
+from tests.conftest import drop_schema, new_schema
 from tests.kafka_messages import assert_follows_the_contract, read_topics
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -46,18 +46,6 @@ QUICK_GROUPS = {
 # next one warming, the last one retiring) beside the other xdist worker's tests, all
 # within PostgreSQL's 100 connections.
 SMALL_POOLS = {"event_store_pool_size": 1, "read_db_pool_size": 1}
-
-
-def new_schema(dsn: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    return name
-
-
-def drop_schema(dsn: str, name: str) -> None:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 def forget_redis_keys(settings: Settings) -> None:

@@ -373,6 +373,36 @@ def open_salon(client: TestClient, owner: dict[str, str]) -> tuple[str, str]:
     return business_id, str(service.json()["id"])
 
 
+MONDAY_TEN = "2027-03-08T10:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A salon of `open_salon`, and one customer's booking in it under an Idempotency-Key."""
+
+    business_id: str
+    service_id: str
+    request: dict[str, str]
+    headers: dict[str, str]
+
+    def post(self, client: TestClient) -> Answer:
+        return Answer.of(client.post("/v1/bookings", json=self.request, headers=self.headers))
+
+
+def keyed_booking(
+    client: TestClient,
+    token: Callable[[str, str], dict[str, str]],
+    owner: str,
+    customer: str,
+    key: str,
+    start: str = MONDAY_TEN,
+) -> KeyedRequest:
+    business_id, service_id = open_salon(client, token(owner, "owner"))
+    request = {"service_id": service_id, "start": start}
+    headers = {**token(customer, "customer"), "Idempotency-Key": key}
+    return KeyedRequest(business_id, service_id, request, headers)
+
+
 @pytest.mark.parametrize(
     ("failure", "first_status"),
     [
@@ -389,12 +419,11 @@ def test_a_database_error_after_the_booking_was_written_leaves_the_key_answerabl
     token: Callable[[str, str], dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    business_id, service_id = open_salon(write_client, token("owner-glitch", "owner"))
-    request = {"service_id": service_id, "start": "2027-03-08T10:00:00+00:00"}
-    headers = {**token("ann", "customer"), "Idempotency-Key": "ann-monday-10"}
+    keyed = keyed_booking(write_client, token, "owner-glitch", "ann", "ann-monday-10")
+    business_id = keyed.business_id
 
     def book() -> Answer:
-        return Answer.of(write_client.post("/v1/bookings", json=request, headers=headers))
+        return keyed.post(write_client)
 
     # Given the database fails once during a keyed booking, after the booking was written
     failure(container, monkeypatch)

@@ -28,10 +28,14 @@ from infra.bootstrap import Container, bootstrap
 from infra.idempotency import IdempotencyStore, StoredResponse, command_id_for
 from tests.conftest import settings_for
 from tests.integration.crashing_server import Answer, placed_bookings
-from tests.integration.test_idempotency_under_crashes import open_salon
+from tests.integration.test_idempotency_under_crashes import (
+    MONDAY_TEN,
+    keyed_booking,
+    open_salon,
+)
 from write_api.app import create_app as create_write_app
 
-REQUEST_START = "2027-03-08T10:00:00+00:00"
+REQUEST_START = MONDAY_TEN
 guard = KeyedAnswer.guard
 
 
@@ -54,27 +58,25 @@ def test_a_keyed_booking_is_answered_again_identically_without_a_write_of_its_ow
     token: Callable[[str, str], dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    business_id, service_id = open_salon(write_client, token("owner-kept", "owner"))
+    keyed = keyed_booking(write_client, token, "owner-kept", "ann", "ann-kept-1")
     no_separate_write(keys_of(container), monkeypatch)
-    request = {"service_id": service_id, "start": REQUEST_START}
-    headers = {**token("ann", "customer"), "Idempotency-Key": "ann-kept-1"}
 
     # Given a keyed booking that committed
-    first = Answer.of(write_client.post("/v1/bookings", json=request, headers=headers))
+    first = keyed.post(write_client)
     assert first.status == 201, first
     log_end = container.app.recorder.max_notification_id()
     assert first.body["consistency_token"] == first.headers["x-consistency-token"] == str(log_end)
 
     # When the client retries the key
     monkeypatch.undo()
-    again = Answer.of(write_client.post("/v1/bookings", json=request, headers=headers))
+    again = keyed.post(write_client)
 
     # Then it hears the identical answer, marked as replayed, and nothing more was written
     assert (again.status, again.content) == (first.status, first.content)
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["x-consistency-token"] == first.headers["x-consistency-token"]
     assert again.headers.get("idempotent-replayed") == "true"
-    assert len(placed_bookings(container.app, business_id)) == 1
+    assert len(placed_bookings(container.app, keyed.business_id)) == 1
     assert container.app.recorder.max_notification_id() == log_end
 
 
@@ -84,10 +86,8 @@ def test_a_save_whose_key_was_answered_first_is_undone_and_hears_that_answer(
     token: Callable[[str, str], dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    business_id, service_id = open_salon(write_client, token("owner-race", "owner"))
+    keyed = keyed_booking(write_client, token, "owner-race", "bob", "bob-race-1")
     store = keys_of(container)
-    request = {"service_id": service_id, "start": REQUEST_START}
-    headers = {**token("bob", "customer"), "Idempotency-Key": "bob-race-1"}
     log_end = container.app.recorder.max_notification_id()
     twin = StoredResponse(409, b'{"type": "twin"}', {"content-type": "application/json"})
     save = container.app.save
@@ -102,12 +102,12 @@ def test_a_save_whose_key_was_answered_first_is_undone_and_hears_that_answer(
     monkeypatch.setattr(container.app, "save", twin_answers_first)
 
     # When this request's save commits its events with its answer
-    raced = Answer.of(write_client.post("/v1/bookings", json=request, headers=headers))
+    raced = keyed.post(write_client)
 
     # Then the save was undone, events and all, and the caller hears the answer kept first
     assert (raced.status, raced.content) == (409, b'{"type": "twin"}')
     assert raced.headers.get("idempotent-replayed") == "true"
-    assert placed_bookings(container.app, business_id) == []
+    assert placed_bookings(container.app, keyed.business_id) == []
     assert container.app.recorder.max_notification_id() == log_end
 
 
@@ -214,22 +214,19 @@ def test_simultaneous_requests_with_one_key_on_two_write_apis_book_once_and_agre
     two_writers: tuple[list[TestClient], Container], token: Callable[[str, str], dict[str, str]]
 ) -> None:
     clients, container = two_writers
-    business_id, service_id = open_salon(clients[0], token("owner-twins", "owner"))
-    request = {"service_id": service_id, "start": REQUEST_START}
-    headers = {**token("cem", "customer"), "Idempotency-Key": "cem-twins-1"}
+    keyed = keyed_booking(clients[0], token, "owner-twins", "cem", "cem-twins-1")
     start = threading.Barrier(WRITERS)
 
     def send(n: int) -> Answer:
         start.wait()
-        client = clients[n % 2]
-        return Answer.of(client.post("/v1/bookings", json=request, headers=headers))
+        return keyed.post(clients[n % 2])
 
     # Given WRITERS requests with one key, at once, half through each write API
     with ThreadPoolExecutor(WRITERS) as pool:
         answers = list(pool.map(send, range(WRITERS)))
 
     # Then the booking was written once, and every request heard the same answer
-    (placed,) = placed_bookings(container.app, business_id)
+    (placed,) = placed_bookings(container.app, keyed.business_id)
     assert {(a.status, a.content, a.headers["location"]) for a in answers} == {
         (201, answers[0].content, f"/v1/bookings/{placed.booking_id}")
     }, answers

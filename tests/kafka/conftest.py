@@ -25,12 +25,10 @@ from domain.values import Money
 from infra.bootstrap import Container, bootstrap
 from infra.kafka.processes import Stoppable
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET, FrozenClock
+from tests.conftest import JWT_SECRET, FrozenClock, drop_schema, new_schema
 from tests.kafka_broker import Broker
 from tests.production_stack import (
-    drop_schema,
     forget_redis_keys,
-    new_schema,
     production_settings,
 )
 

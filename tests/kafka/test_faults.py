@@ -23,10 +23,10 @@ from infra.kafka.processes import build_relay, build_worker
 from infra.settings import Settings
 from projections import all_projectors
 from projections.tables import availability_stamps, metadata
+from tests.conftest import drop_schema, new_schema
 from tests.kafka.conftest import Threads, Workload, wait_until
 from tests.kafka.processes import Process
 from tests.kafka_messages import read_topics
-from tests.production_stack import drop_schema, new_schema
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.slow]
 ALL = tuple(projector.name for projector in all_projectors())

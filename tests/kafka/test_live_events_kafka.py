@@ -26,7 +26,7 @@ from domain.actor import Role
 from infra.auth import issue_token
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
-from tests.conftest import JWT_SECRET, FrozenClock
+from tests.conftest import JWT_SECRET, FrozenClock, drop_schema, new_schema
 from tests.e2e.conftest import MONDAY, OWNER, Api, Salon, local
 from tests.integration.test_cli import free_port
 from tests.integration.test_live_events import Stream, booked, business_positions
@@ -34,9 +34,7 @@ from tests.kafka.processes import Process
 from tests.kafka_broker import Broker
 from tests.production_stack import (
     InProcessStack,
-    drop_schema,
     forget_redis_keys,
-    new_schema,
     production_settings,
 )
 from write_api.app import create_app as create_write_app
