@@ -37,12 +37,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.business import Business
 from domain.service import Service
+
+T = TypeVar("T")
 
 # How long a load waits for another thread to give back the aggregate it checked out.
 WAIT_SECONDS = 0.05
@@ -99,14 +102,16 @@ class AggregateCache:
             return entry if read_only else (deepcopy(aggregate), read_at)
         return entry
 
-    def peek(self, aggregate_id: UUID, version: int) -> Aggregate | None:
-        """A copy of the kept aggregate if it is at `version`, without checking it out: for
-        answering with what a command just saved, not for changing it."""
+    def peek(self, aggregate_id: UUID, version: int, read: Callable[[Aggregate], T]) -> T | None:
+        """What `read` finds in the kept aggregate if it is at `version`, without checking it
+        out: for answering with what a command just saved, not for changing it. `read` runs
+        under the cache's lock, where no command can check the aggregate out and change it
+        (a checked-out aggregate is not kept), so it needs no copy."""
         with self._lock:
             entry = self._entries.get(aggregate_id)
             if entry is None or entry[0].version != version:
                 return None
-            return deepcopy(entry[0])
+            return read(entry[0])
 
     @staticmethod
     def shares(aggregate: Aggregate) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -22,6 +23,7 @@ from domain.occurrences import services_sharing_a_start
 from domain.slots import Occupancy, ServiceShape, occupancy_for, require_allocation
 
 ALLOCATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://slotwise.dev/allocation")
+NO_LINE: Mapping[UUID, Waiting] = MappingProxyType({})
 
 
 class DayAllocation(Aggregate):
@@ -78,8 +80,14 @@ class DayAllocation(Aggregate):
     # -- the line of entries waiting for a full start (domain.line) --------------------
 
     @property
-    def waiting(self) -> dict[UUID, Waiting]:
-        # Snapshots taken before the waitlist existed carry no line.
+    def waiting(self) -> Mapping[UUID, Waiting]:
+        """The line. Reading it adds nothing to the day (it is snapshotted as it is): a day no
+        entry has joined, or a snapshot taken before the waitlist existed, has none."""
+        found: Mapping[UUID, Waiting] = self.__dict__.get("_waiting", NO_LINE)
+        return found
+
+    def _line(self) -> dict[UUID, Waiting]:
+        """The line, to change (in an event's mutator)."""
         found: dict[UUID, Waiting] = self.__dict__.setdefault("_waiting", {})
         return found
 
@@ -101,7 +109,7 @@ class DayAllocation(Aggregate):
         seq: int,
     ) -> None:
         """An entry joins the line; `seq` is above every place given out on its days."""
-        self.waiting[entry_id] = Waiting(
+        self._line()[entry_id] = Waiting(
             entry_id,
             service_id,
             customer_id,
@@ -126,7 +134,7 @@ class DayAllocation(Aggregate):
 
     @event("Unqueued")
     def _unqueue(self, entry_id: UUID) -> None:
-        del self.waiting[entry_id]
+        del self._line()[entry_id]
         self.held.pop(entry_id, None)
 
     @event("TimeOffMarked")

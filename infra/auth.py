@@ -100,18 +100,23 @@ class TokenVerifier:
         return Actor(id=subject, role=Role(role)), expires
 
     def _claims(self, token: str) -> dict[str, Any]:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Unauthenticated("the bearer token is not a well-formed JWT") from None
-        algorithm = header.get("alg")
-        key = self._key_for(token, algorithm)
+        if self.keys is None and self.secret:  # HS256 alone: no need to read the header first
+            key: Any = self.secret
+            algorithms = ["HS256"]
+        else:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError:
+                raise Unauthenticated("the bearer token is not a well-formed JWT") from None
+            algorithm = header.get("alg")
+            key = self._key_for(token, algorithm)
+            algorithms = [str(algorithm)]
         policy = self.policy
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
-                algorithms=[str(algorithm)],
+                algorithms=algorithms,
                 leeway=policy.leeway_seconds,
                 issuer=policy.issuer or None,
                 audience=policy.audience or None,
@@ -124,6 +129,8 @@ class TokenVerifier:
                     "verify_nbf": False,
                 },
             )
+        except jwt.InvalidAlgorithmError:
+            raise Unauthenticated(self._not_accepted()) from None
         except jwt.PyJWTError as error:
             raise Unauthenticated(_sentence_for(error)) from None
         return claims
@@ -136,10 +143,12 @@ class TokenVerifier:
             if key is None:
                 raise Unauthenticated("the bearer token names a signing key (kid) we do not know")
             return key
+        raise Unauthenticated(self._not_accepted())
+
+    def _not_accepted(self) -> str:
         accepted = (["HS256"] if self.secret else []) + (sorted(ASYMMETRIC) if self.keys else [])
-        raise Unauthenticated(
-            f"the bearer token's algorithm is not accepted here (accepted: {', '.join(accepted)})"
-        )
+        listed = ", ".join(accepted)
+        return f"the bearer token's algorithm is not accepted here (accepted: {listed})"
 
     def _require_current(self, times: dict[str, float | None]) -> float:
         """The token's `exp`, once it is unexpired, in force and not too long-lived."""

@@ -20,16 +20,7 @@ from domain.errors import ConcurrencyConflict, DomainError
 from infra.idempotency import Claim, StoredResponse
 from infra.web.deps import ActorDep
 from infra.web.problems import domain_problem
-from write_api.ports import (
-    CommandBus,
-    CommandBusDep,
-    Delivery,
-    DeliveryDep,
-    FollowUp,
-    FollowUpsDep,
-    Idempotency,
-    IdempotencyDep,
-)
+from write_api.ports import CommandBus, Delivery, FollowUp, Idempotency, ports
 
 log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Consistency-Token"
@@ -238,20 +229,24 @@ def _fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def get_gateway(
-    request: Request,
-    actor: ActorDep,
-    bus: CommandBusDep,
-    idempotency: IdempotencyDep,
-    follow_ups: FollowUpsDep,
-    delivery: DeliveryDep,
-) -> CommandGateway:
+async def get_gateway(request: Request, actor: ActorDep) -> CommandGateway:
+    """The request's gateway. Its ports come straight from the app rather than as four more
+    FastAPI dependencies: resolving each costs every command a few microseconds of
+    bookkeeping (docs/benchmarks.md, "Issue 19")."""
     body = await request.body()
     key = request.headers.get("Idempotency-Key")
     correlation_id = getattr(request.state, "correlation_id", None) or "-"
     fingerprint = _fingerprint(request, body)
+    found = ports(request)
     return CommandGateway(
-        bus, idempotency, follow_ups, delivery, actor.id, key, fingerprint, correlation_id
+        found.bus,
+        found.idempotency,
+        found.follow_ups,
+        found.delivery,
+        actor.id,
+        key,
+        fingerprint,
+        correlation_id,
     )
 
 

@@ -132,7 +132,12 @@ def config(asgi_app: Any, host: str) -> uvicorn.Config:
 
 
 def run_servers(listeners: list[Listener], banner: Callable[[], None]) -> None:
-    if not asyncio.run(serve_all(listeners, banner)):
+    """Serve `listeners` on the event loop uvicorn itself would choose: uvloop, which
+    uvicorn[standard] installs, as `--workers` processes and the CRUD baseline already ran."""
+    loop_factory = listeners[0].config.get_loop_factory() if listeners else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        served = runner.run(serve_all(listeners, banner))
+    if not served:
         fail("a server failed to start; see the log lines above")
 
 

@@ -54,22 +54,20 @@ async def _actor(request: Request, verifier: TokenVerifier, token: str) -> Actor
 
 async def get_actor(
     request: Request,
-    verifier: VerifierDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None:
         raise Unauthenticated("this endpoint needs an Authorization: Bearer token")
-    return await _actor(request, verifier, credentials.credentials)
+    return await _actor(request, await get_verifier(request), credentials.credentials)
 
 
 async def get_optional_actor(
     request: Request,
-    verifier: VerifierDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     if credentials is None:
         return None
-    return await _actor(request, verifier, credentials.credentials)
+    return await _actor(request, await get_verifier(request), credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -10,6 +10,7 @@ import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -148,6 +149,15 @@ def metrics(container: ContainerDep) -> Response:
     return Response(container.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
+
 def _body_limit(scope: Scope) -> int:
     limit: int = scope["app"].state.container.settings.max_body_bytes
     return limit
@@ -172,6 +182,9 @@ def new_app(
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(require_clean_parameters)],
+        # SlotWise reports through its own request log and Prometheus metrics (ObserveMiddleware);
+        # FastAPI's OpenTelemetry hooks would look for configured providers on every request.
+        telemetry=NO_TELEMETRY,
     )
     problems.install(app)
     openapi.install(app, models)  # `models`: schemas the routes' problems name

@@ -113,3 +113,23 @@ def test_a_day_snapshot_keeps_its_line_and_offers(app: SlotWise) -> None:
     assert isinstance(day.waiting[bobs], Waiting) and bobs in day.held
     assert day.last_seq == 1
     assert reload_from_snapshot(app, bobs) == replayed(app, bobs)
+
+
+def test_snapshots_taken_as_events_are_saved_hold_the_state_their_events_give(
+    app: SlotWise,
+) -> None:
+    """Snapshots are taken from the objects just saved, not read back: each one stored so
+    far must equal the aggregate replayed from its events up to the snapshot's version."""
+    ids = history(app)
+    business_id, service_id = ids["business"], ids["service"]
+    for hour in range(9, 17):  # enough bookings for the day to pass several intervals
+        book(app, ALICE, service_id, new_york(3, hour))
+    assert app.snapshots is not None
+    wednesday = DayAllocation.create_id(business_id, date(2027, 3, 3))
+    checked = 0
+    for aggregate_id in (*ids.values(), wednesday):
+        for snapshot in app.snapshots.get(aggregate_id):
+            events = app.events.get(aggregate_id, lte=snapshot.originator_version)
+            assert project_aggregate(None, [snapshot]) == project_aggregate(None, events)
+            checked += 1
+    assert checked >= 4  # the business and the day at least

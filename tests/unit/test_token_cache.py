@@ -73,3 +73,22 @@ def test_keeps_no_token_refused_for_a_claim_and_says_which(
         with pytest.raises(Unauthenticated, match="exp must be between"):
             verifier.verify(huge)
     assert len(decoded) == 2
+
+
+@pytest.mark.parametrize(
+    ("token", "sentence"),
+    [
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "not accepted here (accepted: HS256)"),
+        (
+            jwt.encode({"sub": "x", "role": "customer", "exp": 2_000_000_000}, SECRET, "HS512"),
+            "algorithm is not accepted here (accepted: HS256)",
+        ),
+        ("not.a.jwt", "not a well-formed JWT"),
+        ("garbage", "not a well-formed JWT"),
+    ],
+)
+def test_a_secret_alone_accepts_hs256_and_says_so(token: str, sentence: str) -> None:
+    """With no identity provider the header is not read before the signature is checked;
+    a token of another algorithm is still refused by name."""
+    with pytest.raises(Unauthenticated, match=sentence.replace("(", r"\(").replace(")", r"\)")):
+        TokenVerifier(SECRET).verify(token)

@@ -173,9 +173,9 @@ class StartPayment:
     def __call__(self, done: Done, correlation_id: str) -> tuple[Done, dict[str, Any]]:
         """The Done covering what was written, and the booking's answer with its payment."""
         app = self.checkout.app
-        placed = app.just_saved(Booking, done.id, done.version)
-        if placed is not None and placed.status is not BookingStatus.PENDING_PAYMENT:
-            return done, PaymentView(placed, None, 0).body()  # nothing to pay: no reload
+        unpaid = app.just_saved(Booking, done.id, done.version, self.settled)
+        if unpaid is not None:
+            return done, unpaid  # nothing to pay: no reload
         view = self.checkout.open(done.id, correlation_id)
         covered = Done(done.id, view.booking.version, max(done.position, view.position))
         return covered, view.body()
