@@ -49,11 +49,12 @@ def create_app(container: Container | None = None) -> FastAPI:
         api="write",
         models=[BookingsAffectedProblem],
     )
+    # Routes are matched in order: bookings, the commands sent most, are tried first.
     routers = (
+        bookings,
         businesses,
         services,
         resources,
-        bookings,
         payments,
         customers,
         notifications,
