@@ -162,6 +162,14 @@ class Checkpoint:
     position: int
 
 
+@dataclass(frozen=True)
+class IdleStretch:
+    """Records after offset `since`, up to `until`, that no consumer reacts to."""
+
+    since: int
+    until: Checkpoint
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -187,6 +195,7 @@ class ConsumerRuntime:
         *,
         rebuildable: bool = False,
         reader: Engine | None = None,
+        idle_save_seconds: float | None = None,
     ) -> None:
         self.engine = engine
         # Where progress is read: on SQLite the writer engine takes the write lock at BEGIN,
@@ -200,6 +209,12 @@ class ConsumerRuntime:
         self._failures: dict[tuple[str, str, int, int], Failure] = {}
         self._paused_until: dict[str, float] = {}
         self._troubles: dict[str, int] = {}  # consecutive database errors, per consumer
+        # `idle_save_seconds`: progress over records no consumer reacts to is kept here and
+        # written with the next pass that has work, or once that many seconds have passed
+        # (see `_idle_through`); None: written with every pass.
+        self.idle_save_seconds = idle_save_seconds
+        self._idle: dict[tuple[str, int], IdleStretch] = {}
+        self._saved_at: dict[tuple[str, int], float] = {}
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
@@ -235,12 +250,15 @@ class ConsumerRuntime:
         pass costs one commit rather than one per consumer: what the log follower
         does, as a read waiting for its write waits for the slowest consumer's commit.
         """
+        if self._idle_through(source, partition, deliveries):
+            return
         ready = [
             c for c in self.consumers if self.monotonic() >= self._paused_until.get(c.name, 0.0)
         ]
         if not one_transaction:
             for consumer in ready:
                 self._deliver_to(consumer, source, partition, deliveries)
+            self._saved(source, partition)
             return
         guarded: set[str] = set()  # consumers whose batch failed: in a savepoint this time
         while ready:
@@ -249,9 +267,50 @@ class ConsumerRuntime:
                     if self.rebuildable and conn.dialect.name == "postgresql":
                         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                     self._deliver_together(conn, ready, source, partition, deliveries, guarded)
+                self._saved(source, partition)
                 return
             except _Guard as failed:  # at most once per consumer: a guarded one never raises it
                 guarded.add(failed.consumer)
+
+    def _idle_through(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> bool:
+        """Whether `deliveries` only extend a stretch of records no consumer reacts to, its
+        progress kept in this process rather than written (with `idle_save_seconds`).
+
+        A process manager reacts to a few event types among many: writing its checkpoints
+        in a transaction of their own for each record of the log cost the embedded stack a
+        few milliseconds of every write's way to the read side (docs/benchmarks.md). The
+        stretch is written with the next pass that has work, or when `idle_save_seconds`
+        have passed since the last write; a process that stops before then reads it again,
+        and again finds nothing to do in it.
+        """
+        if self.idle_save_seconds is None or not deliveries:
+            return False
+        key = (source, partition)
+        now = self.monotonic()
+        if now - self._saved_at.setdefault(key, now) >= self.idle_save_seconds:
+            return False
+        for delivery in deliveries:
+            kind = delivery.envelope.type
+            if kind == UNDECODABLE or any(c.handles(kind) for c in self.consumers):
+                return False
+        until = Checkpoint(deliveries[-1].offset, max(d.envelope.position for d in deliveries))
+        found = self._idle.get(key)
+        if found is not None and deliveries[0].offset > found.until.offset:
+            self._idle[key] = IdleStretch(found.since, until)
+            return True
+        # A new stretch, from the checkpoint furthest behind: every record after it up to the
+        # batch's first was read with the batch (offsets may have gaps; none is skipped).
+        self._idle.pop(key, None)
+        stored = self.checkpoints(source, partition)
+        since = min((at.offset for at in stored.values()), default=NOTHING_YET)
+        self._idle[key] = IdleStretch(since, until)
+        return True
+
+    def _saved(self, source: str, partition: int) -> None:
+        """A pass wrote its checkpoints: nothing idle is left unwritten before them."""
+        if self.idle_save_seconds is not None:
+            self._idle.pop((source, partition), None)
+            self._saved_at[(source, partition)] = self.monotonic()
 
     def _deliver_together(
         self,
@@ -574,7 +633,15 @@ class ConsumerRuntime:
                 )
             ).all()
         found = {r.consumer: Checkpoint(r.last_offset, r.last_position) for r in rows}
-        return {c.name: found.get(c.name, Checkpoint(NOTHING_YET, 0)) for c in self.consumers}
+        stored = {c.name: found.get(c.name, Checkpoint(NOTHING_YET, 0)) for c in self.consumers}
+        idle = self._idle.get((source, partition))
+        if idle is None:
+            return stored
+        # A consumer at or past the stretch's start has nothing to do until its end.
+        return {
+            name: idle.until if idle.since <= at.offset < idle.until.offset else at
+            for name, at in stored.items()
+        }
 
     def rewind(self, source: str, partition: int) -> None:
         """The source restarted its offsets (a broker that lost its log): keep positions.
@@ -592,6 +659,7 @@ class ConsumerRuntime:
                 )
                 .values(last_offset=NOTHING_YET, updated_at=utc_now())
             )
+        self._idle.pop((source, partition), None)
 
     def reset(self, consumer: Consumer) -> None:
         """Forget a consumer's effects, checkpoints and dead letters, ready to rebuild it."""
@@ -601,6 +669,7 @@ class ConsumerRuntime:
             conn.execute(delete(checkpoints).where(checkpoints.c.consumer == consumer.name))
             conn.execute(delete(dead_letters).where(dead_letters.c.consumer == consumer.name))
         self._paused_until.pop(consumer.name, None)
+        self._idle.clear()
 
 
 def checkpoint_of(consumer: str, source: str, partition: int) -> ColumnElement[bool]:

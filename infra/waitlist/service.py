@@ -24,6 +24,9 @@ from infra.waitlist.book import WaitingDaysInTable, WaitlistConsumer
 from infra.waitlist.tables import metadata
 from infra.waitlist.tasks import TaskPolicy, WaitlistTasks
 
+# How long the progress over records the process does not react to may stay unwritten.
+IDLE_SAVE_SECONDS = 5.0
+
 
 @dataclass
 class Waitlist:
@@ -38,7 +41,10 @@ def build_waitlist(
 ) -> Waitlist:
     """The process keeps its checkpoint, tasks and watch list in the event-store database."""
     retry = RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_seconds)
-    runtime = ConsumerRuntime(engine, [WaitlistConsumer(clock)], retry)
+    # Most records are none of the process's business: their progress is written now and then.
+    runtime = ConsumerRuntime(
+        engine, [WaitlistConsumer(clock)], retry, idle_save_seconds=IDLE_SAVE_SECONDS
+    )
     runtime.setup()
     metadata.create_all(engine)
     actions = WaitlistActions(app, WaitingDaysInTable(engine))
