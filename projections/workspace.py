@@ -72,8 +72,14 @@ class Workspace:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
             known.update(dict.fromkeys(chunk))
-            keys = [k[0] for k in chunk] if len(names) == 1 else chunk
-            for found in self.conn.execute(query, {"keys": keys}).mappings():
+            if len(chunk) == 1:  # a live pass's usual load: no list to expand into the SQL
+                key = chunk[0]
+                params = dict(zip(KEY_PARAMS[: len(key)], key, strict=True))
+                found_rows = self.conn.execute(row_of(table), params)
+            else:
+                keys = [k[0] for k in chunk] if len(names) == 1 else chunk
+                found_rows = self.conn.execute(query, {"keys": keys})
+            for found in found_rows.mappings():
                 row = dict(found)
                 known[tuple(row[n] for n in names)] = row
 
@@ -186,6 +192,18 @@ def rows_of(table: Table) -> Select[Any]:
     columns = [table.c[n] for n in key_columns(table)]
     key = columns[0] if len(columns) == 1 else tuple_(*columns)
     return select(table).where(key.in_(bindparam("keys", expanding=True)))
+
+
+KEY_PARAMS = tuple(f"key_{i}" for i in range(8))
+
+
+@cache
+def row_of(table: Table) -> Select[Any]:
+    """The row of `table` whose key columns equal the bound `key_0`, `key_1`...: one row
+    without an expanding `IN`, whose list SQLAlchemy renders into the SQL at each run."""
+    columns = [table.c[n] for n in key_columns(table)]
+    params = KEY_PARAMS[: len(columns)]
+    return select(table).where(*(c == bindparam(p) for c, p in zip(columns, params, strict=True)))
 
 
 @cache
