@@ -21,6 +21,7 @@ from domain.envelope import Envelope, event_id
 from infra.consumers.dead_letters import Refetch
 from infra.consumers.runtime import (
     Checkpoint,
+    CheckpointsBehind,
     ConsumerRuntime,
     Delivery,
     lock_checkpoint,
@@ -80,8 +81,21 @@ def catch_up(
     runtime: ConsumerRuntime,
     batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> int:
-    """Deliver everything recorded so far; returns how many records were read."""
+    """Deliver everything recorded so far; returns how many records were read.
+
+    `resume`: start where this runtime's last pass left every consumer, without reading
+    their checkpoints first (the pass still locks them, and reads them first after all if
+    one was set back meanwhile): what the follower does when a write woke it."""
+    left_at = runtime.left_at(LOG_SOURCE, LOG_PARTITION) if resume else None
+    if left_at is not None:
+        deliver = functools.partial(runtime.deliver, one_transaction=True, after=left_at)
+        try:
+            return replay(recorder, mapper, deliver, left_at, batch_size, progress)
+        except CheckpointsBehind:
+            log.info("a consumer's checkpoint was set back: reading from the checkpoints")
     reached = runtime.checkpoints(LOG_SOURCE, LOG_PARTITION).values()
     cursor = max(0, min((c.offset for c in reached), default=0))
     # One commit per batch for all consumers: a read waits for the last of them.
@@ -244,7 +258,9 @@ class Follower:
         woken = True
         while not self._stop.is_set():
             try:
-                delivered = catch_up(self.recorder, self.mapper, self.runtime)
+                # Woken by a write: from where the last pass left off (a timed poll reads
+                # the checkpoints, and so notices one set back by another process).
+                delivered = catch_up(self.recorder, self.mapper, self.runtime, resume=woken)
             except Exception:  # the database went away: the next poll resumes from checkpoints
                 log.exception("projection follower failed; retrying")
                 self._stop.wait(1.0)

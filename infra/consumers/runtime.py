@@ -111,6 +111,11 @@ class _Guard(Exception):
         self.consumer = consumer
 
 
+class CheckpointsBehind(Exception):
+    """A pass read from where this runtime last left its consumers, and found a checkpoint
+    before it: another process set it back (a rebuild). Nothing was written."""
+
+
 # The last offset of a consumer that consumed nothing yet (Kafka offsets start at 0).
 NOTHING_YET = -1
 
@@ -215,6 +220,8 @@ class ConsumerRuntime:
         self.idle_save_seconds = idle_save_seconds
         self._idle: dict[tuple[str, int], IdleStretch] = {}
         self._saved_at: dict[tuple[str, int], float] = {}
+        # Where the last pass left every consumer of (source, partition), when it did.
+        self._left_at: dict[tuple[str, int], int] = {}
 
     def setup(self) -> None:
         metadata.create_all(self.engine)
@@ -242,8 +249,13 @@ class ConsumerRuntime:
         deliveries: Sequence[Delivery],
         *,
         one_transaction: bool = False,
+        after: int | None = None,
     ) -> None:
         """Apply `deliveries` to every consumer not paused, each with its checkpoint.
+
+        `after`: the batch was read after this offset, where this runtime left every
+        consumer (`left_at`) rather than where their checkpoints say: a checkpoint found
+        before it raises CheckpointsBehind (one transaction only), and nothing is written.
 
         `one_transaction`: all consumers in one transaction, each in its own
         savepoint (a consumer's failure still rolls back only its own work), so a
@@ -261,16 +273,35 @@ class ConsumerRuntime:
             self._saved(source, partition)
             return
         guarded: set[str] = set()  # consumers whose batch failed: in a savepoint this time
+        key = (source, partition)
         while ready:
             try:
                 with self.engine.begin() as conn:
                     if self.rebuildable and conn.dialect.name == "postgresql":
                         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                    self._deliver_together(conn, ready, source, partition, deliveries, guarded)
-                self._saved(source, partition)
-                return
+                    reached = self._deliver_together(
+                        conn, ready, source, partition, deliveries, guarded, after
+                    )
             except _Guard as failed:  # at most once per consumer: a guarded one never raises it
                 guarded.add(failed.consumer)
+                continue
+            except BaseException:
+                self._left_at.pop(key, None)
+                raise
+            self._saved(source, partition)
+            # Every consumer now stands at the batch's end: the next pass may read from there.
+            last = deliveries[-1].offset
+            everyone = len(reached) == len(self.consumers)
+            if everyone and all(r.offset >= last for r in reached.values()):
+                self._left_at[key] = last
+            else:  # one paused or stopped short: its checkpoint says where to read from
+                self._left_at.pop(key, None)
+            return
+
+    def left_at(self, source: str, partition: int) -> int | None:
+        """Where this runtime's last pass left every consumer, if it did; None: read their
+        checkpoints."""
+        return self._left_at.get((source, partition))
 
     def _idle_through(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> bool:
         """Whether `deliveries` only extend a stretch of records no consumer reacts to, its
@@ -320,11 +351,15 @@ class ConsumerRuntime:
         partition: int,
         deliveries: Sequence[Delivery],
         guarded: set[str],
-    ) -> None:
-        """Every consumer's share of one transaction; the bookkeeping in one statement each."""
+        after: int | None = None,
+    ) -> dict[str, Checkpoint]:
+        """Every consumer's share of one transaction; the bookkeeping in one statement each.
+        Returns where each consumer got to."""
         names = [c.name for c in ready]
         lock_consumers(conn, [c.name for c in ready if getattr(c, "serial", False)])
         starts = lock_checkpoints(conn, names, source, partition)
+        if after is not None and any(start.offset < after for start in starts.values()):
+            raise CheckpointsBehind(f"a checkpoint of ({source}, {partition}) is before {after}")
         parked = parked_by_consumer(conn, names)
         reached: dict[str, Checkpoint] = {}
         for consumer in ready:
@@ -345,6 +380,7 @@ class ConsumerRuntime:
             )
             if before_commit is not None and consumer.name in reached:
                 before_commit(conn)
+        return reached
 
     def _apply_alone(
         self,
@@ -656,6 +692,7 @@ class ConsumerRuntime:
                 .values(last_offset=NOTHING_YET, updated_at=utc_now())
             )
         self._idle.pop((source, partition), None)
+        self._left_at.pop((source, partition), None)
 
     def reset(self, consumer: Consumer) -> None:
         """Forget a consumer's effects, checkpoints and dead letters, ready to rebuild it."""
@@ -666,6 +703,7 @@ class ConsumerRuntime:
             conn.execute(delete(dead_letters).where(dead_letters.c.consumer == consumer.name))
         self._paused_until.pop(consumer.name, None)
         self._idle.clear()
+        self._left_at.clear()
 
 
 def checkpoint_of(consumer: str, source: str, partition: int) -> ColumnElement[bool]:

@@ -185,3 +185,38 @@ def test_a_projected_booking_reads_back_with_the_times_it_was_written(
         stored = conn.exec_driver_sql("SELECT start FROM bookings").scalar()
         assert utc_reader(conn)(stored) == MONDAY_10
     assert row.start == MONDAY_10
+
+
+def test_a_pass_woken_by_a_write_starts_where_the_last_left_off(container: Container) -> None:
+    """No read of the checkpoints before the pass locks them: the lock and the save remain."""
+    _, service = open_salon(container)
+    runtime = container.runtime
+    catch_up(container.app.recorder, container.app.mapper, runtime)
+    container.app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10))
+    seen = statements_of(container)
+    assert catch_up(container.app.recorder, container.app.mapper, runtime, resume=True) > 0
+    on_checkpoints = [s for s in seen if "consumer_checkpoints" in s]
+    assert len(on_checkpoints) == 2, on_checkpoints  # the lock, the save
+    wanted = container.app.recorder.max_notification_id()
+    assert container.reached(tuple(c.name for c in runtime.consumers)) == wanted
+
+
+def test_a_checkpoint_set_back_elsewhere_is_noticed_by_a_resumed_pass(
+    container: Container,
+) -> None:
+    """Another process rebuilds the bookings projection (its rows and checkpoint gone): the
+    next pass, though woken by a write, reads the checkpoints and brings every booking back."""
+    _, service = open_salon(container)
+    runtime = container.runtime
+    container.app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10))
+    catch_up(container.app.recorder, container.app.mapper, runtime)
+    bookings_projector = runtime.consumer("bookings")
+    elsewhere = ConsumerRuntime(runtime.engine, [bookings_projector])
+    elsewhere.reset(bookings_projector)
+    container.app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10.replace(hour=12)))
+
+    catch_up(container.app.recorder, container.app.mapper, runtime, resume=True)
+    with container.read_db.reader.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM bookings").scalar() == 2
+    wanted = container.app.recorder.max_notification_id()
+    assert runtime.checkpoints(LOG_SOURCE, LOG_PARTITION)["bookings"].position == wanted
