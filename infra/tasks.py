@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Engine, RowMapping, Table, or_, select, update
+from sqlalchemy import Engine, RowMapping, Table, bindparam, or_, select, update
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.sql.elements import BindParameter
 
 from domain.errors import DomainError
 
@@ -101,6 +102,22 @@ class TaskTable(Generic[T]):
         self.engine, self.table, self.run, self.to_task = engine, table, run, to_task
         self.clock = clock
         self.policy = policy or TaskPolicy()
+        # Built once: `run_due` asks it at every poll and every nudge of the worker.
+        t = table.c
+        now: BindParameter[datetime] = bindparam("now")
+        self._due = (t.status == OPEN) & (t.due_at <= now)
+        self._free = or_(t.lease_until.is_(None), t.lease_until < now)
+        self._first_due = (
+            select(table)
+            .where(self._due & self._free)
+            .order_by(t.due_at, t.created_at)
+            .limit(bindparam("limit"))
+        )
+        self._take = (
+            update(table)
+            .where((t.id == bindparam("task_id")) & self._due & self._free)
+            .values(lease_until=bindparam("lease"))
+        )
 
     def run_due(self, limit: int = 50) -> int:
         """Carry out the tasks due now; returns how many were attempted."""
@@ -146,22 +163,13 @@ class TaskTable(Generic[T]):
 
     def _claim(self, limit: int) -> list[T]:
         now = self.clock()
-        t = self.table.c
-        due = (t.status == OPEN) & (t.due_at <= now)
-        free = or_(t.lease_until.is_(None), t.lease_until < now)
         lease = now + timedelta(seconds=self.policy.lease_seconds)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(self.table).where(due & free).order_by(t.due_at, t.created_at).limit(limit)
-            ).all()
+            rows = conn.execute(self._first_due, {"now": now, "limit": limit}).all()
         claimed = []
         for row in rows:
             with self.engine.begin() as conn:
-                taken = conn.execute(
-                    update(self.table)
-                    .where((t.id == row.id) & due & free)
-                    .values(lease_until=lease)
-                )
+                taken = conn.execute(self._take, {"task_id": row.id, "now": now, "lease": lease})
             if taken.rowcount == 1:  # another worker may have taken it in between
                 claimed.append(self.to_task(row._mapping))
         return claimed

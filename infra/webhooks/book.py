@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -52,6 +52,16 @@ def subscription_of(row: Any) -> Subscription:
     )
 
 
+# Built once: the dispatcher asks them for most events it reads.
+SUBSCRIBERS = select(webhook_subscriptions).where(
+    (webhook_subscriptions.c.business_id == bindparam("business_id"))
+    & ~webhook_subscriptions.c.deleted
+)
+OWNER = select(webhook_event_owners.c.business_id).where(
+    webhook_event_owners.c.subject == bindparam("subject")
+)
+
+
 class SqlDeliveryBook:
     """`DeliveryBook` inside the runtime's transaction."""
 
@@ -79,14 +89,11 @@ class SqlDeliveryBook:
         upsert(self.conn, webhook_subscriptions, row)
 
     def subscribers(self, business_id: str) -> list[Subscription]:
-        table = webhook_subscriptions
-        query = select(table).where((table.c.business_id == business_id) & ~table.c.deleted)
-        return [subscription_of(r) for r in self.conn.execute(query)]
+        found = self.conn.execute(SUBSCRIBERS, {"business_id": business_id})
+        return [subscription_of(r) for r in found]
 
     def owner_of(self, subject: str) -> str | None:
-        table = webhook_event_owners
-        found = self.conn.execute(select(table.c.business_id).where(table.c.subject == subject))
-        return found.scalar()
+        return self.conn.execute(OWNER, {"subject": subject}).scalar()
 
     def remember_owner(self, subject: str, business_id: str) -> None:
         row = {"subject": subject, "business_id": business_id}
