@@ -44,6 +44,13 @@ def runtime_of(container: Container, consumer: Cancellations, clock: Clock) -> C
     return runtime
 
 
+def watched_salon(container: Container) -> tuple[Any, Clock, Cancellations, ConsumerRuntime]:
+    """A salon open for bookings, and a runtime watching for cancellations, on a test clock."""
+    _, service = open_salon(container)
+    clock, consumer = Clock(), Cancellations()
+    return service, clock, consumer, runtime_of(container, consumer, clock)
+
+
 def writes_to_checkpoints(container: Container) -> list[str]:
     seen: list[str] = []
 
@@ -64,9 +71,7 @@ def stored(container: Container, clock: Clock) -> int:
 def test_records_nobody_reacts_to_write_no_checkpoint_and_are_not_read_twice(
     container: Container,
 ) -> None:
-    _, service = open_salon(container)
-    clock, consumer = Clock(), Cancellations()
-    runtime = runtime_of(container, consumer, clock)
+    service, clock, consumer, runtime = watched_salon(container)
     app = container.app
     assert catch_up(app.recorder, app.mapper, runtime) > 0  # the salon: written once (first pass)
     written = stored(container, clock)
@@ -88,9 +93,7 @@ def test_records_nobody_reacts_to_write_no_checkpoint_and_are_not_read_twice(
 
 
 def test_an_idle_stretch_is_written_once_its_time_is_up(container: Container) -> None:
-    _, service = open_salon(container)
-    clock, consumer = Clock(), Cancellations()
-    runtime = runtime_of(container, consumer, clock)
+    service, clock, _consumer, runtime = watched_salon(container)
     app = container.app
     catch_up(app.recorder, app.mapper, runtime)
     written = stored(container, clock)
@@ -107,9 +110,7 @@ def test_an_idle_stretch_is_written_once_its_time_is_up(container: Container) ->
 def test_a_restart_reads_the_unwritten_stretch_again_and_finds_nothing_to_do(
     container: Container,
 ) -> None:
-    _, service = open_salon(container)
-    clock, consumer = Clock(), Cancellations()
-    runtime = runtime_of(container, consumer, clock)
+    service, _clock, _consumer, runtime = watched_salon(container)
     app = container.app
     catch_up(app.recorder, app.mapper, runtime)
     app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10))
@@ -125,9 +126,7 @@ def test_a_checkpoint_set_back_by_another_process_is_not_skipped_forward(
 ) -> None:
     """A rebuild elsewhere forgets the consumer's checkpoint: every record is delivered to it
     again, those before the stretch this process found nothing in included."""
-    _, service = open_salon(container)
-    clock, consumer = Clock(), Cancellations()
-    runtime = runtime_of(container, consumer, clock)
+    service, clock, consumer, runtime = watched_salon(container)
     app = container.app
     booking = app.place_booking(PlaceBooking(ANN, service.id, MONDAY_10)).id
     app.cancel_booking(CancelBooking(ANN, booking, "ill"))
