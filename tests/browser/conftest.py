@@ -39,7 +39,7 @@ from write_api.app import create_app as create_write_app
 WAIT_MS = 30_000  # how long a page or expect() waits for a condition
 
 try:
-    from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, Playwright, Route, expect, sync_playwright
 except ImportError:  # pragma: no cover - the message is the point
     sync_playwright = None
 else:
@@ -95,6 +95,29 @@ def frozen_page(browser: Browser, **context: Any) -> Page:
     page.clock.set_fixed_time(NOW)
     page.set_default_timeout(WAIT_MS)
     return page
+
+
+class HeldSettings:
+    """Holds a page's `config.json` until `release()`: the page's script is waiting for it."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.held: list[Route] = []
+        page.route("**/config.json", self._hold)
+
+    def _hold(self, route: Route) -> None:
+        self.held.append(route)
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not self.held:
+            assert time.monotonic() < deadline, "the page never asked for its settings"
+            self.page.wait_for_timeout(20)
+
+    def release(self) -> None:
+        for route in self.held:
+            route.continue_()
+        self.page.unroute("**/config.json")
 
 
 def screenshot(page: Page, name: str, **options: Any) -> None:

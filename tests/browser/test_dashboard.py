@@ -12,6 +12,7 @@ from tests.browser.conftest import (
     OWNER,
     TODAY,
     WEEKDAYS,
+    HeldSettings,
     Stack,
     frozen_page,
     local,
@@ -161,6 +162,23 @@ def test_a_wrong_token_is_refused_with_a_sentence(stack: Stack, browser: Browser
     expect(message).to_be_visible()
     expect(message).to_have_text(__import__("re").compile(r"^[A-Z].*\.$"))
     expect(page.locator("#app")).to_be_hidden()
+    page.context.close()
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_token_sent_while_the_page_loads_signs_in_and_stays_out_of_the_address(
+    stack: Stack, browser: Browser
+) -> None:
+    stack.open_salon()
+    page = frozen_page(browser)
+    settings = HeldSettings(page)
+    page.goto(f"{stack.read_url}/dashboard/")
+    settings.wait()
+    page.get_by_label("Owner token").fill(stack.token(OWNER, "owner"))
+    page.keyboard.press("Enter")
+    settings.release()
+    expect(page.locator("#app")).to_be_visible()
+    assert page.url == f"{stack.read_url}/dashboard/"
     page.context.close()
 
 

@@ -17,6 +17,7 @@ from tests.browser.conftest import (
     CARA,
     OWNER,
     TODAY,
+    HeldSettings,
     Stack,
     frozen_page,
     local,
@@ -151,6 +152,26 @@ def test_widget_without_a_token_says_why_it_cannot_book(stack: Stack, browser: B
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.locator("#outcome")).to_contain_text("did not give the widget a customer token")
     assert serious_violations(page) == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_enter_pressed_while_the_widget_loads_keeps_name_and_email_out_of_the_address(
+    stack: Stack, browser: Browser
+) -> None:
+    _, service_id = stack.open_salon()
+    address = f"{stack.read_url}/widget/?service={service_id}"
+    page = frozen_page(browser, viewport={"width": 320, "height": 800})
+    settings = HeldSettings(page)
+    page.goto(address)
+    settings.wait()
+    page.get_by_label("Name").fill("Cara")
+    page.get_by_label("Email").fill("cara@example.com")
+    page.keyboard.press("Enter")
+    settings.release()
+    expect(page.locator("label[for=slot-0]")).to_be_visible()
+    assert page.url == address
+    assert page.get_by_label("Email").input_value() == "cara@example.com"
     page.context.close()
 
 

@@ -29,7 +29,15 @@ function setLive(text, on) {
 }
 
 async function start() {
-  state.config = await loadConfig(new URL("config.json", location.href));
+  // The form is handled before anything is awaited: a token sent while the page's settings
+  // load must not be submitted the browser's way, into the address bar and the server's log.
+  const configured = loadConfig(new URL("config.json", location.href));
+  $("signin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    configured.then(() => signIn(token), () => {});
+  });
+  state.config = await configured;
   const oidc = state.config.oidc;
   if (oidc) {
     $("oidc").hidden = false;
@@ -38,10 +46,6 @@ async function start() {
       beginSignIn(oidc, redirectUri()).catch((error) => signInFailed(error.message));
     });
   }
-  $("signin-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    signIn($("token").value.trim());
-  });
   $("signout").addEventListener("click", signOut);
   $("business").addEventListener("change", () => chooseBusiness($("business").value));
   $("view-day").addEventListener("click", () => setView("day"));

@@ -33,6 +33,9 @@ function fmt(iso, timeZone, options) {
 }
 
 async function start() {
+  // Until the slots are loaded there is nothing to book, and a form the browser submitted
+  // itself would put the name and email in the address bar and the server's log.
+  $("form").addEventListener("submit", (event) => event.preventDefault());
   const serviceId = new URLSearchParams(location.search).get("service");
   const config = await loadConfig(new URL("config.json", location.href));
   state.client = new Client(location.origin, config.write_api_url, state.pendingToken || null);
