@@ -30,7 +30,7 @@ function setLive(text, on) {
 
 async function start() {
   // The form is handled before anything is awaited: a token sent while the page's settings
-  // load must not be submitted the browser's way, into the address bar and the server's log.
+  // load must not be submitted the browser's way, into the address bar and any proxy's log.
   const configured = loadConfig(new URL("config.json", location.href));
   $("signin-form").addEventListener("submit", (event) => {
     event.preventDefault();

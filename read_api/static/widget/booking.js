@@ -34,7 +34,7 @@ function fmt(iso, timeZone, options) {
 
 async function start() {
   // Until the slots are loaded there is nothing to book, and a form the browser submitted
-  // itself would put the name and email in the address bar and the server's log.
+  // itself would put the name and email in the address bar and any proxy's log.
   $("form").addEventListener("submit", (event) => event.preventDefault());
   const serviceId = new URLSearchParams(location.search).get("service");
   const config = await loadConfig(new URL("config.json", location.href));
