@@ -18,6 +18,7 @@ from collections import OrderedDict
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 
 from domain.actor import Actor, Role
 from infra.claims import TOKEN_ROLES, TokenPolicy, issue_token, require_issuable
@@ -44,6 +45,47 @@ TIME_CLAIMS = ("exp", "iat", "nbf")
 VERIFIED_CACHE_SIZE = 10_000
 
 
+class _SecretHMAC(HMACAlgorithm):
+    """HS256 for one secret, its key prepared and checked once rather than per token.
+
+    PyJWT prepares the key again for every token it decodes, making sure an HMAC secret is
+    no asymmetric key, certificate or JWK by trying to parse it as each: about half of what
+    checking a token costs (docs/benchmarks.md, "Issue 19, third pass"). The verifier's
+    secret does not change, so it goes through the same checks once, here; any other key
+    is prepared the library's way.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._secret = secret
+        self._prepared = super().prepare_key(secret)
+        self._length_note = super().check_key_length(self._prepared)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        if key is self._secret:
+            return self._prepared
+        return super().prepare_key(key)
+
+    def check_key_length(self, key: bytes) -> str | None:
+        if key is self._prepared:
+            return self._length_note
+        return super().check_key_length(key)
+
+
+def _hs256_decoder(secret: bytes) -> jwt.PyJWT:
+    """A PyJWT of its own whose HS256 knows `secret` (registered through its JWS); a secret
+    the library refuses as an HMAC key gets the library's own, which refuses every token."""
+    decoder = jwt.PyJWT()
+    try:
+        known = _SecretHMAC(secret)
+    except jwt.InvalidKeyError:
+        return decoder
+    signatures = decoder._jws  # PyJWT keeps its JWS there and offers no way to pass one
+    signatures.unregister_algorithm("HS256")
+    signatures.register_algorithm("HS256", known)
+    return decoder
+
+
 class Unauthenticated(Exception):
     """No usable bearer token; the APIs answer 401."""
 
@@ -64,6 +106,8 @@ class TokenVerifier:
     ) -> None:
         self.secret, self.keys = secret, keys
         self.policy = policy or TokenPolicy()
+        self._secret_bytes = secret.encode() if secret else b""
+        self._decoder = _hs256_decoder(self._secret_bytes) if secret else jwt.PyJWT()
         self._verified: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -101,7 +145,7 @@ class TokenVerifier:
 
     def _claims(self, token: str) -> dict[str, Any]:
         if self.keys is None and self.secret:  # HS256 alone: no need to read the header first
-            key: Any = self.secret
+            key: Any = self._secret_bytes
             algorithms = ["HS256"]
         else:
             try:
@@ -113,7 +157,7 @@ class TokenVerifier:
             algorithms = [str(algorithm)]
         policy = self.policy
         try:
-            claims: dict[str, Any] = jwt.decode(
+            claims: dict[str, Any] = self._decoder.decode(
                 token,
                 key,
                 algorithms=algorithms,
@@ -137,7 +181,7 @@ class TokenVerifier:
 
     def _key_for(self, token: str, algorithm: object) -> Any:
         if algorithm == "HS256" and self.secret:
-            return self.secret
+            return self._secret_bytes
         if algorithm in ASYMMETRIC and self.keys is not None:
             key = self.keys.key_for(token)
             if key is None:

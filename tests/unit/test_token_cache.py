@@ -7,6 +7,7 @@ from typing import Any
 
 import jwt
 import pytest
+from jwt.algorithms import HMACAlgorithm
 
 from domain.actor import Role
 from infra import auth
@@ -17,13 +18,13 @@ SECRET = "token-cache-secret-0123456789-0123456789"
 
 def counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     decoded: list[str] = []
-    real = jwt.decode
+    real = jwt.PyJWT.decode
 
-    def decode(token: str, *args: Any, **kwargs: Any) -> Any:
+    def decode(self: jwt.PyJWT, token: str, *args: Any, **kwargs: Any) -> Any:
         decoded.append(token)
-        return real(token, *args, **kwargs)
+        return real(self, token, *args, **kwargs)
 
-    monkeypatch.setattr(auth.jwt, "decode", decode)
+    monkeypatch.setattr(jwt.PyJWT, "decode", decode)
     return decoded
 
 
@@ -92,3 +93,38 @@ def test_a_secret_alone_accepts_hs256_and_says_so(token: str, sentence: str) -> 
     a token of another algorithm is still refused by name."""
     with pytest.raises(Unauthenticated, match=sentence.replace("(", r"\(").replace(")", r"\)")):
         TokenVerifier(SECRET).verify(token)
+
+
+def test_prepares_its_secret_once_for_every_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyJWT checks an HMAC key is no asymmetric key or JWK by parsing it as each, for every
+    token: the verifier's secret goes through those checks once (docs/benchmarks.md)."""
+    prepared: list[bytes] = []
+    real = HMACAlgorithm.prepare_key
+
+    def prepare_key(self: HMACAlgorithm, key: str | bytes) -> bytes:
+        prepared.append(key if isinstance(key, bytes) else key.encode())
+        return real(self, key)
+
+    monkeypatch.setattr(HMACAlgorithm, "prepare_key", prepare_key)
+    verifier = TokenVerifier(SECRET)
+    for name in ("ann", "bob", "cara"):
+        assert verifier.verify(issue_token(SECRET, name, Role.CUSTOMER)).id == name
+    forged = issue_token("another-secret-0123456789-0123456789", "dan", Role.ADMIN)
+    with pytest.raises(Unauthenticated, match="signature"):
+        verifier.verify(forged)
+    assert prepared == [SECRET.encode()]
+
+
+def test_a_secret_that_is_a_public_key_verifies_nothing() -> None:
+    """PyJWT refuses an asymmetric key as an HMAC secret (algorithm confusion): so does the
+    verifier, token after token, as before its secret was prepared once."""
+    pem = (
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n"
+        "-----END PUBLIC KEY-----\n"
+    )
+    token = jwt.encode({"sub": "x", "role": "admin", "exp": 2_000_000_000}, "k" * 40, "HS256")
+    verifier = TokenVerifier(pem)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(token)
